@@ -1,0 +1,29 @@
+#include "memory_config.h"
+
+#include <stddef.h>
+
+#define F(field) offsetof(memory_cfg, field)
+#define NOBOUND 1, 0
+
+const bf_cfg_var memory_cfg_vars[] = {
+    {"BATCH_SIZE", BF_CFG_INT, F(batch_size), "500", 1, 100000, NULL, 0,
+     "Messages written per PostgreSQL transaction, at most. A batch is also flushed when the "
+     "consumer reaches BRAINFLEET_MAX_IN_FLIGHT, so raise both together."},
+    {"BATCH_LINGER", BF_CFG_MS, F(batch_linger_ms), "50ms", 0, 60000, NULL, 0,
+     "How long the oldest message of an unfilled batch waits before the batch is written anyway: "
+     "the latency a quiet topic pays for batching."},
+    {"DB_RETRY_MAX", BF_CFG_MS, F(retry_max_ms), "5s", 10, 600000, NULL, 0,
+     "Longest pause between attempts while PostgreSQL is unreachable (the backoff doubles from "
+     "100 ms up to this). Consumption is held meanwhile and /readyz reports not ready."},
+    {"INFERRED_WEIGHT", BF_CFG_DOUBLE, F(inferred_weight), "0.2", 0.0, 1.0, NULL, 0,
+     "Evidence weight w of one analysed image for the preferences it implies (preferred_mood, "
+     "preferred_colors): agreeing evidence moves confidence c to c + (1 - c) * w."},
+    {"RETENTION_IMAGE_ANALYSIS", BF_CFG_MS, F(retention_image_ms), "30d", 0, 3153600000000.0, NULL, 0,
+     "`memory-writer cleanup` deletes image analyses older than this."},
+    {"RETENTION_CONVERSATION", BF_CFG_MS, F(retention_conversation_ms), "90d", 0, 3153600000000.0, NULL, 0,
+     "`memory-writer cleanup` deletes conversation messages and conversation_context memory "
+     "older than this. Preferences and scene relationships are kept."},
+    {"CLEANUP_BATCH", BF_CFG_INT, F(cleanup_batch), "5000", 1, 1000000, NULL, 0,
+     "Rows deleted per statement by `memory-writer cleanup`; small batches keep each lock short."},
+};
+const size_t memory_cfg_n = sizeof memory_cfg_vars / sizeof memory_cfg_vars[0];
