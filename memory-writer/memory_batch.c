@@ -1,0 +1,216 @@
+#include "memory_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_or_null(const char *s, bool *oom) {
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *oom = true;
+    return d;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return true;
+    size_t c = *cap ? *cap * 2 : 64;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+void memory_batch_init(memory_batch *b, size_t analysis_cols, size_t message_cols) {
+    memset(b, 0, sizeof *b);
+    b->analyses.ncols = analysis_cols;
+    b->messages.ncols = message_cols;
+}
+
+static void rows_truncate(memory_rows *r, size_t first_item) {
+    while (r->n > 0 && r->item[r->n - 1] >= first_item) {
+        r->n--;
+        for (size_t c = 0; c < r->ncols; c++) free(r->cells[r->n * r->ncols + c]);
+    }
+}
+
+static void upsert_free(memory_upsert *u) {
+    free(u->project_id);
+    free(u->memory_type);
+    free(u->key);
+    free(u->value);
+    free(u->source);
+    free(u->expires_at);
+}
+
+void memory_batch_truncate(memory_batch *b, size_t n_items) {
+    rows_truncate(&b->analyses, n_items);
+    rows_truncate(&b->messages, n_items);
+    while (b->n_upserts > 0 && b->upserts[b->n_upserts - 1].item >= n_items) upsert_free(&b->upserts[--b->n_upserts]);
+    while (b->n_items > n_items) {
+        memory_item *it = &b->items[--b->n_items];
+        free(it->event_id);
+        free(it->out_key);
+        free(it->out_payload);
+    }
+    if (b->n_items == 0) b->oldest_ms = 0;
+}
+
+void memory_batch_clear(memory_batch *b) { memory_batch_truncate(b, 0); }
+
+void memory_batch_free(memory_batch *b) {
+    memory_batch_clear(b);
+    free(b->items);
+    free(b->analyses.item);
+    free(b->analyses.cells);
+    free(b->messages.item);
+    free(b->messages.cells);
+    free(b->upserts);
+    size_t ac = b->analyses.ncols, mc = b->messages.ncols;
+    memory_batch_init(b, ac, mc);
+}
+
+size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind, const char *event_id,
+                             int64_t now_ms) {
+    if (!grow((void **)&b->items, &b->cap_items, b->n_items + 1, sizeof *b->items)) return SIZE_MAX;
+    char *id = strdup(event_id ? event_id : "");
+    if (!id) return SIZE_MAX;
+    b->items[b->n_items] = (memory_item){.cause = cause, .kind = kind, .event_id = id};
+    if (b->n_items == 0) b->oldest_ms = now_ms;
+    return b->n_items++;
+}
+
+int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len) {
+    memory_item *it = &b->items[item];
+    bool oom = false;
+    char *k = dup_or_null(key ? key : "", &oom);
+    char *p = malloc(len + 1);
+    if (oom || !p) {
+        free(k);
+        free(p);
+        return -1;
+    }
+    memcpy(p, payload, len);
+    p[len] = '\0';
+    free(it->out_key);
+    free(it->out_payload);
+    it->out_key = k;
+    it->out_payload = p;
+    it->out_len = len;
+    return 0;
+}
+
+int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells) {
+    if (!grow((void **)&rows->item, &rows->cap, rows->n + 1, sizeof *rows->item)) return -1;
+    size_t cells_cap = rows->cap; /* cells grows in step with item, in units of ncols */
+    char **c = realloc(rows->cells, cells_cap * rows->ncols * sizeof *c);
+    if (!c) return -1;
+    rows->cells = c;
+    bool oom = false;
+    for (size_t i = 0; i < rows->ncols; i++) c[rows->n * rows->ncols + i] = dup_or_null(cells[i], &oom);
+    if (oom) {
+        for (size_t i = 0; i < rows->ncols; i++) free(c[rows->n * rows->ncols + i]);
+        return -1;
+    }
+    rows->item[rows->n++] = item;
+    return 0;
+}
+
+int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u) {
+    if (!grow((void **)&b->upserts, &b->cap_upserts, b->n_upserts + 1, sizeof *b->upserts)) return -1;
+    bool oom = false;
+    memory_upsert r = {
+        .item = item,
+        .project_id = dup_or_null(u->project_id, &oom),
+        .memory_type = dup_or_null(u->memory_type, &oom),
+        .key = dup_or_null(u->key, &oom),
+        .value = dup_or_null(u->value, &oom),
+        .weight = u->weight,
+        .is_explicit = u->is_explicit,
+        .source = dup_or_null(u->source, &oom),
+        .expires_at = dup_or_null(u->expires_at, &oom),
+    };
+    if (oom) {
+        upsert_free(&r);
+        return -1;
+    }
+    b->upserts[b->n_upserts++] = r;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void memory_batch_mark_fresh(memory_batch *b, const char *const *ids, size_t n) {
+    const char **sorted = n ? malloc(n * sizeof *sorted) : NULL;
+    bool *claimed = n ? calloc(n, sizeof *claimed) : NULL;
+    if (n && (!sorted || !claimed)) n = 0; /* treated as "nothing new": effects are re-tried later */
+    for (size_t i = 0; i < n; i++) sorted[i] = ids[i];
+    if (n) qsort(sorted, n, sizeof *sorted, cmp_str);
+    for (size_t i = 0; i < b->n_items; i++) {
+        memory_item *it = &b->items[i];
+        it->fresh = false;
+        if (!it->active || n == 0) continue;
+        const char *key = it->event_id;
+        const char **hit = bsearch(&key, sorted, n, sizeof *sorted, cmp_str);
+        if (hit && !claimed[hit - sorted]) {
+            claimed[hit - sorted] = true;
+            it->fresh = true;
+        }
+    }
+    free(sorted);
+    free(claimed);
+}
+
+static int cmp_upsert(const void *a, const void *b, const memory_upsert *u) {
+    const memory_upsert *x = &u[*(const size_t *)a], *y = &u[*(const size_t *)b];
+    int c = strcmp(x->project_id, y->project_id);
+    if (!c) c = strcmp(x->memory_type, y->memory_type);
+    if (!c) c = strcmp(x->key, y->key);
+    return c;
+}
+
+/* Insertion sort keeps arrival order among equal keys (stable) without a global for qsort's
+ * comparator context; batches are a few hundred rows, and already mostly grouped. */
+static void sort_stable(size_t *idx, size_t n, const memory_upsert *u) {
+    for (size_t i = 1; i < n; i++) {
+        size_t v = idx[i], j = i;
+        while (j > 0 && cmp_upsert(&idx[j - 1], &v, u) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = v;
+    }
+}
+
+size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds) {
+    size_t n = 0;
+    memory_upsert *u = b->upserts;
+    for (size_t i = 0; i < b->n_upserts; i++) {
+        const memory_item *it = &b->items[u[i].item];
+        if (it->active && it->fresh) out[n++] = i;
+    }
+    sort_stable(out, n, u);
+    size_t max_round = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool same = i > 0 && cmp_upsert(&out[i - 1], &out[i], u) == 0;
+        u[out[i]].round = same ? u[out[i - 1]].round + 1 : 0;
+        if (u[out[i]].round + 1 > max_round) max_round = u[out[i]].round + 1;
+    }
+    /* Group by round, keeping key order inside each round (stable counting pass). */
+    size_t *tmp = n ? malloc(n * sizeof *tmp) : NULL;
+    if (tmp) {
+        size_t k = 0;
+        for (size_t r = 0; r < max_round; r++)
+            for (size_t i = 0; i < n; i++)
+                if (u[out[i]].round == r) tmp[k++] = out[i];
+        memcpy(out, tmp, n * sizeof *out);
+        free(tmp);
+    } else if (n) {
+        max_round = 0; /* caller treats an empty plan with upserts pending as out of memory */
+        n = 0;
+    }
+    *rounds = max_round;
+    return n;
+}

@@ -1,0 +1,123 @@
+/* Batch building: array literals for unnest(), the ledger's fresh ids, and the upsert plan that
+ * puts each key at most once per statement, in arrival order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "memory_batch.h"
+#include "memory_pgarray.h"
+
+static void test_pgarray_literals(void **state) {
+    (void)state;
+    memory_pgarray a;
+    memory_pgarray_init(&a);
+    assert_string_equal(memory_pgarray_text(&a), "{}");
+    memory_pgarray_add(&a, "plain");
+    memory_pgarray_add(&a, NULL);
+    memory_pgarray_add(&a, "q\"uo\\te, {x}");
+    memory_pgarray_add(&a, "");
+    assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\"}");
+    memory_pgarray_add_double(&a, 0.1);
+    memory_pgarray_add_int(&a, -42);
+    assert_string_equal(memory_pgarray_text(&a),
+                        "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\",\"0.10000000000000001\",\"-42\"}");
+    memory_pgarray_reset(&a);
+    assert_string_equal(memory_pgarray_text(&a), "{}");
+    for (int i = 0; i < 1000; i++) memory_pgarray_add(&a, "0123456789");
+    assert_int_equal(strlen(memory_pgarray_text(&a)), 1000 * 13 - 1 + 2);
+    memory_pgarray_free(&a);
+}
+
+static void add_upsert(memory_batch *b, size_t item, const char *project, const char *key, double w) {
+    memory_upsert_in u = {.project_id = project, .memory_type = "user_preference", .key = key,
+                          .value = "{\"mood\":\"calm\"}", .weight = w, .source = "image"};
+    assert_int_equal(memory_batch_add_upsert(b, item, &u), 0);
+}
+
+static void test_mark_fresh_first_duplicate_only(void **state) {
+    (void)state;
+    memory_batch b;
+    memory_batch_init(&b, 2, 1);
+    const char *ids[] = {"e1", "e2", "e1", "e3"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(memory_batch_add_item(&b, NULL, MEMORY_ITEM_IMAGE_FACTS, ids[i], 100 + (int64_t)i), i);
+        b.items[i].active = true;
+    }
+    assert_int_equal(b.oldest_ms, 100);
+    const char *fresh[] = {"e3", "e1"}; /* e2 was already in the ledger */
+    memory_batch_mark_fresh(&b, fresh, 2);
+    assert_true(b.items[0].fresh);
+    assert_false(b.items[1].fresh);
+    assert_false(b.items[2].fresh);
+    assert_true(b.items[3].fresh);
+    memory_batch_free(&b);
+}
+
+static void test_plan_rounds_in_arrival_order(void **state) {
+    (void)state;
+    memory_batch b;
+    memory_batch_init(&b, 2, 1);
+    for (size_t i = 0; i < 5; i++) {
+        memory_batch_add_item(&b, NULL, MEMORY_ITEM_IMAGE_FACTS, "x", 0);
+        b.items[i].active = b.items[i].fresh = true;
+    }
+    b.items[3].fresh = false; /* a duplicate: its upsert is not applied */
+    add_upsert(&b, 0, "p2", "preferred_mood", 0.1);
+    add_upsert(&b, 1, "p1", "preferred_mood", 0.2);
+    add_upsert(&b, 2, "p2", "preferred_mood", 0.3);
+    add_upsert(&b, 3, "p2", "preferred_mood", 0.4);
+    add_upsert(&b, 4, "p2", "preferred_mood", 0.5);
+    add_upsert(&b, 4, "p1", "preferred_colors", 0.6);
+    size_t out[6], rounds = 0;
+    size_t n = memory_batch_plan_upserts(&b, out, &rounds);
+    assert_int_equal(n, 5);
+    assert_int_equal(rounds, 3);
+    /* round 0 sorted by key: p1/colors, p1/mood, p2/mood(first) */
+    size_t want[] = {5, 1, 0, 2, 4};
+    size_t want_round[] = {0, 0, 0, 1, 2};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(out[i], want[i]);
+        assert_int_equal(b.upserts[out[i]].round, want_round[i]);
+    }
+    memory_batch_free(&b);
+}
+
+static void test_rows_and_truncate(void **state) {
+    (void)state;
+    memory_batch b;
+    memory_batch_init(&b, 2, 1);
+    size_t i0 = memory_batch_add_item(&b, NULL, MEMORY_ITEM_IMAGE_FACTS, "a", 5);
+    const char *cells[] = {"p", NULL};
+    for (int k = 0; k < 100; k++) assert_int_equal(memory_rows_add(&b.analyses, i0, cells), 0);
+    assert_int_equal(memory_batch_set_output(&b, i0, "p", "{\"x\":1}", 7), 0);
+    size_t i1 = memory_batch_add_item(&b, NULL, MEMORY_ITEM_MEMORY_UPDATES, "b", 6);
+    assert_int_equal(memory_rows_add(&b.analyses, i1, cells), 0);
+    const char *msg[] = {"hello"};
+    assert_int_equal(memory_rows_add(&b.messages, i1, msg), 0);
+    add_upsert(&b, i1, "p", "k", 0.5);
+    memory_batch_truncate(&b, 1);
+    assert_int_equal(b.n_items, 1);
+    assert_int_equal(b.analyses.n, 100);
+    assert_int_equal(b.messages.n, 0);
+    assert_int_equal(b.n_upserts, 0);
+    assert_string_equal(b.analyses.cells[99 * 2], "p");
+    assert_null(b.analyses.cells[99 * 2 + 1]);
+    assert_string_equal(b.items[0].out_payload, "{\"x\":1}");
+    memory_batch_clear(&b);
+    assert_int_equal(b.n_items, 0);
+    assert_int_equal(b.oldest_ms, 0);
+    memory_batch_free(&b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pgarray_literals),
+        cmocka_unit_test(test_mark_fresh_first_duplicate_only),
+        cmocka_unit_test(test_plan_rounds_in_arrival_order),
+        cmocka_unit_test(test_rows_and_truncate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
