@@ -70,3 +70,15 @@ void bf_trace_child(const char *parent, char out[BF_TRACEPARENT_LEN + 1]) {
     do bf_random_hex(span, 8); while (hex_run(span, 16) != 0);
     snprintf(out, BF_TRACEPARENT_LEN + 1, "00-%s-%s-%c%c", trace, span, parent[53], parent[54]);
 }
+
+void bf_trace_id_new(char out[BF_TRACE_ID_LEN + 1]) {
+    do bf_random_hex(out, 16); while (hex_run(out, 32) != 0);
+}
+
+int bf_trace_from_id(const char *trace_id, char out[BF_TRACEPARENT_LEN + 1]) {
+    if (!bf_trace_id_valid(trace_id)) return -1;
+    char span[17];
+    do bf_random_hex(span, 8); while (hex_run(span, 16) != 0);
+    snprintf(out, BF_TRACEPARENT_LEN + 1, "00-%s-%s-01", trace_id, span);
+    return 0;
+}

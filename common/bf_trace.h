@@ -16,6 +16,11 @@ void bf_trace_child(const char *parent, char out[BF_TRACEPARENT_LEN + 1]);
 int bf_trace_parse(const char *traceparent, char trace_id[BF_TRACE_ID_LEN + 1]);
 /* True when s is exactly 32 lowercase hex digits and not all zero. */
 int bf_trace_id_valid(const char *s);
+/* A new random trace id (32 lowercase hex, non-zero): image trace ids, never derived from text. */
+void bf_trace_id_new(char out[BF_TRACE_ID_LEN + 1]);
+/* A traceparent for an existing trace id with a new span id (flags 01); -1 when trace_id is
+ * not valid (out untouched). */
+int bf_trace_from_id(const char *trace_id, char out[BF_TRACEPARENT_LEN + 1]);
 /* Fills buf with n random bytes (getrandom; never fails for small n on Linux >= 3.17). */
 void bf_random_bytes(void *buf, unsigned n);
 /* n random bytes as 2n lowercase hex digits plus NUL into out. */
