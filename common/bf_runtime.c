@@ -137,6 +137,15 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque);
 
+/* librdkafka's own log lines, as JSON lines like ours. Called from librdkafka's threads: bf_log is
+ * read-only after init and stdio locks the stream. */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    bf_runtime *rt = rd_kafka_opaque(rk);
+    bf_log_level l = level <= 3 ? BF_LOG_ERROR : level <= 5 ? BF_LOG_WARN : level == 6 ? BF_LOG_INFO : BF_LOG_DEBUG;
+    const char *const kv[] = {"source", "librdkafka", "facility", fac, "client", rd_kafka_name(rk), NULL};
+    bf_log_write(rt->log, l, NULL, kv, "%s", buf);
+}
+
 static void commit_sync(bf_runtime *rt) {
     rd_kafka_resp_err_t err = rd_kafka_commit(rt->consumer, NULL, 0);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -506,6 +515,7 @@ bf_runtime *bf_runtime_new(const bf_runtime_opts *opts, char *err, size_t errlen
         if (!conf) goto fail;
         rd_kafka_conf_set_opaque(conf, rt);
         rd_kafka_conf_set_error_cb(conf, on_error);
+        rd_kafka_conf_set_log_cb(conf, on_kafka_log);
         rd_kafka_conf_set_stats_cb(conf, on_stats);
         if (role == 0) rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
         else rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);

@@ -43,13 +43,17 @@ static bf_handle_result parent_handle(void *c, bf_runtime *rt, bf_inmsg *m) {
 static void parent_tick(void *c, bf_runtime *rt) {
     kill_ctx *k = c;
     if (!k->start) k->start = bf_test_now_ms();
-    if (k->n >= 2 || bf_test_now_ms() - k->start > 30000) bf_runtime_stop(rt);
+    if (k->n >= 2 || bf_test_now_ms() - k->start > 60000) bf_runtime_stop(rt);
 }
 
 static bf_runtime *make(bf_common_cfg *cfg, bf_log *log, bf_metrics *m, bf_stage_ops ops, void *ctx) {
     static const char *const inputs[] = {"in"};
+    /* The killed member stays in the group until its session times out; keep that short (the
+     * broker's minimum) so the restarted consumer is assigned the partition quickly. */
+    static char *const envp[] = {"BRAINFLEET_KAFKA_SESSION_TIMEOUT_MS=6000",
+                                 "BRAINFLEET_KAFKA_HEARTBEAT_INTERVAL_MS=1000", NULL};
     bf_runtime_opts o = {.worker = "kill-test", .cfg = cfg, .input_topics = inputs, .n_inputs = 1, .ops = ops,
-                         .ctx = ctx, .log = log, .metrics = m, .no_http = true};
+                         .ctx = ctx, .log = log, .metrics = m, .envp = envp, .no_http = true};
     char err[512];
     bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
     if (!rt) fail_msg("%s", err);
