@@ -1,5 +1,5 @@
 /* Message contracts shared by every topic: names, versions, the bounds every decoder enforces
- * (documented in docs/schema.md, mirrored in schemas/*.json), and small shared value types.
+ * (documented in docs/schema.md, mirrored in schemas/<topic>.json), and small shared value types.
  *
  * Each topic message has its own header (bf_msg_<type>.h) with a typed struct and
  *   int   bf_msg_<type>_decode(const char *bytes, size_t len, bf_msg_<type> *out, char *err, size_t errlen);
@@ -49,6 +49,11 @@
 #define BF_VISION_ITEM_MAX 256         /* one object label / one visible text line */
 #define BF_TOOL_INPUT_MAX 65536        /* a tool call's input as compact JSON */
 #define BF_WORKFLOW_STEPS_MAX 16
+#define BF_DECISION_IMAGES_MAX 32      /* image trace ids a decision's context referenced */
+#define BF_DROPPED_SECTIONS_MAX 16     /* prompt sections left out to fit the token budget */
+#define BF_SECTION_NAME_MAX 64
+#define BF_TOKENS_MAX 10000000
+#define BF_TIMING_MAX_MS 86400000
 #define BF_MEMORY_ITEMS_MAX 64
 #define BF_MEMORY_KEY_MAX 256
 #define BF_MEMORY_VALUE_MAX 16384      /* a memory item's value as compact JSON */

@@ -1,0 +1,71 @@
+#include "bf_uuid.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bf_trace.h"
+
+static void format_uuid(const unsigned char b[16], char out[BF_UUID_LEN + 1]) {
+    snprintf(out, BF_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+void bf_uuid_v7_at(int64_t unix_ms, char out[BF_UUID_LEN + 1]) {
+    unsigned char b[16];
+    bf_random_bytes(b, sizeof b);
+    uint64_t ms = unix_ms < 0 ? 0 : (uint64_t)unix_ms;
+    for (int i = 0; i < 6; i++) b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    format_uuid(b, out);
+}
+
+void bf_uuid_v7(char out[BF_UUID_LEN + 1]) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    bf_uuid_v7_at((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, out);
+}
+
+void bf_uuid_v4(char out[BF_UUID_LEN + 1]) {
+    unsigned char b[16];
+    bf_random_bytes(b, sizeof b);
+    b[6] = (unsigned char)(0x40 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    format_uuid(b, out);
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+bool bf_uuid_valid(const char *s) {
+    if (!s || strlen(s) != BF_UUID_LEN) return false;
+    for (int i = 0; i < BF_UUID_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') return false;
+        } else if (hexval(s[i]) < 0) {
+            return false;
+        }
+    }
+    int version = hexval(s[14]);
+    int variant = hexval(s[19]);
+    return version >= 1 && version <= 8 && variant >= 8 && variant <= 11;
+}
+
+bool bf_uuid_v7_valid(const char *s) {
+    return bf_uuid_valid(s) && s[14] == '7';
+}
+
+int64_t bf_uuid_v7_time_ms(const char *s) {
+    if (!bf_uuid_v7_valid(s)) return -1;
+    int64_t ms = 0;
+    for (int i = 0; i < 13; i++) {
+        if (i == 8) continue;
+        ms = ms * 16 + hexval(s[i]);
+    }
+    return ms;
+}
