@@ -40,7 +40,6 @@ static void upsert_free(memory_upsert *u) {
     free(u->key);
     free(u->value);
     free(u->source);
-    free(u->expires_at);
 }
 
 void memory_batch_truncate(memory_batch *b, size_t n_items) {
@@ -128,7 +127,7 @@ int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in
         .weight = u->weight,
         .is_explicit = u->is_explicit,
         .source = dup_or_null(u->source, &oom),
-        .expires_at = dup_or_null(u->expires_at, &oom),
+        .expires_at_ms = u->expires_at_ms,
     };
     if (oom) {
         upsert_free(&r);
@@ -136,6 +135,53 @@ int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in
     }
     b->upserts[b->n_upserts++] = r;
     return 0;
+}
+
+static void rows_compact(memory_rows *r, const size_t *new_index, const memory_item *items) {
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        char **cells = &r->cells[i * r->ncols];
+        if (items[r->item[i]].done) {
+            for (size_t c = 0; c < r->ncols; c++) free(cells[c]);
+            continue;
+        }
+        if (k != i) memmove(&r->cells[k * r->ncols], cells, r->ncols * sizeof *cells);
+        r->item[k++] = new_index[r->item[i]];
+    }
+    r->n = k;
+}
+
+void memory_batch_compact(memory_batch *b) {
+    size_t *new_index = b->n_items ? malloc(b->n_items * sizeof *new_index) : NULL;
+    if (!new_index) return; /* done items stay; they are skipped as done until memory is back */
+    size_t k = 0;
+    for (size_t i = 0; i < b->n_items; i++) new_index[i] = b->items[i].done ? SIZE_MAX : k++;
+    rows_compact(&b->analyses, new_index, b->items);
+    rows_compact(&b->messages, new_index, b->items);
+    size_t u = 0;
+    for (size_t i = 0; i < b->n_upserts; i++) {
+        if (b->items[b->upserts[i].item].done) {
+            upsert_free(&b->upserts[i]);
+            continue;
+        }
+        b->upserts[u] = b->upserts[i];
+        b->upserts[u++].item = new_index[b->upserts[i].item];
+    }
+    b->n_upserts = u;
+    k = 0;
+    for (size_t i = 0; i < b->n_items; i++) {
+        memory_item *it = &b->items[i];
+        if (it->done) {
+            free(it->event_id);
+            free(it->out_key);
+            free(it->out_payload);
+            continue;
+        }
+        b->items[k++] = *it;
+    }
+    b->n_items = k;
+    if (k == 0) b->oldest_ms = 0;
+    free(new_index);
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -21,6 +21,7 @@ typedef struct memory_item {
     size_t out_len;
     bool active;            /* selected for the transaction being built */
     bool fresh;             /* its event id was new to the ledger: apply its effects */
+    bool done;              /* committed (or dead-lettered): removed by memory_batch_compact */
 } memory_item;
 
 /* Rows of one plain INSERT (image_analysis, messages): ncols text cells (NULL for SQL NULL). */
@@ -39,7 +40,7 @@ typedef struct memory_upsert {
     double weight;     /* evidence weight w (the row's confidence when it is new) */
     bool is_explicit;
     char *source;      /* provenance: "image", "user", "brain" ... */
-    char *expires_at;  /* timestamptz text or NULL */
+    int64_t expires_at_ms; /* Unix ms; -1: never */
     size_t round;      /* statement it goes into: each key at most once per statement */
 } memory_upsert;
 
@@ -47,7 +48,8 @@ typedef struct memory_upsert_in {
     const char *project_id, *memory_type, *key, *value;
     double weight;
     bool is_explicit;
-    const char *source, *expires_at;
+    const char *source;
+    int64_t expires_at_ms;
 } memory_upsert_in;
 
 typedef struct memory_batch {
@@ -74,6 +76,10 @@ int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells);
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u);
 /* Drops every row of items from..n_items (used when building one item's rows failed midway). */
 void memory_batch_truncate(memory_batch *b, size_t n_items);
+
+/* Removes the items marked done and their rows, keeping the others in order (a partly written
+ * batch after a connection loss during a row-by-row retry). */
+void memory_batch_compact(memory_batch *b);
 
 /* Marks the active items whose event id is in ids (the ids the ledger newly inserted) fresh;
  * when one event id appears in several items, only the first is fresh. Others become not fresh. */

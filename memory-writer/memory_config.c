@@ -23,6 +23,9 @@ const bf_cfg_var memory_cfg_vars[] = {
     {"RETENTION_CONVERSATION", BF_CFG_MS, F(retention_conversation_ms), "90d", 0, 3153600000000.0, NULL, 0,
      "`memory-writer cleanup` deletes conversation messages and conversation_context memory "
      "older than this. Preferences and scene relationships are kept."},
+    {"RETENTION_LEDGER", BF_CFG_MS, F(retention_ledger_ms), "30d", 86400000, 3153600000000.0, NULL, 0,
+     "`memory-writer cleanup` forgets processed_events entries of memory-writer older than this. "
+     "Keep it above the input topics' retention: a replay of an older message would apply twice."},
     {"CLEANUP_BATCH", BF_CFG_INT, F(cleanup_batch), "5000", 1, 1000000, NULL, 0,
      "Rows deleted per statement by `memory-writer cleanup`; small batches keep each lock short."},
 };

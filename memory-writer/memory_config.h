@@ -14,6 +14,7 @@ typedef struct memory_cfg {
     double inferred_weight;        /* evidence weight of one image's mood/colours */
     long long retention_image_ms;  /* image_analysis rows older than this are deleted by cleanup */
     long long retention_conversation_ms; /* conversation context and messages */
+    long long retention_ledger_ms; /* processed_events of this consumer */
     long long cleanup_batch;       /* rows per DELETE statement in cleanup */
 } memory_cfg;
 

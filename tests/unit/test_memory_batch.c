@@ -33,7 +33,8 @@ static void test_pgarray_literals(void **state) {
 
 static void add_upsert(memory_batch *b, size_t item, const char *project, const char *key, double w) {
     memory_upsert_in u = {.project_id = project, .memory_type = "user_preference", .key = key,
-                          .value = "{\"mood\":\"calm\"}", .weight = w, .source = "image"};
+                          .value = "{\"mood\":\"calm\"}", .weight = w, .source = "image",
+                          .expires_at_ms = -1};
     assert_int_equal(memory_batch_add_upsert(b, item, &u), 0);
 }
 
@@ -112,12 +113,43 @@ static void test_rows_and_truncate(void **state) {
     memory_batch_free(&b);
 }
 
+static void test_compact_keeps_rest_in_order(void **state) {
+    (void)state;
+    memory_batch b;
+    memory_batch_init(&b, 1, 1);
+    const char *names[] = {"a", "b", "c", "d"};
+    for (size_t i = 0; i < 4; i++) {
+        memory_batch_add_item(&b, NULL, MEMORY_ITEM_IMAGE_FACTS, names[i], 1);
+        const char *cells[] = {names[i]};
+        assert_int_equal(memory_rows_add(&b.analyses, i, cells), 0);
+        assert_int_equal(memory_rows_add(&b.messages, i, cells), 0);
+        add_upsert(&b, i, names[i], "k", 0.1);
+    }
+    b.items[0].done = b.items[2].done = true;
+    memory_batch_compact(&b);
+    assert_int_equal(b.n_items, 2);
+    assert_string_equal(b.items[0].event_id, "b");
+    assert_string_equal(b.items[1].event_id, "d");
+    assert_int_equal(b.analyses.n, 2);
+    assert_int_equal(b.messages.n, 2);
+    assert_int_equal(b.n_upserts, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(b.analyses.item[i], i);
+        assert_string_equal(b.analyses.cells[i], b.items[i].event_id);
+        assert_string_equal(b.messages.cells[i], b.items[i].event_id);
+        assert_int_equal(b.upserts[i].item, i);
+        assert_string_equal(b.upserts[i].project_id, b.items[i].event_id);
+    }
+    memory_batch_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pgarray_literals),
         cmocka_unit_test(test_mark_fresh_first_duplicate_only),
         cmocka_unit_test(test_plan_rounds_in_arrival_order),
         cmocka_unit_test(test_rows_and_truncate),
+        cmocka_unit_test(test_compact_keeps_rest_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

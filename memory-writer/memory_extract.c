@@ -1,0 +1,169 @@
+#include "memory_extract.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "bf_msg_image_facts_processed.h"
+#include "memory_preferences.h"
+#include "memory_store.h"
+
+static char *strlist_json(const bf_strlist *l) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < l->n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
+    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return s;
+}
+
+static char *palette_json(const bf_image_facts *f) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < f->n_palette; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "hex", f->palette[i].hex);
+        cJSON_AddNumberToObject(e, "share", f->palette[i].share);
+        cJSON_AddItemToArray(a, e);
+    }
+    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return s;
+}
+
+static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_facts_ready *m) {
+    const bf_image_facts *f = &m->facts;
+    char num[6][40];
+    snprintf(num[0], sizeof num[0], "%.17g", f->brightness);
+    snprintf(num[1], sizeof num[1], "%.17g", f->contrast);
+    snprintf(num[2], sizeof num[2], "%.17g", f->saturation);
+    snprintf(num[3], sizeof num[3], "%lld", (long long)f->width);
+    snprintf(num[4], sizeof num[4], "%lld", (long long)f->height);
+    snprintf(num[5], sizeof num[5], "%lld", (long long)f->processing_ms);
+    char *urls = strlist_json(&f->image_urls), *pal = palette_json(f);
+    char *objs = strlist_json(&f->objects), *text = strlist_json(&f->visible_text);
+    const char *cells[MEMORY_AN_COLS] = {
+        [MEMORY_AN_PROJECT_ID] = m->env.project_id,
+        [MEMORY_AN_TRACE_ID] = f->trace_id,
+        [MEMORY_AN_REQUEST_ID] = f->request_id[0] ? f->request_id : NULL,
+        [MEMORY_AN_CONTENT_HASH] = f->content_hash,
+        [MEMORY_AN_IMAGE_URLS] = urls,
+        [MEMORY_AN_PALETTE] = pal,
+        [MEMORY_AN_MOOD] = bf_mood_name(f->mood),
+        [MEMORY_AN_BRIGHTNESS] = num[0],
+        [MEMORY_AN_CONTRAST] = num[1],
+        [MEMORY_AN_SATURATION] = num[2],
+        [MEMORY_AN_TEMPERATURE] = bf_temperature_name(f->temperature),
+        [MEMORY_AN_WIDTH] = num[3],
+        [MEMORY_AN_HEIGHT] = num[4],
+        [MEMORY_AN_ORIENTATION] = bf_orientation_name(f->orientation),
+        [MEMORY_AN_TYPOGRAPHY] = f->typography,
+        [MEMORY_AN_STYLE] = f->style,
+        [MEMORY_AN_LAYOUT] = f->layout,
+        [MEMORY_AN_OBJECTS] = objs,
+        [MEMORY_AN_VISIBLE_TEXT] = text,
+        [MEMORY_AN_ANALYSER] = bf_analyser_name(f->analyser),
+        [MEMORY_AN_MODEL] = f->model,
+        [MEMORY_AN_PROCESSING_MS] = num[5],
+        [MEMORY_AN_SOURCE_EVENT_ID] = m->env.event_id,
+    };
+    int rc = urls && pal && objs && text ? memory_rows_add(&b->analyses, item, cells) : -1;
+    cJSON_free(urls);
+    cJSON_free(pal);
+    cJSON_free(objs);
+    cJSON_free(text);
+    return rc;
+}
+
+static int add_preferences(memory_batch *b, size_t item, const bf_msg_image_facts_ready *m, double w) {
+    const bf_image_facts *f = &m->facts;
+    memory_palette_entry pal[BF_PALETTE_MAX];
+    for (size_t i = 0; i < f->n_palette; i++) pal[i] = (memory_palette_entry){f->palette[i].hex, f->palette[i].share};
+    memory_pref prefs[2];
+    size_t n = memory_preferences_extract(bf_mood_name(f->mood), pal, f->n_palette, w, prefs);
+    char source[16 + BF_TRACE_ID_LEN];
+    snprintf(source, sizeof source, "image:%s", f->trace_id);
+    for (size_t i = 0; i < n; i++) {
+        memory_upsert_in u = {.project_id = m->env.project_id, .memory_type = "user_preference",
+                              .key = prefs[i].key, .value = prefs[i].value, .weight = prefs[i].weight,
+                              .is_explicit = false, .source = source, .expires_at_ms = -1};
+        if (memory_batch_add_upsert(b, item, &u) != 0) return -1;
+    }
+    return 0;
+}
+
+static int add_output(memory_batch *b, size_t item, const bf_msg_image_facts_ready *m, int64_t wall_ms, char *err,
+                      size_t errlen) {
+    bf_msg_image_facts_processed out;
+    memset(&out, 0, sizeof out);
+    if (bf_envelope_init(&out.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, m->env.project_id, NULL, MEMORY_PRODUCER,
+                         wall_ms, err, errlen) != 0)
+        return -1;
+    /* The request's trace continues; the event id is new, source_event_id names the input so
+     * consumers recognise a re-publication. */
+    memcpy(out.env.trace_id, m->env.trace_id, sizeof out.env.trace_id);
+    memcpy(out.source_event_id, m->env.event_id, sizeof out.source_event_id);
+    memcpy(out.trace_id, m->facts.trace_id, sizeof out.trace_id);
+    memcpy(out.request_id, m->facts.request_id, sizeof out.request_id);
+    memcpy(out.content_hash, m->facts.content_hash, sizeof out.content_hash);
+    out.facts = m->facts; /* borrowed for encoding only */
+    char *json = bf_msg_image_facts_processed_encode(&out, err, errlen);
+    if (!json) return -1;
+    int rc = memory_batch_set_output(b, item, m->env.project_id, json, strlen(json));
+    free(json);
+    if (rc != 0) snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+int memory_extract_image_facts(memory_batch *b, void *cause, const bf_msg_image_facts_ready *m,
+                               double inferred_weight, int64_t now_ms, int64_t wall_ms, char *err, size_t errlen) {
+    size_t before = b->n_items;
+    size_t item = memory_batch_add_item(b, cause, MEMORY_ITEM_IMAGE_FACTS, m->env.event_id, now_ms);
+    if (item == SIZE_MAX) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (add_output(b, item, m, wall_ms, err, errlen) != 0) goto fail;
+    if (add_analysis_row(b, item, m) != 0 || add_preferences(b, item, m, inferred_weight) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    return 0;
+fail:
+    memory_batch_truncate(b, before);
+    return -1;
+}
+
+int memory_extract_memory_update(memory_batch *b, void *cause, const bf_msg_memory_update *m, int64_t now_ms,
+                                 char *err, size_t errlen) {
+    size_t before = b->n_items;
+    size_t item = memory_batch_add_item(b, cause, MEMORY_ITEM_MEMORY_UPDATES, m->env.event_id, now_ms);
+    if (item == SIZE_MAX) goto oom;
+    for (size_t i = 0; i < m->n_items; i++) {
+        const bf_memory_item *it = &m->items[i];
+        memory_upsert_in u = {.project_id = m->env.project_id, .memory_type = bf_memory_type_name(it->memory_type),
+                              .key = it->key, .value = it->value, .weight = it->confidence,
+                              .is_explicit = it->is_explicit, .source = it->source,
+                              .expires_at_ms = it->expires_at_ms};
+        if (memory_batch_add_upsert(b, item, &u) != 0) goto oom;
+    }
+    for (size_t i = 0; i < m->n_messages; i++) {
+        const bf_conversation_message *cm = &m->messages[i];
+        char created[24];
+        snprintf(created, sizeof created, "%lld", (long long)m->env.produced_at_ms);
+        const char *cells[MEMORY_MSG_COLS] = {
+            [MEMORY_MSG_MESSAGE_ID] = cm->message_id,
+            [MEMORY_MSG_PROJECT_ID] = m->env.project_id,
+            [MEMORY_MSG_CONVERSATION_ID] = cm->conversation_id,
+            [MEMORY_MSG_ROLE] = bf_message_role_name(cm->role),
+            [MEMORY_MSG_CONTENT] = cm->content,
+            [MEMORY_MSG_CREATED_MS] = created,
+        };
+        if (memory_rows_add(&b->messages, item, cells) != 0) goto oom;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    memory_batch_truncate(b, before);
+    return -1;
+}

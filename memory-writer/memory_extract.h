@@ -1,0 +1,23 @@
+/* Decoded messages -> batch rows. imageFactsReady gives an image_analysis row, the preferences
+ * its mood and colours imply (memory_preferences.h) and the imageFactsProcessed to publish after
+ * the commit; memoryUpdates gives project_memory upserts and conversation messages. */
+#ifndef MEMORY_EXTRACT_H
+#define MEMORY_EXTRACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bf_msg_image_facts_ready.h"
+#include "bf_msg_memory_update.h"
+#include "memory_batch.h"
+
+#define MEMORY_PRODUCER "memory-writer"
+
+/* Adds one item for m. inferred_weight: the evidence weight of one image. wall_ms stamps the
+ * output envelope. Returns 0, or -1 with err (the batch is left as it was). */
+int memory_extract_image_facts(memory_batch *b, void *cause, const bf_msg_image_facts_ready *m,
+                               double inferred_weight, int64_t now_ms, int64_t wall_ms, char *err, size_t errlen);
+int memory_extract_memory_update(memory_batch *b, void *cause, const bf_msg_memory_update *m, int64_t now_ms,
+                                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,289 @@
+#include "memory_stage.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf_envelope.h"
+#include "memory_extract.h"
+#include "memory_store.h"
+
+#define RETRY_FIRST_MS 100
+/* Transient failures (deadlock with another replica ...) retried this often before the batch is
+ * split to find a message the database refuses. */
+#define TRANSIENT_LIMIT 3
+
+const char *const memory_stage_inputs[] = {BF_SCHEMA_IMAGE_FACTS_READY, BF_SCHEMA_MEMORY_UPDATES};
+const size_t memory_stage_n_inputs = 2;
+
+struct memory_stage {
+    const memory_cfg *cfg;
+    bf_db *db;
+    bf_log *log;
+    memory_batch batch;
+    bool db_down;
+    bool probed;               /* the database was tried once at start */
+    int transient_failures;
+    int64_t retry_at_ms;       /* 0: no retry scheduled */
+    long long backoff_ms;
+    /* Inputs of revoked partitions, finished on the next tick, once the runtime has moved to the
+     * new assignment and will no longer store their offsets. */
+    bf_inmsg **abandoned;
+    size_t n_abandoned, cap_abandoned;
+    bf_metric *m_batches, *m_rows, *m_duplicates, *m_db_errors, *m_rejected, *m_flush_seconds;
+};
+
+memory_stage *memory_stage_new(const memory_cfg *cfg, bf_db *db, bf_log *log, bf_metrics *metrics) {
+    memory_stage *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->cfg = cfg;
+    s->db = db;
+    s->log = log;
+    s->backoff_ms = RETRY_FIRST_MS;
+    memory_batch_init(&s->batch, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+    s->m_batches = bf_metrics_counter(metrics, "bf_memory_batches_total", "Batches committed to PostgreSQL.", NULL);
+    s->m_rows = bf_metrics_counter(metrics, "bf_memory_messages_committed_total",
+                                   "Input messages whose batch committed (duplicates included).", NULL);
+    s->m_duplicates = bf_metrics_counter(metrics, "bf_memory_duplicates_total",
+                                         "Input messages already in the processed_events ledger (replays, redeliveries).",
+                                         NULL);
+    s->m_db_errors = bf_metrics_counter(metrics, "bf_memory_db_errors_total",
+                                        "Batch writes that failed (connection lost, transient or rejected).", NULL);
+    s->m_rejected = bf_metrics_counter(metrics, "bf_memory_rejected_total",
+                                       "Messages the database refused, sent to deadLetters.", NULL);
+    s->m_flush_seconds = bf_metrics_histogram(metrics, "bf_memory_flush_seconds", "Time to write one batch.", NULL,
+                                              bf_metrics_latency_bounds, bf_metrics_latency_n);
+    return s;
+}
+
+void memory_stage_free(memory_stage *s) {
+    if (!s) return;
+    memory_batch_free(&s->batch);
+    free(s->abandoned);
+    free(s);
+}
+
+/* ---- handler ---- */
+
+static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
+    memory_stage *s = ctx;
+    char err[512];
+    const char *payload = msg->payload ? msg->payload : "";
+    int rc;
+    if (strcmp(msg->topic_base, BF_SCHEMA_IMAGE_FACTS_READY) == 0) {
+        bf_msg_image_facts_ready m;
+        if (bf_msg_image_facts_ready_decode(payload, msg->len, &m, err, sizeof err) != 0) {
+            bf_runtime_dead_letter(rt, msg, "invalid_message", err);
+            return BF_HANDLED;
+        }
+        rc = memory_extract_image_facts(&s->batch, msg, &m, s->cfg->inferred_weight, bf_now_ms(), bf_wall_ms(), err,
+                                        sizeof err);
+        bf_msg_image_facts_ready_free(&m);
+    } else if (strcmp(msg->topic_base, BF_SCHEMA_MEMORY_UPDATES) == 0) {
+        bf_msg_memory_update m;
+        if (bf_msg_memory_update_decode(payload, msg->len, &m, err, sizeof err) != 0) {
+            bf_runtime_dead_letter(rt, msg, "invalid_message", err);
+            return BF_HANDLED;
+        }
+        rc = memory_extract_memory_update(&s->batch, msg, &m, bf_now_ms(), err, sizeof err);
+        bf_msg_memory_update_free(&m);
+    } else {
+        snprintf(err, sizeof err, "memory-writer does not consume topic %s", msg->topic);
+        bf_runtime_dead_letter(rt, msg, "unexpected_topic", err);
+        return BF_HANDLED;
+    }
+    if (rc != 0) {
+        /* The message decoded, so this is out of memory or an output the contract refuses:
+         * neither is fixed by retrying, and the input must not be lost silently. */
+        bf_runtime_dead_letter(rt, msg, "unprocessable", err);
+        return BF_HANDLED;
+    }
+    return BF_PENDING;
+}
+
+/* ---- after a commit ---- */
+
+/* Publishes what item i produces and finishes its input. A failed produce leaves the input
+ * unfinished: the runtime is stopping with an error and the input will be re-delivered. */
+static void complete_item(memory_stage *s, bf_runtime *rt, memory_item *it) {
+    it->done = true;
+    bf_inmsg *msg = it->cause;
+    if (!it->fresh) bf_metric_inc(s->m_duplicates);
+    if (it->out_payload) {
+        char version[12];
+        snprintf(version, sizeof version, "%d", BF_SCHEMA_VERSION);
+        bf_header h[] = {{BF_HDR_SCHEMA, BF_SCHEMA_IMAGE_FACTS_PROCESSED}, {BF_HDR_SCHEMA_VERSION, version}};
+        if (bf_runtime_produce(rt, msg, BF_SCHEMA_IMAGE_FACTS_PROCESSED, it->out_key, strlen(it->out_key),
+                               it->out_payload, it->out_len, h, 2) != 0)
+            return;
+    }
+    bf_runtime_finish(rt, msg);
+}
+
+static void reject_item(memory_stage *s, bf_runtime *rt, memory_item *it, const char *err) {
+    it->done = true;
+    bf_metric_inc(s->m_rejected);
+    if (bf_runtime_dead_letter(rt, it->cause, "db_rejected", err) == 0) bf_runtime_finish(rt, it->cause);
+}
+
+static void set_db_state(memory_stage *s, bf_runtime *rt, bool up, const char *err) {
+    if (up) {
+        if (s->db_down) bf_log_info(s->log, "postgres reachable again; resuming consumption");
+        s->db_down = false;
+        s->backoff_ms = RETRY_FIRST_MS;
+        s->retry_at_ms = 0;
+    } else {
+        if (!s->db_down) bf_log_warn(s->log, "postgres unreachable, holding consumption: %s", err);
+        else bf_log_warn(s->log, "postgres still unreachable (next try in %lld ms): %s", s->backoff_ms, err);
+        s->db_down = true;
+        s->retry_at_ms = bf_now_ms() + s->backoff_ms;
+        s->backoff_ms = s->backoff_ms * 2 > s->cfg->retry_max_ms ? s->cfg->retry_max_ms : s->backoff_ms * 2;
+    }
+    bf_runtime_hold(rt, !up);
+    bf_runtime_set_dependency(rt, "postgres", up);
+}
+
+/* ---- flushing ---- */
+
+static void set_active(memory_batch *b, size_t only) {
+    for (size_t i = 0; i < b->n_items; i++) b->items[i].active = only == SIZE_MAX ? !b->items[i].done : i == only;
+}
+
+/* One transaction per item, to find the ones the database refuses; stops at a connection loss
+ * (what is left stays in the batch). */
+static void isolate(memory_stage *s, bf_runtime *rt) {
+    char err[1024];
+    for (size_t i = 0; i < s->batch.n_items; i++) {
+        memory_item *it = &s->batch.items[i];
+        if (it->done) continue;
+        set_active(&s->batch, i);
+        memory_store_status st = memory_store_write(s->db, &s->batch, MEMORY_CONSUMER, err, sizeof err);
+        if (st == MEMORY_STORE_OK) complete_item(s, rt, it);
+        else if (st == MEMORY_STORE_REJECTED) reject_item(s, rt, it, err);
+        else {
+            if (st == MEMORY_STORE_LOST) set_db_state(s, rt, false, err);
+            else s->retry_at_ms = bf_now_ms() + RETRY_FIRST_MS;
+            break;
+        }
+    }
+    memory_batch_compact(&s->batch);
+}
+
+static void flush(memory_stage *s, bf_runtime *rt) {
+    char err[1024];
+    int64_t t0 = bf_now_ms();
+    set_active(&s->batch, SIZE_MAX);
+    memory_store_status st = memory_store_write(s->db, &s->batch, MEMORY_CONSUMER, err, sizeof err);
+    if (st == MEMORY_STORE_OK) {
+        if (s->db_down) set_db_state(s, rt, true, NULL);
+        s->transient_failures = 0;
+        bf_metric_inc(s->m_batches);
+        bf_metric_add(s->m_rows, (double)s->batch.n_items);
+        for (size_t i = 0; i < s->batch.n_items; i++) complete_item(s, rt, &s->batch.items[i]);
+        memory_batch_clear(&s->batch);
+        bf_metric_observe(s->m_flush_seconds, (double)(bf_now_ms() - t0) / 1000.0);
+        return;
+    }
+    bf_metric_inc(s->m_db_errors);
+    if (st == MEMORY_STORE_LOST) {
+        set_db_state(s, rt, false, err);
+        return;
+    }
+    if (s->db_down) set_db_state(s, rt, true, NULL); /* it answered: reachable */
+    if (st == MEMORY_STORE_TRANSIENT && ++s->transient_failures < TRANSIENT_LIMIT) {
+        bf_log_warn(s->log, "batch of %zu failed transiently (%d of %d), retrying: %s", s->batch.n_items,
+                    s->transient_failures, TRANSIENT_LIMIT, err);
+        s->retry_at_ms = bf_now_ms() + RETRY_FIRST_MS * s->transient_failures;
+        return;
+    }
+    bf_log_warn(s->log, "batch of %zu refused (%s), writing its messages one by one: %s", s->batch.n_items,
+                memory_store_status_name(st), err);
+    s->transient_failures = 0;
+    isolate(s, rt);
+}
+
+static size_t flush_size(const memory_stage *s, bf_runtime *rt) {
+    /* The runtime stops handing out messages at MAX_IN_FLIGHT, so a larger batch would only ever
+     * flush on the linger. */
+    long long n = s->cfg->batch_size, cap = bf_runtime_config(rt)->max_in_flight;
+    return (size_t)(n < cap ? n : cap);
+}
+
+/* ms until the next flush is due; 0 when due now, -1 when nothing is waiting. */
+static long long due_in_ms(const memory_stage *s, bf_runtime *rt) {
+    int64_t now = bf_now_ms();
+    if (s->retry_at_ms) return s->retry_at_ms > now ? s->retry_at_ms - now : 0;
+    if (s->batch.n_items == 0) return -1;
+    if (s->batch.n_items >= flush_size(s, rt) || bf_runtime_stopping(rt)) return 0;
+    int64_t at = s->batch.oldest_ms + s->cfg->batch_linger_ms;
+    return at > now ? at - now : 0;
+}
+
+static void tick(void *ctx, bf_runtime *rt) {
+    memory_stage *s = ctx;
+    for (size_t i = 0; i < s->n_abandoned; i++) bf_runtime_finish(rt, s->abandoned[i]);
+    s->n_abandoned = 0;
+    char err[512];
+    if (!s->probed) {
+        /* Not fatal at start: consumption is held until the database answers. */
+        s->probed = true;
+        set_db_state(s, rt, bf_db_connect(s->db, 1, 0, err, sizeof err) == 0, err);
+    }
+    if (due_in_ms(s, rt) != 0) return;
+    s->retry_at_ms = 0;
+    if (s->batch.n_items > 0) {
+        flush(s, rt);
+        return;
+    }
+    /* Held with nothing to write: probe, so consumption resumes when the database is back. */
+    if (s->db_down) set_db_state(s, rt, bf_db_connect(s->db, 1, 0, err, sizeof err) == 0, err);
+}
+
+/* Sleeps no longer than the batch's linger or the next retry, so a quiet topic's batch is written
+ * after BATCH_LINGER rather than after the runtime's idle wait. */
+static void wait_fn(void *ctx, const int *fds, size_t n, int timeout_ms) {
+    memory_stage *s = ctx;
+    int64_t at = s->retry_at_ms ? s->retry_at_ms
+                 : s->batch.n_items ? s->batch.oldest_ms + s->cfg->batch_linger_ms : 0;
+    if (at) {
+        int64_t left = at - bf_now_ms();
+        if (left < 0) left = 0;
+        if (left < timeout_ms) timeout_ms = (int)left;
+    }
+    struct pollfd p[8];
+    if (n > 8) n = 8;
+    for (size_t i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    poll(p, n, timeout_ms);
+}
+
+/* The batch holds messages of the partitions being revoked: write it now if the database lets
+ * us (their offsets are then committed with the revocation, and the next owner skips them); what
+ * cannot be written is given up and re-delivered to the next owner. */
+static void revoked(void *ctx, bf_runtime *rt) {
+    memory_stage *s = ctx;
+    if (s->batch.n_items > 0 && !s->db_down) flush(s, rt);
+    size_t left = 0;
+    for (size_t i = 0; i < s->batch.n_items; i++) left += !s->batch.items[i].done;
+    if (left == 0) return;
+    if (s->n_abandoned + left > s->cap_abandoned) {
+        size_t cap = s->n_abandoned + left;
+        bf_inmsg **a = realloc(s->abandoned, cap * sizeof *a);
+        if (!a) {
+            bf_log_error(s->log, "out of memory on revocation; stopping so the messages are re-delivered");
+            bf_runtime_stop(rt);
+            return;
+        }
+        s->abandoned = a;
+        s->cap_abandoned = cap;
+    }
+    for (size_t i = 0; i < s->batch.n_items; i++)
+        if (!s->batch.items[i].done) s->abandoned[s->n_abandoned++] = s->batch.items[i].cause;
+    bf_log_info(s->log, "revocation: %zu unwritten messages left for the next owner", left);
+    memory_batch_clear(&s->batch);
+    s->retry_at_ms = 0;
+}
+
+bf_stage_ops memory_stage_ops(void) {
+    return (bf_stage_ops){.handle = handle, .tick = tick, .wait = wait_fn, .revoked = revoked};
+}

@@ -1,0 +1,216 @@
+#include "memory_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory_pgarray.h"
+
+static const char sql_ledger[] =
+    "INSERT INTO processed_events (consumer, event_id)"
+    " SELECT $1, e FROM unnest($2::text[]) AS u(e) ORDER BY e"
+    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id";
+
+static const char sql_analyses[] =
+    "INSERT INTO image_analysis (project_id, trace_id, request_id, content_hash, image_urls, palette, mood,"
+    " brightness, contrast, saturation, temperature, width, height, orientation, typography, style, layout,"
+    " objects, visible_text, analyser, model, processing_ms, source_event_id)"
+    " SELECT p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],"
+    " $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::int[], $13::int[], $14::text[],"
+    " $15::jsonb[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::jsonb[], $20::text[], $21::text[],"
+    " $22::bigint[], $23::text[])"
+    " AS x(p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev)"
+    " ORDER BY p, h, t"
+    " ON CONFLICT (project_id, content_hash, trace_id) DO NOTHING";
+
+static const char sql_messages[] =
+    "INSERT INTO messages (message_id, project_id, conversation_id, role, content, created_at)"
+    " SELECT i, p, c, r, t, to_timestamp(ms / 1000.0)"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])"
+    " AS x(i, p, c, r, t, ms) ORDER BY i"
+    " ON CONFLICT (message_id) DO NOTHING";
+
+/* The confidence rule of memory_confidence.c, written over the stored row m and the update
+ * EXCLUDED: the WHERE skips inferred-over-explicit entirely; "same" is jsonb equality; a
+ * contradicting inferred update weakens c to c*(1-w) and replaces the value when that falls
+ * below w. Kept operation for operation equal to the C rule so both give the same double. */
+static const char sql_upsert[] =
+    "INSERT INTO project_memory AS m (project_id, memory_type, key, value, confidence, source, is_explicit,"
+    " expires_at)"
+    " SELECT p, t, k, v, LEAST(GREATEST(w, 0::float8), 1::float8), s, x,"
+    "  CASE WHEN e IS NULL THEN NULL ELSE to_timestamp(e / 1000.0) END"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::float8[], $6::text[], $7::bool[],"
+    " $8::bigint[]) WITH ORDINALITY AS u(p, t, k, v, w, s, x, e, n) ORDER BY n"
+    " ON CONFLICT (project_id, memory_type, key) DO UPDATE SET"
+    " value = CASE WHEN m.value = EXCLUDED.value THEN m.value"
+    "   WHEN EXCLUDED.is_explicit OR m.confidence * (1 - EXCLUDED.confidence) < EXCLUDED.confidence"
+    "   THEN EXCLUDED.value ELSE m.value END,"
+    " confidence = CASE WHEN m.value = EXCLUDED.value"
+    "   THEN m.confidence + (1 - m.confidence) * EXCLUDED.confidence"
+    "   WHEN EXCLUDED.is_explicit OR m.confidence * (1 - EXCLUDED.confidence) < EXCLUDED.confidence"
+    "   THEN EXCLUDED.confidence ELSE m.confidence * (1 - EXCLUDED.confidence) END,"
+    " source = CASE WHEN m.value <> EXCLUDED.value AND (EXCLUDED.is_explicit"
+    "   OR m.confidence * (1 - EXCLUDED.confidence) < EXCLUDED.confidence) THEN EXCLUDED.source"
+    "   ELSE m.source END,"
+    " is_explicit = m.is_explicit OR EXCLUDED.is_explicit,"
+    " expires_at = EXCLUDED.expires_at,"
+    " updated_at = now()"
+    " WHERE NOT (m.is_explicit AND NOT EXCLUDED.is_explicit)";
+
+const char *memory_store_status_name(memory_store_status s) {
+    switch (s) {
+    case MEMORY_STORE_OK: return "ok";
+    case MEMORY_STORE_LOST: return "connection lost";
+    case MEMORY_STORE_TRANSIENT: return "transient";
+    case MEMORY_STORE_REJECTED: return "rejected";
+    }
+    return "?";
+}
+
+typedef struct tx {
+    PGconn *conn;
+    char *err;
+    size_t errlen;
+} tx;
+
+/* SQLSTATE classes worth retrying unchanged: transaction rollback (deadlock, serialization),
+ * insufficient resources, lock not available, operator intervention (admin shutdown). */
+static memory_store_status classify(PGconn *c, const PGresult *r) {
+    if (PQstatus(c) != CONNECTION_OK) return MEMORY_STORE_LOST;
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!st) return MEMORY_STORE_LOST; /* no server answer at all */
+    if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0) return MEMORY_STORE_LOST;
+    if (strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 || strcmp(st, "55P03") == 0)
+        return MEMORY_STORE_TRANSIENT;
+    return MEMORY_STORE_REJECTED;
+}
+
+/* Runs one statement on the transaction's own connection (never a silently reconnected one,
+ * which would run the rest outside the transaction). *out receives the result when wanted. */
+static memory_store_status run(tx *t, const char *what, const char *sql, int n, const char *const *params,
+                               PGresult **out) {
+    PGresult *r = PQexecParams(t->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out) *out = r;
+        else PQclear(r);
+        return MEMORY_STORE_OK;
+    }
+    memory_store_status s = classify(t->conn, r);
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(t->conn);
+    snprintf(t->err, t->errlen, "%s: %s", what, msg && *msg ? msg : "failed");
+    size_t l = strlen(t->err);
+    while (l > 0 && (t->err[l - 1] == '\n' || t->err[l - 1] == ' ')) t->err[--l] = '\0';
+    PQclear(r);
+    return s;
+}
+
+static memory_store_status write_ledger(tx *t, memory_batch *b, const char *consumer) {
+    memory_pgarray ids;
+    memory_pgarray_init(&ids);
+    for (size_t i = 0; i < b->n_items; i++)
+        if (b->items[i].active) memory_pgarray_add(&ids, b->items[i].event_id);
+    const char *p[] = {consumer, memory_pgarray_text(&ids)};
+    memory_store_status s = MEMORY_STORE_TRANSIENT;
+    PGresult *r = NULL;
+    if (!p[1]) snprintf(t->err, t->errlen, "out of memory");
+    else s = run(t, "processed_events", sql_ledger, 2, p, &r);
+    memory_pgarray_free(&ids);
+    if (s != MEMORY_STORE_OK) return s;
+    int n = PQntuples(r);
+    const char **fresh = n > 0 ? malloc((size_t)n * sizeof *fresh) : NULL;
+    if (n > 0 && !fresh) {
+        PQclear(r);
+        snprintf(t->err, t->errlen, "out of memory");
+        return MEMORY_STORE_TRANSIENT;
+    }
+    for (int i = 0; i < n; i++) fresh[i] = PQgetvalue(r, i, 0);
+    memory_batch_mark_fresh(b, fresh, (size_t)n);
+    free(fresh);
+    PQclear(r);
+    return MEMORY_STORE_OK;
+}
+
+/* One INSERT ... unnest for the rows of active fresh items; nothing when there are none. */
+static memory_store_status write_rows(tx *t, const memory_batch *b, const memory_rows *rows, const char *what,
+                                      const char *sql) {
+    memory_pgarray cols[(int)MEMORY_AN_COLS > (int)MEMORY_MSG_COLS ? (int)MEMORY_AN_COLS : (int)MEMORY_MSG_COLS];
+    const char *params[sizeof cols / sizeof cols[0]];
+    size_t nc = rows->ncols, used = 0;
+    for (size_t c = 0; c < nc; c++) memory_pgarray_init(&cols[c]);
+    for (size_t i = 0; i < rows->n; i++) {
+        const memory_item *it = &b->items[rows->item[i]];
+        if (!it->active || !it->fresh) continue;
+        used++;
+        for (size_t c = 0; c < nc; c++) memory_pgarray_add(&cols[c], rows->cells[i * nc + c]);
+    }
+    memory_store_status s = MEMORY_STORE_OK;
+    for (size_t c = 0; c < nc && used; c++) {
+        params[c] = memory_pgarray_text(&cols[c]);
+        if (!params[c]) {
+            snprintf(t->err, t->errlen, "out of memory");
+            s = MEMORY_STORE_TRANSIENT;
+        }
+    }
+    if (used && s == MEMORY_STORE_OK) s = run(t, what, sql, (int)nc, params, NULL);
+    for (size_t c = 0; c < nc; c++) memory_pgarray_free(&cols[c]);
+    return s;
+}
+
+static memory_store_status write_upserts(tx *t, memory_batch *b) {
+    if (b->n_upserts == 0) return MEMORY_STORE_OK;
+    size_t *plan = malloc(b->n_upserts * sizeof *plan), rounds = 0;
+    if (!plan) {
+        snprintf(t->err, t->errlen, "out of memory");
+        return MEMORY_STORE_TRANSIENT;
+    }
+    size_t n = memory_batch_plan_upserts(b, plan, &rounds);
+    memory_pgarray a[8];
+    for (int c = 0; c < 8; c++) memory_pgarray_init(&a[c]);
+    memory_store_status s = MEMORY_STORE_OK;
+    for (size_t i = 0, r = 0; r < rounds && s == MEMORY_STORE_OK; r++) {
+        for (int c = 0; c < 8; c++) memory_pgarray_reset(&a[c]);
+        for (; i < n && b->upserts[plan[i]].round == r; i++) {
+            const memory_upsert *u = &b->upserts[plan[i]];
+            memory_pgarray_add(&a[0], u->project_id);
+            memory_pgarray_add(&a[1], u->memory_type);
+            memory_pgarray_add(&a[2], u->key);
+            memory_pgarray_add(&a[3], u->value);
+            memory_pgarray_add_double(&a[4], u->weight);
+            memory_pgarray_add(&a[5], u->source);
+            memory_pgarray_add(&a[6], u->is_explicit ? "t" : "f");
+            if (u->expires_at_ms >= 0) memory_pgarray_add_int(&a[7], u->expires_at_ms);
+            else memory_pgarray_add(&a[7], NULL);
+        }
+        const char *p[8];
+        for (int c = 0; c < 8; c++) {
+            p[c] = memory_pgarray_text(&a[c]);
+            if (!p[c]) {
+                snprintf(t->err, t->errlen, "out of memory");
+                s = MEMORY_STORE_TRANSIENT;
+            }
+        }
+        if (s == MEMORY_STORE_OK) s = run(t, "project_memory", sql_upsert, 8, p, NULL);
+    }
+    for (int c = 0; c < 8; c++) memory_pgarray_free(&a[c]);
+    free(plan);
+    return s;
+}
+
+memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *consumer, char *err, size_t errlen) {
+    PGconn *c = bf_db_conn(db, err, errlen);
+    if (!c) return MEMORY_STORE_LOST;
+    tx t = {c, err, errlen};
+    memory_store_status s = run(&t, "BEGIN", "BEGIN", 0, NULL, NULL);
+    if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, consumer);
+    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->analyses, "image_analysis", sql_analyses);
+    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, "messages", sql_messages);
+    if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
+    if (s == MEMORY_STORE_OK) s = run(&t, "COMMIT", "COMMIT", 0, NULL, NULL);
+    if (s != MEMORY_STORE_OK) {
+        if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
+        for (size_t i = 0; i < b->n_items; i++) b->items[i].fresh = false;
+    }
+    return s;
+}
