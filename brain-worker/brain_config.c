@@ -1,0 +1,44 @@
+#include "brain_config.h"
+
+#include <stddef.h>
+
+#define F(field) offsetof(brain_cfg, field)
+#define NOBOUND 1, 0
+
+const bf_cfg_var brain_cfg_vars[] = {
+    {"LLM_URL", BF_CFG_URL, F(llm_url), "", NOBOUND, NULL, 0,
+     "Base URL of an OpenAI-compatible API (the brain POSTs to <url>/v1/chat/completions; a URL "
+     "already ending in /chat/completions is used as is). Empty: the rule-based decider decides, "
+     "offline (docs/brain-worker.md lists its rules)."},
+    {"LLM_API_KEY", BF_CFG_STRING, F(llm_api_key), "", NOBOUND, NULL, BF_CFG_SECRET,
+     "Bearer token for BRAINFLEET_LLM_URL. Never logged."},
+    {"LLM_MODEL", BF_CFG_STRING, F(llm_model), "gpt-4o-mini", NOBOUND, NULL, 0,
+     "Model name sent in each chat-completions request and recorded in every decision."},
+    {"LLM_TEMPERATURE", BF_CFG_DOUBLE, F(llm_temperature), "0.2", 0.0, 2.0, NULL, 0,
+     "Sampling temperature of the decision call; low keeps decisions repeatable."},
+    {"LLM_TIMEOUT", BF_CFG_MS, F(llm_timeout_ms), "60s", 100, 600000, NULL, 0,
+     "Time limit of one LLM attempt (retries on 429/5xx/timeouts come on top, with backoff)."},
+    {"LLM_RETRIES", BF_CFG_INT, F(llm_retries), "3", 0, 20, NULL, 0,
+     "Extra attempts after a 429, 5xx, timeout or connection error (exponential backoff with "
+     "jitter, Retry-After honoured). After the last one the decision is published with an error."},
+    {"TOKEN_BUDGET", BF_CFG_INT, F(token_budget), "120000", 256, 10000000, NULL, 0,
+     "Prompt budget in estimated tokens (ceil(bytes/4) of system + user prompt). Over it, the "
+     "oldest conversation messages go first, then the oldest image analyses, then the least "
+     "confident memory; never the user's request or the tool list."},
+    {"CONVERSATION_LIMIT", BF_CFG_INT, F(conversation_limit), "10", 0, 1000, NULL, 0,
+     "Most recent conversation messages read into the context packet."},
+    {"IMAGE_CONTEXT_LIMIT", BF_CFG_INT, F(image_context_limit), "20", 0, 1000, NULL, 0,
+     "Most recent image analyses of the project read into the context packet."},
+    {"DB_STATEMENT_TIMEOUT", BF_CFG_MS, F(db_statement_timeout_ms), "2s", 10, 60000, NULL, 0,
+     "statement_timeout of the context query. Reads run on the loop thread, so a slow database "
+     "costs at most this per request before the brain decides on a degraded packet."},
+    {"CONTEXT_CACHE_TTL", BF_CFG_MS, F(context_cache_ttl_ms), "0", 0, 3600000, NULL, 0,
+     "How long a project's context packet is reused without re-reading PostgreSQL; 0 reads it for "
+     "every request. Late-arriving image facts drop the project's cached packet."},
+    {"LATE_FACTS_TTL", BF_CFG_MS, F(late_facts_ttl_ms), "15m", 1000, 86400000, NULL, 0,
+     "How long a decided request waits for the facts of its images; an enrichment for facts "
+     "arriving later is not published."},
+    {"LATE_FACTS_MAX", BF_CFG_INT, F(late_facts_max), "100000", 16, 10000000, NULL, 0,
+     "Waiting images remembered at most (oldest forgotten first), bounding memory."},
+};
+const size_t brain_cfg_n = sizeof brain_cfg_vars / sizeof brain_cfg_vars[0];

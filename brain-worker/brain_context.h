@@ -1,0 +1,67 @@
+/* The context packet: everything the brain knows about a project when it decides. Built from one
+ * JSON document that brain_store reads from PostgreSQL in one round trip, or degraded (the
+ * conversation carried by the request only) when the database cannot be read. */
+#ifndef BRAIN_CONTEXT_H
+#define BRAIN_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct brain_memory_item {
+    char *key;
+    char *value; /* JSON text */
+    double confidence;
+} brain_memory_item;
+
+typedef struct brain_scene {
+    char *id;
+    char *name;
+    long long position;
+    long long duration_ms;
+} brain_scene;
+
+typedef struct brain_image_facts {
+    char *trace_id;
+    char *facts;      /* JSON text: palette, mood, typography, layout ... */
+    char *created_at; /* as the database printed it */
+} brain_image_facts;
+
+typedef struct brain_message {
+    char *role; /* "user" | "assistant" */
+    char *content;
+} brain_message;
+
+typedef struct brain_context {
+    bool degraded;
+    char degraded_reason[256];
+    brain_memory_item *preferences; /* highest confidence first */
+    size_t n_preferences;
+    brain_memory_item *relationships;
+    size_t n_relationships;
+    brain_scene *scenes; /* storyboard order */
+    size_t n_scenes;
+    brain_image_facts *images; /* newest first */
+    size_t n_images;
+    brain_message *messages; /* oldest first */
+    size_t n_messages;
+} brain_context;
+
+/* Parses the document brain_store returns:
+ *   {"preferences":[{"key","value","confidence"}], "relationships":[...same...],
+ *    "scenes":[{"scene_id","name","position","duration_ms"}],
+ *    "images":[{"trace_id","facts","created_at"}]            (newest first),
+ *    "messages":[{"role","content"}]                         (newest first; reversed here)}
+ * Missing arrays are empty. Returns 0, or -1 with err (ctx is then empty). */
+int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *err, size_t errlen);
+
+/* A degraded packet: no memory, no scenes, only the conversation that came with the request
+ * (messages, n: oldest first; copied). reason says why (logged and published). */
+int brain_context_degraded(brain_context *ctx, const char *reason, const brain_message *messages, size_t n);
+
+/* Deep copy, for the per-project cache. Returns 0 or -1 (out of memory). */
+int brain_context_copy(brain_context *dst, const brain_context *src);
+void brain_context_clear(brain_context *ctx);
+
+const brain_scene *brain_context_find_scene(const brain_context *ctx, const char *scene_id);
+
+#endif

@@ -1,0 +1,51 @@
+#include "brain_decision.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const names[BRAIN_TOOL_COUNT] = {
+    "addScene",     "editScene",           "deleteScene",        "fixBrokenScene",  "analyzeImage",
+    "createSceneFromImage", "editSceneWithImage", "changeDuration", "clarification",
+};
+
+const char *brain_tool_name(brain_tool t) { return (unsigned)t < BRAIN_TOOL_COUNT ? names[t] : "unknown"; }
+
+int brain_tool_parse(const char *name, brain_tool *out) {
+    if (!name) return -1;
+    for (int i = 0; i < BRAIN_TOOL_CLARIFY; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (brain_tool)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int brain_tool_needs_scene(brain_tool t) {
+    return t == BRAIN_TOOL_EDIT_SCENE || t == BRAIN_TOOL_DELETE_SCENE || t == BRAIN_TOOL_FIX_BROKEN_SCENE ||
+           t == BRAIN_TOOL_EDIT_SCENE_WITH_IMAGE || t == BRAIN_TOOL_CHANGE_DURATION;
+}
+
+int brain_tool_needs_image(brain_tool t) {
+    return t == BRAIN_TOOL_ANALYZE_IMAGE || t == BRAIN_TOOL_CREATE_SCENE_FROM_IMAGE ||
+           t == BRAIN_TOOL_EDIT_SCENE_WITH_IMAGE;
+}
+
+int brain_answer_clarify(brain_answer *a, const char *question) {
+    char *q = strdup(question);
+    if (!q) return -1;
+    free(a->question);
+    a->question = q;
+    a->tool = BRAIN_TOOL_CLARIFY;
+    a->target_scene[0] = '\0';
+    cJSON_Delete(a->params);
+    a->params = NULL;
+    return 0;
+}
+
+void brain_answer_clear(brain_answer *a) {
+    free(a->summary);
+    free(a->question);
+    cJSON_Delete(a->params);
+    memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,149 @@
+#include "brain_llm.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *brain_llm_request_encode(const char *model, double temperature, const char *system, const char *user) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *msgs = cJSON_AddArrayToObject(root, "messages");
+    cJSON *sys = cJSON_CreateObject(), *usr = cJSON_CreateObject();
+    cJSON *fmt = cJSON_AddObjectToObject(root, "response_format");
+    char *out = NULL;
+    if (!root || !msgs || !sys || !usr || !fmt) goto done;
+    cJSON_AddItemToArray(msgs, sys);
+    cJSON_AddItemToArray(msgs, usr);
+    sys = usr = NULL;
+    cJSON *s = cJSON_GetArrayItem(msgs, 0), *u = cJSON_GetArrayItem(msgs, 1);
+    if (!cJSON_AddStringToObject(root, "model", model ? model : "") ||
+        !cJSON_AddStringToObject(s, "role", "system") || !cJSON_AddStringToObject(s, "content", system) ||
+        !cJSON_AddStringToObject(u, "role", "user") || !cJSON_AddStringToObject(u, "content", user) ||
+        !cJSON_AddStringToObject(fmt, "type", "json_object"))
+        goto done;
+    if (temperature >= 0 && !cJSON_AddNumberToObject(root, "temperature", temperature)) goto done;
+    out = cJSON_PrintUnformatted(root);
+done:
+    cJSON_Delete(sys);
+    cJSON_Delete(usr);
+    cJSON_Delete(root);
+    return out;
+}
+
+char *brain_llm_extract_object(const char *content) {
+    if (!content) return NULL;
+    /* Models wrap JSON in ```json fences or a sentence despite being told not to; the outermost
+     * braces are the answer. A brace inside a string value cannot move the outermost pair. */
+    const char *start = strchr(content, '{');
+    const char *end = strrchr(content, '}');
+    if (!start || !end || end < start) return NULL;
+    size_t n = (size_t)(end - start) + 1;
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    memcpy(out, start, n);
+    out[n] = '\0';
+    return out;
+}
+
+static const char *opt_string(const cJSON *o, const char *name) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static brain_llm_result invalid(brain_answer *out, char *err, size_t errlen, const char *why) {
+    brain_answer_clear(out);
+    snprintf(err, errlen, "%s", why);
+    return BRAIN_LLM_INVALID;
+}
+
+static brain_llm_result clarified(brain_answer *out, char *err, size_t errlen, const char *question,
+                                  const char *why) {
+    if (brain_answer_clarify(out, question) != 0) return invalid(out, err, errlen, "out of memory");
+    snprintf(err, errlen, "%s", why);
+    return BRAIN_LLM_CLARIFIED;
+}
+
+static brain_llm_result parse_decision(const cJSON *d, const brain_llm_check *chk, brain_answer *out, char *err,
+                                       size_t errlen) {
+    const char *tool = opt_string(d, "tool");
+    if (!tool) return invalid(out, err, errlen, "answer has no \"tool\" string");
+    const char *summary = opt_string(d, "summary");
+    out->summary = strdup(summary ? summary : "");
+    if (!out->summary) return invalid(out, err, errlen, "out of memory");
+    if (strcmp(tool, "clarification") == 0) {
+        const char *q = opt_string(d, "question");
+        if (!q || !*q) q = summary && *summary ? summary : "Could you tell me more about what you want?";
+        return brain_answer_clarify(out, q) == 0 ? BRAIN_LLM_OK : invalid(out, err, errlen, "out of memory");
+    }
+    if (brain_tool_parse(tool, &out->tool) != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "unknown tool \"%.80s\"", tool);
+        return invalid(out, err, errlen, why);
+    }
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(d, "params");
+    if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
+        return invalid(out, err, errlen, "\"params\" is not an object");
+    out->params = cJSON_IsObject(params) ? cJSON_Duplicate(params, 1) : cJSON_CreateObject();
+    if (!out->params) return invalid(out, err, errlen, "out of memory");
+    const char *target = opt_string(d, "target_scene");
+    if (target && *target) {
+        if (strlen(target) >= sizeof out->target_scene)
+            return clarified(out, err, errlen, "Which scene do you mean?", "target_scene too long");
+        memcpy(out->target_scene, target, strlen(target) + 1);
+    }
+    if (brain_tool_needs_scene(out->tool)) {
+        if (!out->target_scene[0] && chk->selected_scene && *chk->selected_scene &&
+            strlen(chk->selected_scene) < sizeof out->target_scene)
+            memcpy(out->target_scene, chk->selected_scene, strlen(chk->selected_scene) + 1);
+        if (!out->target_scene[0])
+            return clarified(out, err, errlen, "Which scene do you mean? Select it in the storyboard.",
+                             "scene tool without target_scene");
+        if (chk->scenes_known && !brain_context_find_scene(chk->ctx, out->target_scene)) {
+            char why[256];
+            snprintf(why, sizeof why, "target_scene \"%.100s\" is not in the storyboard", out->target_scene);
+            return clarified(out, err, errlen,
+                             "I could not find that scene in your storyboard. Which scene do you mean?", why);
+        }
+    }
+    if (brain_tool_needs_image(out->tool) && chk->n_request_images == 0 && chk->ctx->n_images == 0)
+        return clarified(out, err, errlen, "Which image should I use? Please upload it.",
+                         "image tool without any image");
+    return BRAIN_LLM_OK;
+}
+
+brain_llm_result brain_llm_parse_response(const char *body, size_t len, const brain_llm_check *chk,
+                                          brain_answer *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return invalid(out, err, errlen, "LLM response is not a JSON object");
+    }
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "message");
+    const char *content = opt_string(msg, "content");
+    brain_llm_result r;
+    if (!cJSON_IsArray(choices) || cJSON_GetArraySize(choices) == 0) {
+        r = invalid(out, err, errlen, "LLM response has no choices");
+    } else if (!content || !*content) {
+        r = invalid(out, err, errlen, "LLM response has no message content");
+    } else {
+        char *obj = brain_llm_extract_object(content);
+        cJSON *d = obj ? cJSON_Parse(obj) : NULL;
+        free(obj);
+        if (!cJSON_IsObject(d)) r = invalid(out, err, errlen, "LLM answer is not a JSON object");
+        else r = parse_decision(d, chk, out, err, errlen);
+        cJSON_Delete(d);
+    }
+    cJSON_Delete(root);
+    return r;
+}
+
+long long brain_llm_completion_tokens(const char *body, size_t len) {
+    cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "usage"),
+                                                      "completion_tokens");
+    long long n = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e12 ? (long long)v->valuedouble : 0;
+    cJSON_Delete(root);
+    return n;
+}

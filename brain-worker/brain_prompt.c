@@ -1,0 +1,164 @@
+#include "brain_prompt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "brain_strbuf.h"
+
+static const char system_prompt[] =
+    "You are the brain of a motion-graphics video editor. The user chats with you about their video\n"
+    "project; you decide exactly one action on the storyboard, or ask one clarifying question.\n"
+    "\n"
+    "Tools (use the exact name):\n"
+    "- addScene: add a new scene. params: {\"instruction\": text, \"position\": optional int, "
+    "\"duration_ms\": optional int}\n"
+    "- editScene: change an existing scene. target_scene required. params: {\"instruction\": text}\n"
+    "- deleteScene: remove an existing scene. target_scene required.\n"
+    "- fixBrokenScene: repair a scene that fails to render or looks wrong. target_scene required.\n"
+    "- analyzeImage: only describe an uploaded image, no storyboard change. params: {\"image_url\": url}\n"
+    "- createSceneFromImage: new scene styled after an uploaded image. params: {\"image_url\": url, "
+    "\"instruction\": text}\n"
+    "- editSceneWithImage: restyle an existing scene after an uploaded image. target_scene required. "
+    "params: {\"image_url\": url, \"instruction\": text}\n"
+    "- changeDuration: change a scene's duration. target_scene required. params: {\"duration_ms\": int} or "
+    "{\"delta_ms\": int}\n"
+    "\n"
+    "Answer with ONE JSON object and nothing else (no prose, no code fences):\n"
+    "{\"tool\": \"<tool name, or clarification>\", \"target_scene\": \"<scene id from the storyboard, or "
+    "null>\", \"params\": {...}, \"summary\": \"<one sentence: what you will do>\", \"question\": "
+    "\"<only for clarification>\"}\n"
+    "\n"
+    "Rules:\n"
+    "- target_scene must be the id of a scene listed in the storyboard; when the user means the selected\n"
+    "  scene, use its id. If you cannot tell which scene is meant, answer with tool \"clarification\".\n"
+    "- Follow the user's stated preferences and the style of their images unless the request says\n"
+    "  otherwise; mention in the summary which preference or image fact you applied.\n"
+    "- Image facts may still be pending for images attached to this request; decide with what you have.\n"
+    "- If the request is empty or ambiguous, answer with tool \"clarification\" and a short question.\n";
+
+long long brain_tokens_estimate(size_t bytes) { return (long long)((bytes + 3) / 4); }
+
+const char *brain_prompt_system(void) { return system_prompt; }
+
+typedef struct keep {
+    size_t msg_from;   /* first conversation message kept */
+    size_t images;     /* image analyses kept (newest first) */
+    size_t rel_skip;   /* relationships dropped (lowest confidence first) */
+    size_t pref_skip;  /* preferences dropped (lowest confidence first) */
+} keep;
+
+/* Index order of items by descending confidence: memory items beyond the kept count are the
+ * least confident ones, whatever order the database returned. */
+static int by_conf_desc(const void *a, const void *b) {
+    const brain_memory_item *x = *(const brain_memory_item *const *)a, *y = *(const brain_memory_item *const *)b;
+    return (x->confidence < y->confidence) - (x->confidence > y->confidence);
+}
+
+static void render_memory(brain_strbuf *b, const char *title, const brain_memory_item *items, size_t n, size_t skip) {
+    brain_strbuf_printf(b, "## %s\n", title);
+    if (n <= skip) {
+        brain_strbuf_append(b, "(none)\n\n");
+        return;
+    }
+    const brain_memory_item **order = malloc(n * sizeof *order);
+    if (!order) {
+        b->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) order[i] = &items[i];
+    qsort(order, n, sizeof *order, by_conf_desc);
+    for (size_t i = 0; i < n - skip; i++)
+        brain_strbuf_printf(b, "- %s: %s (confidence %.2f)\n", order[i]->key, order[i]->value, order[i]->confidence);
+    free(order);
+    brain_strbuf_append(b, "\n");
+}
+
+static char *render(const brain_prompt_input *in, const keep *k) {
+    const brain_context *c = in->ctx;
+    brain_strbuf b = {0};
+    if (c->degraded)
+        brain_strbuf_append(&b, "NOTE: project memory is unavailable right now; decide from the request and "
+                                "conversation below.\n\n");
+    brain_strbuf_printf(&b, "## Storyboard (%zu scenes, in order)\n", c->n_scenes);
+    if (!c->n_scenes) brain_strbuf_append(&b, c->degraded ? "(unknown)\n" : "(empty)\n");
+    for (size_t i = 0; i < c->n_scenes; i++)
+        brain_strbuf_printf(&b, "- id=%s name=\"%s\" position=%lld duration_ms=%lld\n", c->scenes[i].id,
+                            c->scenes[i].name, c->scenes[i].position, c->scenes[i].duration_ms);
+    brain_strbuf_append(&b, "\n## Selected scene\n");
+    if (in->selected_scene && *in->selected_scene) {
+        const brain_scene *s = brain_context_find_scene(c, in->selected_scene);
+        if (s) brain_strbuf_printf(&b, "id=%s name=\"%s\"\n\n", s->id, s->name);
+        else brain_strbuf_printf(&b, "id=%s%s\n\n", in->selected_scene, c->degraded ? "" : " (not in the storyboard)");
+    } else {
+        brain_strbuf_append(&b, "(none)\n\n");
+    }
+    render_memory(&b, "User preferences", c->preferences, c->n_preferences, k->pref_skip);
+    render_memory(&b, "Scene relationships", c->relationships, c->n_relationships, k->rel_skip);
+    brain_strbuf_append(&b, "## Image facts already known for this project (newest first)\n");
+    if (!k->images) brain_strbuf_append(&b, "(none)\n");
+    for (size_t i = 0; i < k->images && i < c->n_images; i++)
+        brain_strbuf_printf(&b, "- image %s (%s): %s\n", c->images[i].trace_id, c->images[i].created_at,
+                            c->images[i].facts);
+    brain_strbuf_append(&b, "\n## Images attached to this request\n");
+    if (!in->n_images) brain_strbuf_append(&b, "(none)\n");
+    for (size_t i = 0; i < in->n_images; i++) {
+        if (in->images[i].trace_id && *in->images[i].trace_id)
+            brain_strbuf_printf(&b, "- %s (analysis pending, image %s)\n", in->images[i].url, in->images[i].trace_id);
+        else
+            brain_strbuf_printf(&b, "- %s (already analysed; see image facts)\n", in->images[i].url);
+    }
+    brain_strbuf_append(&b, "\n## Conversation so far (oldest first)\n");
+    if (k->msg_from >= c->n_messages) brain_strbuf_append(&b, "(none)\n");
+    for (size_t i = k->msg_from; i < c->n_messages; i++)
+        brain_strbuf_printf(&b, "%s: %s\n", c->messages[i].role, c->messages[i].content);
+    brain_strbuf_append(&b, "\n## Request\n");
+    brain_strbuf_append(&b, in->user_prompt ? in->user_prompt : "");
+    brain_strbuf_append(&b, "\n");
+    return brain_strbuf_take(&b);
+}
+
+static bool drop_one(const brain_context *c, keep *k) {
+    if (k->msg_from < c->n_messages) k->msg_from++;
+    else if (k->images > 0) k->images--;
+    else if (k->rel_skip < c->n_relationships) k->rel_skip++;
+    else if (k->pref_skip < c->n_preferences) k->pref_skip++;
+    else return false;
+    return true;
+}
+
+int brain_prompt_build(const brain_prompt_input *in, brain_prompt *out) {
+    memset(out, 0, sizeof *out);
+    const brain_context *c = in->ctx;
+    keep k = {.images = c->n_images};
+    size_t sys_len = strlen(system_prompt);
+    char *user = render(in, &k);
+    if (!user) return -1;
+    long long tokens = brain_tokens_estimate(sys_len + strlen(user));
+    /* One render per dropped item: contexts are bounded (tens of items), so this stays cheap and
+     * the count is exact rather than estimated per section. */
+    while (in->token_budget > 0 && tokens > in->token_budget && drop_one(c, &k)) {
+        free(user);
+        user = render(in, &k);
+        if (!user) return -1;
+        tokens = brain_tokens_estimate(sys_len + strlen(user));
+    }
+    out->system = strdup(system_prompt);
+    if (!out->system) {
+        free(user);
+        return -1;
+    }
+    out->user = user;
+    out->tokens = tokens;
+    out->dropped_messages = k.msg_from;
+    out->dropped_images = c->n_images - k.images;
+    out->dropped_memory = k.rel_skip + k.pref_skip;
+    out->truncated = out->dropped_messages || out->dropped_images || out->dropped_memory;
+    out->over_budget = in->token_budget > 0 && tokens > in->token_budget;
+    return 0;
+}
+
+void brain_prompt_clear(brain_prompt *p) {
+    free(p->system);
+    free(p->user);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,646 @@
+#include "brain_stage.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf_msg_brain_request.h"
+#include "bf_msg_image_analysis_requested.h"
+#include "bf_msg_image_facts_processed.h"
+#include "bf_trace.h"
+#include "brain_context.h"
+#include "brain_late_facts.h"
+#include "brain_llm.h"
+#include "brain_map.h"
+#include "brain_memory.h"
+#include "brain_order.h"
+#include "brain_outcome.h"
+#include "brain_prompt.h"
+#include "brain_rules.h"
+#include "brain_store.h"
+#include "brain_strbuf.h"
+
+const char *const brain_stage_inputs[] = {"brainRequests", "imageFactsProcessed"};
+const size_t brain_stage_n_inputs = 2;
+
+typedef enum { JOB_QUEUED, JOB_AWAITING, JOB_DECIDING, JOB_DECIDED } job_phase;
+
+typedef struct brain_job brain_job;
+
+typedef struct cached_ctx {
+    brain_context ctx;
+    int64_t expires_ms;
+} cached_ctx;
+
+struct brain_stage {
+    const brain_cfg *cfg;
+    bf_log *log;
+    bf_metrics *metrics;
+    bf_runtime *rt;
+    brain_store *store;
+    brain_llm_transport llm;
+    bool use_llm;
+    brain_order *order;
+    brain_late_facts *late;
+    brain_map *cache;
+    brain_job *awaiting; /* jobs waiting for image facts, for the deadline check in tick */
+    bf_metric *m_degraded, *m_truncated, *m_tokens, *m_enriched, *m_fanout, *m_waiting, *m_late_gauge,
+        *m_llm_inflight, *m_awaiting;
+    bf_metric *m_queue, *m_context, *m_llm, *m_total;
+};
+
+struct brain_job {
+    brain_stage *st;
+    bf_inmsg *msg;
+    bf_msg_brain_request req;
+    job_phase phase;
+    char (*trace_ids)[BF_TRACE_ID_LEN + 1]; /* per image URL: "" when already analysed */
+    size_t n_missing;                       /* facts not arrived yet */
+    brain_image_facts *early;               /* facts that came before the decision */
+    size_t n_early;
+    char **enrichments; /* encoded, published right after the decision */
+    size_t n_enrichments;
+    int64_t started_ms, context_ms, llm_ms, deadline_ms;
+    brain_context ctx;
+    brain_prompt prompt;
+    brain_answer answer;
+    int64_t completion_tokens;
+    const char *error_code;
+    char error_message[512];
+    const char *decider;
+    brain_job *prev_wait, *next_wait;
+};
+
+static const double token_bounds[] = {256, 1024, 4096, 16384, 65536, 131072, 524288, 2097152};
+
+brain_stage *brain_stage_new(const brain_cfg *cfg, bf_db *db, const brain_llm_transport *llm, bf_log *log,
+                             bf_metrics *metrics) {
+    brain_stage *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->cfg = cfg;
+    st->log = log;
+    st->metrics = metrics;
+    if (llm) st->llm = *llm;
+    st->use_llm = llm && llm->send;
+    st->store = db ? brain_store_new(db, cfg->db_statement_timeout_ms) : NULL;
+    st->order = brain_order_new();
+    st->late = brain_late_facts_new((size_t)cfg->late_facts_max, cfg->late_facts_ttl_ms);
+    st->cache = brain_map_new();
+    if ((db && !st->store) || !st->order || !st->late || !st->cache) {
+        brain_stage_free(st);
+        return NULL;
+    }
+    st->m_degraded = bf_metrics_counter(metrics, "brain_context_degraded_total",
+                                        "Decisions made on a degraded context packet (database unreachable).", NULL);
+    st->m_truncated = bf_metrics_counter(metrics, "brain_prompt_truncated_total",
+                                         "Prompts cut to fit BRAINFLEET_TOKEN_BUDGET.", NULL);
+    st->m_tokens = bf_metrics_histogram(metrics, "brain_prompt_tokens", "Estimated prompt tokens per LLM call.", NULL,
+                                        token_bounds, sizeof token_bounds / sizeof token_bounds[0]);
+    st->m_enriched = bf_metrics_counter(metrics, "brain_enrichments_total",
+                                        "image_facts_enriched messages published for late-arriving facts.", NULL);
+    st->m_fanout = bf_metrics_counter(metrics, "brain_image_analysis_requested_total",
+                                      "imageAnalysisRequested messages published (new images).", NULL);
+    st->m_waiting = bf_metrics_gauge(metrics, "brain_requests_queued",
+                                     "Requests waiting behind an earlier request of the same project.", NULL);
+    st->m_late_gauge = bf_metrics_gauge(metrics, "brain_late_facts_entries",
+                                        "Images whose facts the brain still remembers waiting for.", NULL);
+    st->m_llm_inflight = bf_metrics_gauge(metrics, "brain_llm_in_flight", "LLM calls in flight.", NULL);
+    st->m_awaiting = bf_metrics_gauge(metrics, "brain_requests_awaiting_facts",
+                                      "Requests holding their decision for image facts (await_image_facts_ms).", NULL);
+    const char *h = "Brain decision stage durations in seconds.";
+    st->m_queue = bf_metrics_histogram(metrics, "brain_stage_seconds", h, "stage=\"queue_wait\"",
+                                       bf_metrics_latency_bounds, bf_metrics_latency_n);
+    st->m_context = bf_metrics_histogram(metrics, "brain_stage_seconds", h, "stage=\"context\"",
+                                         bf_metrics_latency_bounds, bf_metrics_latency_n);
+    st->m_llm = bf_metrics_histogram(metrics, "brain_stage_seconds", h, "stage=\"llm\"", bf_metrics_latency_bounds,
+                                     bf_metrics_latency_n);
+    st->m_total = bf_metrics_histogram(metrics, "brain_stage_seconds", h, "stage=\"total\"",
+                                       bf_metrics_latency_bounds, bf_metrics_latency_n);
+    return st;
+}
+
+static void free_cached(const char *key, void *value, void *ctx) {
+    (void)key;
+    (void)ctx;
+    cached_ctx *c = value;
+    brain_context_clear(&c->ctx);
+    free(c);
+}
+
+void brain_stage_free(brain_stage *st) {
+    if (!st) return;
+    brain_store_free(st->store);
+    brain_order_free(st->order);
+    brain_late_facts_free(st->late);
+    if (st->cache) brain_map_each(st->cache, free_cached, NULL);
+    brain_map_free(st->cache);
+    free(st);
+}
+
+static void count(brain_stage *st, const char *name, const char *help, const char *labels) {
+    bf_metric_inc(bf_metrics_counter(st->metrics, name, help, labels));
+}
+
+/* ---- jobs ---- */
+
+static void free_early(brain_image_facts *f, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].trace_id);
+        free(f[i].facts);
+        free(f[i].created_at);
+    }
+    free(f);
+}
+
+static void job_free(brain_job *j) {
+    bf_msg_brain_request_free(&j->req);
+    free(j->trace_ids);
+    free_early(j->early, j->n_early);
+    for (size_t i = 0; i < j->n_enrichments; i++) free(j->enrichments[i]);
+    free(j->enrichments);
+    brain_context_clear(&j->ctx);
+    brain_prompt_clear(&j->prompt);
+    brain_answer_clear(&j->answer);
+    free(j);
+}
+
+static void await_unlink(brain_stage *st, brain_job *j) {
+    if (j->prev_wait) j->prev_wait->next_wait = j->next_wait;
+    else if (st->awaiting == j) st->awaiting = j->next_wait;
+    if (j->next_wait) j->next_wait->prev_wait = j->prev_wait;
+    j->prev_wait = j->next_wait = NULL;
+}
+
+/* Facts as a context entry (trace id, the facts JSON minus the ids the prompt already shows). */
+static int facts_entry(const bf_image_facts *f, brain_image_facts *out) {
+    memset(out, 0, sizeof *out);
+    cJSON *o = bf_image_facts_to_json(f);
+    if (o) {
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "trace_id");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "request_id");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "content_hash");
+    }
+    out->facts = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    out->trace_id = strdup(f->trace_id);
+    out->created_at = strdup("just now");
+    if (out->facts && out->trace_id && out->created_at) return 0;
+    free(out->facts);
+    free(out->trace_id);
+    free(out->created_at);
+    return -1;
+}
+
+/* Puts facts that arrived outside the database read at the front (newest first) of the packet,
+ * unless the read already had them. */
+static void merge_facts(brain_context *ctx, brain_image_facts *f) {
+    for (size_t i = 0; i < ctx->n_images; i++) {
+        if (strcmp(ctx->images[i].trace_id, f->trace_id) == 0) {
+            free(f->trace_id);
+            free(f->facts);
+            free(f->created_at);
+            return;
+        }
+    }
+    brain_image_facts *n = realloc(ctx->images, (ctx->n_images + 1) * sizeof *n);
+    if (!n) {
+        free(f->trace_id);
+        free(f->facts);
+        free(f->created_at);
+        return;
+    }
+    memmove(n + 1, n, ctx->n_images * sizeof *n);
+    n[0] = *f;
+    ctx->images = n;
+    ctx->n_images++;
+}
+
+static void load_context(brain_stage *st, brain_job *j) {
+    const char *project = j->req.env.project_id;
+    int64_t now = bf_now_ms();
+    cached_ctx *c = brain_map_get(st->cache, project);
+    if (c && c->expires_ms > now && brain_context_copy(&j->ctx, &c->ctx) == 0) return;
+    if (c) free_cached(project, brain_map_remove(st->cache, project), NULL);
+    char err[512] = "no database configured";
+    char *doc = st->store ? brain_store_context(st->store, project, j->req.conversation_id,
+                                                st->cfg->conversation_limit, st->cfg->image_context_limit, err,
+                                                sizeof err)
+                          : NULL;
+    if (doc && brain_context_parse(doc, strlen(doc), &j->ctx, err, sizeof err) == 0) {
+        free(doc);
+        if (st->cfg->context_cache_ttl_ms > 0 && brain_map_count(st->cache) < 4096) {
+            cached_ctx *n = calloc(1, sizeof *n);
+            if (n && brain_context_copy(&n->ctx, &j->ctx) == 0 && brain_map_put(st->cache, project, n) == 0) {
+                n->expires_ms = now + st->cfg->context_cache_ttl_ms;
+            } else if (n) {
+                brain_context_clear(&n->ctx);
+                free(n);
+            }
+        }
+        return;
+    }
+    free(doc);
+    bf_metric_inc(st->m_degraded);
+    bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "context degraded for project %s: %s", project, err);
+    brain_context_degraded(&j->ctx, err, NULL, 0);
+}
+
+static int rules_answer(brain_job *j) {
+    brain_rules_input in = {.prompt = j->req.prompt, .n_images = j->req.image_urls.n,
+                            .selected_scene = j->req.selected_scene_id};
+    j->decider = "rule-based";
+    return brain_rules_decide(&in, &j->answer);
+}
+
+static void llm_done(void *job, long status, const char *body, size_t len, const char *err);
+
+/* Decides now: rules synchronously (returns 1), or starts the LLM call (returns 0). */
+static int job_decide(brain_stage *st, brain_job *j) {
+    j->phase = JOB_DECIDING;
+    if (!st->use_llm) {
+        if (rules_answer(j) != 0) {
+            j->error_code = "out_of_memory";
+            snprintf(j->error_message, sizeof j->error_message, "out of memory in the rule-based decider");
+        }
+        return 1;
+    }
+    brain_prompt_image imgs[BF_MAX_IMAGE_URLS];
+    for (size_t i = 0; i < j->req.image_urls.n && i < BF_MAX_IMAGE_URLS; i++)
+        imgs[i] = (brain_prompt_image){.url = j->req.image_urls.v[i], .trace_id = j->trace_ids[i]};
+    brain_prompt_input pin = {.user_prompt = j->req.prompt, .selected_scene = j->req.selected_scene_id,
+                              .images = imgs, .n_images = j->req.image_urls.n, .ctx = &j->ctx,
+                              .token_budget = st->cfg->token_budget};
+    char err[256] = "out of memory";
+    char *body = NULL;
+    if (brain_prompt_build(&pin, &j->prompt) == 0)
+        body = brain_llm_request_encode(st->cfg->llm_model, st->cfg->llm_temperature, j->prompt.system, j->prompt.user);
+    if (body) {
+        bf_metric_observe(st->m_tokens, (double)j->prompt.tokens);
+        if (j->prompt.truncated) bf_metric_inc(st->m_truncated);
+    }
+    j->llm_ms = bf_now_ms();
+    if (body && st->llm.send(st->llm.impl, body, j, llm_done, err, sizeof err) == 0) {
+        free(body);
+        return 0;
+    }
+    free(body);
+    /* Not even sent: decide by rules and say why, rather than stay silent. */
+    j->llm_ms = bf_now_ms() - j->llm_ms;
+    j->error_code = "llm_unavailable";
+    snprintf(j->error_message, sizeof j->error_message, "LLM request not sent: %s", err);
+    if (rules_answer(j) != 0) j->error_code = "out_of_memory";
+    return 1;
+}
+
+/* Starts a job at the head of its project's queue. Returns 1 when it is decided already. */
+static int job_start(brain_stage *st, brain_job *j) {
+    j->started_ms = bf_now_ms();
+    load_context(st, j);
+    for (size_t i = 0; i < j->n_early; i++) merge_facts(&j->ctx, &j->early[i]);
+    free(j->early);
+    j->early = NULL;
+    j->n_early = 0;
+    j->context_ms = bf_now_ms() - j->started_ms;
+    if (j->req.await_image_facts_ms > 0 && j->n_missing > 0) {
+        j->deadline_ms = j->msg->received_ms + j->req.await_image_facts_ms;
+        if (j->deadline_ms > bf_now_ms()) {
+            j->phase = JOB_AWAITING;
+            j->next_wait = st->awaiting;
+            if (st->awaiting) st->awaiting->prev_wait = j;
+            st->awaiting = j;
+            return 0;
+        }
+    }
+    return job_decide(st, j);
+}
+
+static void produce_or_log(brain_stage *st, brain_job *j, const char *topic, const char *json) {
+    bf_runtime_produce(st->rt, j->msg, topic, j->req.env.project_id, strlen(j->req.env.project_id), json,
+                       strlen(json), NULL, 0);
+}
+
+static void publish(brain_stage *st, brain_job *j) {
+    int64_t now = bf_now_ms();
+    if (j->answer.summary == NULL && j->answer.tool != BRAIN_TOOL_CLARIFY) {
+        /* Out of memory in a decider leaves no answer: ask rather than publish nothing. */
+        brain_answer_clear(&j->answer);
+        j->answer.summary = strdup("The brain could not decide.");
+        brain_answer_clarify(&j->answer, "Sorry, something went wrong. Could you say that again?");
+    }
+    const char **ids = calloc(j->ctx.n_images + 1, sizeof *ids);
+    size_t n_ids = 0;
+    for (size_t i = 0; ids && i < j->ctx.n_images && n_ids < 64; i++)
+        if (bf_trace_id_valid(j->ctx.images[i].trace_id)) ids[n_ids++] = j->ctx.images[i].trace_id;
+    brain_outcome o = {
+        .project_id = j->req.env.project_id, .request_id = j->req.request_id, .traceparent = j->msg->traceparent,
+        .answer = &j->answer, .model = j->decider, .degraded = j->ctx.degraded,
+        .prompt_tokens = j->prompt.tokens, .completion_tokens = j->completion_tokens,
+        .budget_tokens = st->cfg->token_budget, .truncated = j->prompt.truncated,
+        .dropped_messages = j->prompt.dropped_messages, .dropped_images = j->prompt.dropped_images,
+        .dropped_memory = j->prompt.dropped_memory, .image_trace_ids = ids, .n_image_trace_ids = n_ids,
+        .timings = {.queue_wait_ms = j->started_ms - j->msg->received_ms, .context_ms = j->context_ms,
+                    .llm_ms = j->llm_ms, .total_ms = now - j->msg->received_ms},
+        .error_code = j->error_code, .error_message = j->error_message,
+    };
+    if (o.timings.queue_wait_ms < 0) o.timings.queue_wait_ms = 0;
+    char err[512];
+    char *json = brain_outcome_decision_encode(&o, bf_wall_ms(), err, sizeof err);
+    free(ids);
+    if (!json) {
+        bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "decision for %s not encodable: %s",
+                     j->req.request_id, err);
+        bf_runtime_dead_letter(st->rt, j->msg, "decision_unencodable", err);
+        return;
+    }
+    produce_or_log(st, j, "brainDecisions", json);
+    free(json);
+    brain_memory_input mi = {.project_id = j->req.env.project_id, .request_id = j->req.request_id,
+                             .traceparent = j->msg->traceparent, .conversation_id = j->req.conversation_id,
+                             .prompt = j->req.prompt, .answer = &j->answer,
+                             .image_urls = (const char *const *)j->req.image_urls.v, .n_images = j->req.image_urls.n};
+    json = brain_memory_encode(&mi, bf_wall_ms(), err, sizeof err);
+    if (json) produce_or_log(st, j, "memoryUpdates", json);
+    else bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "memory update not encodable: %s", err);
+    free(json);
+    for (size_t i = 0; i < j->n_enrichments; i++) {
+        produce_or_log(st, j, "brainDecisions", j->enrichments[i]);
+        bf_metric_inc(st->m_enriched);
+    }
+    char labels[64];
+    snprintf(labels, sizeof labels, "decider=\"%s\"", j->decider ? j->decider : "none");
+    count(st, "brain_decisions_total", "Decisions published, by decider.", labels);
+    if (j->error_code) {
+        snprintf(labels, sizeof labels, "code=\"%s\"", j->error_code);
+        count(st, "brain_decision_errors_total", "Decisions published with an error, by code.", labels);
+    }
+    bf_metric_observe(st->m_queue, (double)o.timings.queue_wait_ms / 1000.0);
+    bf_metric_observe(st->m_context, (double)o.timings.context_ms / 1000.0);
+    if (st->use_llm) bf_metric_observe(st->m_llm, (double)o.timings.llm_ms / 1000.0);
+    bf_metric_observe(st->m_total, (double)o.timings.total_ms / 1000.0);
+}
+
+/* Publishes a decided job, finishes its message and returns the project's next job, if any. */
+static brain_job *job_complete(brain_stage *st, brain_job *j) {
+    j->phase = JOB_DECIDED;
+    publish(st, j);
+    for (size_t i = 0; i < j->req.image_urls.n; i++)
+        if (j->trace_ids[i][0]) brain_late_facts_decided(st->late, j->trace_ids[i]);
+    bf_runtime_finish(st->rt, j->msg);
+    brain_job *next = brain_order_done(st->order, j->req.env.project_id);
+    job_free(j);
+    return next;
+}
+
+/* Runs a project's queue forward for as long as jobs decide synchronously. */
+static void run_from(brain_stage *st, brain_job *j, bool started) {
+    while (j) {
+        if (!started && !job_start(st, j)) return;
+        started = false;
+        j = job_complete(st, j);
+    }
+}
+
+static void llm_done(void *job, long status, const char *body, size_t len, const char *err) {
+    brain_job *j = job;
+    brain_stage *st = j->st;
+    j->llm_ms = bf_now_ms() - j->llm_ms;
+    char why[400];
+    if (status >= 200 && status < 300) {
+        brain_llm_check chk = {.ctx = &j->ctx, .scenes_known = !j->ctx.degraded,
+                               .n_request_images = j->req.image_urls.n, .selected_scene = j->req.selected_scene_id};
+        brain_llm_result r = brain_llm_parse_response(body, len, &chk, &j->answer, why, sizeof why);
+        j->completion_tokens = brain_llm_completion_tokens(body, len);
+        j->decider = st->cfg->llm_model;
+        if (r == BRAIN_LLM_CLARIFIED)
+            bf_log_write(st->log, BF_LOG_INFO, j->msg->trace_id, NULL, "LLM answer became a clarification: %s", why);
+        if (r == BRAIN_LLM_INVALID) {
+            j->error_code = "llm_invalid_answer";
+            snprintf(j->error_message, sizeof j->error_message, "%s; decided by rules instead", why);
+            if (rules_answer(j) != 0) j->error_code = "out_of_memory";
+        }
+    } else {
+        j->error_code = status == 0 ? "llm_unavailable" : "llm_failed";
+        snprintf(j->error_message, sizeof j->error_message, "LLM call failed (HTTP %ld: %s); decided by rules instead",
+                 status, err ? err : "no detail");
+        if (rules_answer(j) != 0) j->error_code = "out_of_memory";
+    }
+    if (j->error_code) {
+        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "request %s: %s", j->req.request_id,
+                     j->error_message);
+    }
+    run_from(st, j, true);
+}
+
+/* ---- brainRequests ---- */
+
+/* A prefix of s of at most max bytes that does not end inside a UTF-8 sequence. */
+static size_t utf8_prefix(const char *s, size_t max) {
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    return n;
+}
+
+static void fan_out(brain_stage *st, brain_job *j) {
+    size_t n = j->req.image_urls.n;
+    int known[BF_MAX_IMAGE_URLS] = {0};
+    char err[256];
+    if (n && st->store &&
+        brain_store_known_images(st->store, j->req.env.project_id, (const char *const *)j->req.image_urls.v, n, known,
+                                 err, sizeof err) != 0)
+        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "known-image check failed (%s); analysing all", err);
+    char excerpt[BF_CONTEXT_TEXT_MAX + 1];
+    snprintf(excerpt, sizeof excerpt, "%.*s", (int)utf8_prefix(j->req.prompt, BF_CONTEXT_TEXT_MAX), j->req.prompt);
+    for (size_t i = 0; i < n; i++) {
+        if (known[i]) continue;
+        /* Random, never derived from the request: the first version used the prompt text here. */
+        bf_random_hex(j->trace_ids[i], BF_TRACE_ID_LEN / 2);
+        bf_msg_image_analysis_requested m;
+        memset(&m, 0, sizeof m);
+        if (bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, j->req.env.project_id, j->msg->traceparent,
+                             "brain-worker", bf_wall_ms(), err, sizeof err) != 0) {
+            j->trace_ids[i][0] = '\0';
+            continue;
+        }
+        snprintf(m.request_id, sizeof m.request_id, "%s", j->req.request_id);
+        memcpy(m.image_trace_id, j->trace_ids[i], sizeof m.image_trace_id);
+        m.url = j->req.image_urls.v[i];
+        m.conversation_id = j->req.conversation_id;
+        m.scene_id = j->req.selected_scene_id;
+        m.prompt_excerpt = excerpt;
+        char *json = bf_msg_image_analysis_requested_encode(&m, err, sizeof err);
+        if (!json) {
+            bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "imageAnalysisRequested not encodable: %s", err);
+            j->trace_ids[i][0] = '\0';
+            continue;
+        }
+        produce_or_log(st, j, "imageAnalysisRequested", json);
+        free(json);
+        bf_metric_inc(st->m_fanout);
+        if (brain_late_facts_expect(st->late, j->trace_ids[i], j->req.request_id, j, bf_now_ms()) == 0) j->n_missing++;
+    }
+}
+
+static bf_handle_result handle_request(brain_stage *st, bf_inmsg *msg) {
+    brain_job *j = calloc(1, sizeof *j);
+    char err[512];
+    if (!j) {
+        bf_runtime_dead_letter(st->rt, msg, "out_of_memory", "out of memory");
+        return BF_HANDLED;
+    }
+    if (bf_msg_brain_request_decode(msg->payload, msg->len, &j->req, err, sizeof err) != 0) {
+        free(j);
+        bf_runtime_dead_letter(st->rt, msg, "invalid_message", err);
+        return BF_HANDLED;
+    }
+    j->st = st;
+    j->msg = msg;
+    j->trace_ids = calloc(j->req.image_urls.n + 1, sizeof *j->trace_ids);
+    if (!j->trace_ids) {
+        job_free(j);
+        bf_runtime_dead_letter(st->rt, msg, "out_of_memory", "out of memory");
+        return BF_HANDLED;
+    }
+    fan_out(st, j);
+    int head = brain_order_push(st->order, j->req.env.project_id, j);
+    if (head < 0) {
+        for (size_t i = 0; i < j->req.image_urls.n; i++)
+            if (j->trace_ids[i][0]) brain_late_facts_decided(st->late, j->trace_ids[i]);
+        job_free(j);
+        bf_runtime_dead_letter(st->rt, msg, "out_of_memory", "out of memory queueing the request");
+        return BF_HANDLED;
+    }
+    if (head == 1) run_from(st, j, false);
+    return BF_PENDING;
+}
+
+/* ---- imageFactsProcessed ---- */
+
+static void facts_for_job(brain_stage *st, brain_job *j, const bf_msg_image_facts_processed *f, bf_inmsg *msg) {
+    if (j->n_missing) j->n_missing--;
+    if (j->phase == JOB_DECIDING) {
+        /* The decision is being made without them: the enrichment follows it. */
+        char err[256];
+        char *json = brain_outcome_enrichment_encode(j->req.env.project_id, j->req.request_id, j->msg->traceparent,
+                                                     &f->facts, bf_wall_ms(), err, sizeof err);
+        char **n = json ? realloc(j->enrichments, (j->n_enrichments + 1) * sizeof *n) : NULL;
+        if (n) {
+            j->enrichments = n;
+            j->enrichments[j->n_enrichments++] = json;
+        } else {
+            free(json);
+            bf_log_write(st->log, BF_LOG_ERROR, msg->trace_id, NULL, "enrichment not encodable: %s", err);
+        }
+        return;
+    }
+    brain_image_facts e;
+    if (facts_entry(&f->facts, &e) != 0) return;
+    if (j->phase == JOB_QUEUED) {
+        brain_image_facts *n = realloc(j->early, (j->n_early + 1) * sizeof *n);
+        if (!n) {
+            free(e.trace_id);
+            free(e.facts);
+            free(e.created_at);
+            return;
+        }
+        j->early = n;
+        j->early[j->n_early++] = e;
+        return;
+    }
+    merge_facts(&j->ctx, &e); /* JOB_AWAITING */
+    if (j->n_missing == 0) {
+        await_unlink(st, j);
+        /* job_decide returning 0 means the LLM call is out: llm_done continues from there. */
+        if (job_decide(st, j) == 1) run_from(st, j, true);
+    }
+}
+
+static void handle_facts(brain_stage *st, bf_inmsg *msg) {
+    bf_msg_image_facts_processed f;
+    char err[512];
+    if (bf_msg_image_facts_processed_decode(msg->payload, msg->len, &f, err, sizeof err) != 0) {
+        bf_runtime_dead_letter(st->rt, msg, "invalid_message", err);
+        return;
+    }
+    cached_ctx *c = brain_map_remove(st->cache, f.env.project_id);
+    if (c) free_cached(f.env.project_id, c, NULL);
+    void *job = NULL;
+    brain_late_result r = brain_late_facts_arrived(st->late, f.trace_id, bf_now_ms(), &job);
+    bool enrich = r == BRAIN_LATE_ENRICH;
+    if (r == BRAIN_LATE_UNKNOWN) {
+        /* Not in memory (restart, rebalance, eviction): the facts name their request, and only the
+         * brain mints image trace ids, so this is a request of ours that was decided. */
+        int64_t t = bf_uuid_v7_time_ms(f.request_id);
+        enrich = t < 0 || bf_wall_ms() - t < st->cfg->late_facts_ttl_ms;
+    }
+    if (r == BRAIN_LATE_UNDECIDED && job) {
+        facts_for_job(st, job, &f, msg);
+    } else if (enrich) {
+        char *json = brain_outcome_enrichment_encode(f.env.project_id, f.request_id, msg->traceparent, &f.facts,
+                                                     bf_wall_ms(), err, sizeof err);
+        if (json) {
+            bf_runtime_produce(st->rt, msg, "brainDecisions", f.env.project_id, strlen(f.env.project_id), json,
+                               strlen(json), NULL, 0);
+            bf_metric_inc(st->m_enriched);
+        } else {
+            bf_log_write(st->log, BF_LOG_ERROR, msg->trace_id, NULL, "enrichment not encodable: %s", err);
+        }
+        free(json);
+    }
+    bf_msg_image_facts_processed_free(&f);
+}
+
+/* ---- runtime ops ---- */
+
+static bf_handle_result op_handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
+    brain_stage *st = ctx;
+    st->rt = rt;
+    if (strcmp(msg->topic_base, "brainRequests") == 0) return handle_request(st, msg);
+    handle_facts(st, msg);
+    return BF_HANDLED;
+}
+
+static void op_tick(void *ctx, bf_runtime *rt) {
+    brain_stage *st = ctx;
+    st->rt = rt;
+    int64_t now = bf_now_ms();
+    size_t awaiting = 0;
+    brain_job *j = st->awaiting;
+    while (j) {
+        brain_job *next = j->next_wait;
+        if (j->deadline_ms <= now) {
+            /* Deadline: decide with whatever facts arrived. */
+            await_unlink(st, j);
+            if (job_decide(st, j) == 1) run_from(st, j, true);
+        } else {
+            awaiting++;
+        }
+        j = next;
+    }
+    brain_late_facts_expire(st->late, now);
+    bf_metric_set(st->m_awaiting, (double)awaiting);
+    bf_metric_set(st->m_waiting, (double)brain_order_waiting(st->order));
+    bf_metric_set(st->m_late_gauge, (double)brain_late_facts_count(st->late));
+    if (st->llm.in_flight) bf_metric_set(st->m_llm_inflight, (double)st->llm.in_flight(st->llm.impl));
+}
+
+static void op_wait(void *ctx, const int *fds, size_t n, int timeout_ms) {
+    brain_stage *st = ctx;
+    /* Await deadlines are served by tick; wake up for the nearest one. */
+    if (st->awaiting) {
+        int64_t now = bf_now_ms();
+        for (brain_job *j = st->awaiting; j; j = j->next_wait) {
+            int64_t left = j->deadline_ms - now;
+            if (left < 0) left = 0;
+            if (left < timeout_ms) timeout_ms = (int)left;
+        }
+    }
+    st->llm.wait(st->llm.impl, fds, n, timeout_ms);
+}
+
+bf_stage_ops brain_stage_ops(const brain_stage *st) {
+    bf_stage_ops ops = {.handle = op_handle, .tick = op_tick, .wait = st->llm.wait ? op_wait : NULL, .revoked = NULL};
+    return ops;
+}
