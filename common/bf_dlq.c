@@ -1,12 +1,11 @@
 #include "bf_dlq.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "bf_trace.h"
+#include "bf_json_check.h"
+#include "bf_msg_dead_letter.h"
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -59,66 +58,52 @@ unsigned char *bf_base64_decode(const char *text, size_t *out_len) {
     return out;
 }
 
-/* TODO(contracts): replace with the shared envelope encoder once common/bf_envelope lands. */
-static char *envelope_encode(const char *schema, const char *project, const char *traceparent,
-                             const char *worker, int64_t at_ms, const cJSON *payload) {
-    char event_id[33], trace_id[BF_TRACE_ID_LEN + 1];
-    bf_random_hex(event_id, 16);
-    if (!traceparent || bf_trace_parse(traceparent, trace_id) != 0) bf_random_hex(trace_id, 16);
-    cJSON *env = cJSON_CreateObject();
-    cJSON_AddStringToObject(env, "schema", schema);
-    cJSON_AddNumberToObject(env, "schema_version", 1);
-    cJSON_AddStringToObject(env, "event_id", event_id);
-    cJSON_AddStringToObject(env, "trace_id", trace_id);
-    cJSON_AddStringToObject(env, "project_id", project);
-    cJSON_AddNumberToObject(env, "produced_at_ms", (double)at_ms);
-    cJSON_AddStringToObject(env, "producer", worker);
-    cJSON_AddItemToObject(env, "payload", cJSON_Duplicate(payload, 1));
-    char *out = cJSON_PrintUnformatted(env);
-    cJSON_Delete(env);
-    return out;
-}
-
-static cJSON *bytes_field(const void *data, size_t len) {
-    if (!data) return cJSON_CreateNull();
-    char *s = bf_base64_encode(data, len);
-    cJSON *j = s ? cJSON_CreateString(s) : NULL;
-    free(s);
-    return j;
-}
-
+/* The dead letter itself must never be rejected by its own codec, so every field is brought
+ * within the contract's bounds here: oversize originals are cut (and the reason says so), odd
+ * keys become project "unknown", odd topic/header names are shortened. */
 char *bf_dlq_build(const bf_dlq_source *src, const char *group, const char *worker, const char *code,
                    const char *message, int64_t failed_at_ms) {
-    cJSON *payload = cJSON_CreateObject();
-    cJSON *reason = cJSON_AddObjectToObject(payload, "reason");
-    cJSON_AddStringToObject(reason, "code", code);
-    cJSON_AddStringToObject(reason, "message", message);
-    cJSON *source = cJSON_AddObjectToObject(payload, "source");
-    cJSON_AddStringToObject(source, "topic", src->topic);
-    cJSON_AddNumberToObject(source, "partition", src->partition);
-    cJSON_AddNumberToObject(source, "offset", (double)src->offset);
-    if (src->timestamp_ms >= 0) cJSON_AddNumberToObject(source, "timestamp_ms", (double)src->timestamp_ms);
-    cJSON_AddStringToObject(source, "consumer_group", group);
-    cJSON_AddStringToObject(source, "worker", worker);
-    cJSON_AddItemToObject(payload, "original_key", bytes_field(src->key, src->key_len));
-    cJSON_AddItemToObject(payload, "original_payload", bytes_field(src->payload, src->len));
-    cJSON *headers = cJSON_AddArrayToObject(payload, "original_headers");
-    for (size_t i = 0; i < src->n_headers; i++) {
-        cJSON *h = cJSON_CreateObject();
-        cJSON_AddStringToObject(h, "name", src->header_names[i]);
-        cJSON_AddItemToObject(h, "value", bytes_field(src->header_values[i], src->header_lens[i]));
-        cJSON_AddItemToArray(headers, h);
-    }
-    cJSON_AddNumberToObject(payload, "failed_at_ms", (double)failed_at_ms);
-    /* The key is the project id by contract; a key that is not valid text still needs an
-     * envelope, so it becomes "unknown" there (the original bytes are kept above). */
-    char project[129] = "unknown";
-    if (src->key && src->key_len > 0 && src->key_len < sizeof project && !memchr(src->key, '\0', src->key_len)) {
+    char project[BF_ID_MAX + 1] = "unknown";
+    if (src->key && src->key_len > 0 && src->key_len <= BF_ID_MAX && !memchr(src->key, '\0', src->key_len)) {
         memcpy(project, src->key, src->key_len);
         project[src->key_len] = '\0';
+        if (!bf_ident_valid(project)) snprintf(project, sizeof project, "unknown");
     }
-    char *out = envelope_encode("deadLetters", project, src->traceparent, worker, failed_at_ms, payload);
-    cJSON_Delete(payload);
+    bf_msg_dead_letter m;
+    memset(&m, 0, sizeof m);
+    char err[256];
+    if (bf_envelope_init(&m.env, BF_SCHEMA_DEAD_LETTERS, project, src->traceparent, worker, failed_at_ms, err,
+                         sizeof err) != 0)
+        return NULL;
+    char reason[BF_TEXT_MAX + 1];
+    size_t len = src->len;
+    if (len > BF_DLQ_ORIGINAL_MAX) len = BF_DLQ_ORIGINAL_MAX;
+    snprintf(reason, sizeof reason, "%s%s", message ? message : "", len < src->len ? " (original payload truncated)" : "");
+    snprintf(m.reason_code, sizeof m.reason_code, "%s", code);
+    m.reason_message = reason;
+    m.topic = (char *)src->topic;
+    m.partition = src->partition;
+    m.offset = src->offset;
+    m.timestamp_ms = src->timestamp_ms;
+    m.consumer_group = (char *)group;
+    m.worker = (char *)worker;
+    m.original_key = (unsigned char *)src->key;
+    m.original_key_len = src->key ? src->key_len : 0;
+    m.original_payload = (unsigned char *)src->payload;
+    m.original_payload_len = src->payload ? len : 0;
+    size_t nh = src->n_headers < BF_DLQ_HEADERS_MAX ? src->n_headers : BF_DLQ_HEADERS_MAX;
+    bf_dead_letter_header *h = calloc(nh + 1, sizeof *h);
+    if (!h) return NULL;
+    for (size_t i = 0; i < nh; i++) {
+        h[i].name = (char *)src->header_names[i];
+        h[i].value = (unsigned char *)src->header_values[i];
+        h[i].value_len = src->header_values[i] ? src->header_lens[i] : 0;
+    }
+    m.headers = h;
+    m.n_headers = nh;
+    m.failed_at_ms = failed_at_ms;
+    char *out = bf_msg_dead_letter_encode(&m, err, sizeof err);
+    free(h);
     return out;
 }
 

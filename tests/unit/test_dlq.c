@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bf_dlq.h"
+#include "bf_msg_dead_letter.h"
 
 static cJSON *obj(cJSON *o, const char *k) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -91,11 +92,37 @@ static void test_base64_round_trip_and_rejects(void **state) {
     assert_null(bf_base64_decode("Z=9v", &n));     /* padding in the middle */
 }
 
+/* What the runtime sends is what the deadLetters contract accepts, even for an original larger
+ * than the contract allows (cut, and said so). */
+static void test_decodes_with_contract_and_truncates(void **state) {
+    (void)state;
+    size_t big_len = BF_DLQ_ORIGINAL_MAX + 100;
+    char *big = malloc(big_len);
+    memset(big, 'x', big_len);
+    bf_dlq_source src = {.topic = "imageFactsReady", .partition = 1, .offset = 9, .timestamp_ms = -1, .key = "p-9",
+                         .key_len = 3, .payload = big, .len = big_len};
+    char *json = bf_dlq_build(&src, "memory-writer", "memory-writer", "oversized", "message too large", 1700000000000);
+    assert_non_null(json);
+    bf_msg_dead_letter d;
+    char err[256] = "";
+    if (bf_msg_dead_letter_decode(json, strlen(json), &d, err, sizeof err) != 0) fail_msg("decode: %s", err);
+    assert_string_equal(d.reason_code, "oversized");
+    assert_non_null(strstr(d.reason_message, "truncated"));
+    assert_int_equal(d.original_payload_len, BF_DLQ_ORIGINAL_MAX);
+    assert_string_equal(d.topic, "imageFactsReady");
+    assert_int_equal(d.offset, 9);
+    assert_string_equal(d.env.project_id, "p-9");
+    bf_msg_dead_letter_free(&d);
+    free(json);
+    free(big);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dead_letter_fields),
         cmocka_unit_test(test_binary_key),
         cmocka_unit_test(test_base64_round_trip_and_rejects),
+        cmocka_unit_test(test_decodes_with_contract_and_truncates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
