@@ -10,6 +10,17 @@ int bf_app_init(bf_app *app, const char *worker, const char *usage, int argc, ch
     const bf_cfg_var *tables[] = {bf_common_cfg_vars, stage_vars};
     size_t ns[] = {bf_common_cfg_n, n_stage};
     size_t count = stage_vars ? 2 : 1;
+    /* docs/configuration.md is generated from these: the shared table once, then each worker's own. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help-markdown-common") == 0) {
+            bf_config_print_markdown(stdout, "Shared by every worker", tables, ns, 1);
+            return 0;
+        }
+        if (strcmp(argv[i], "--help-markdown") == 0) {
+            if (stage_vars) bf_config_print_markdown(stdout, worker, tables + 1, ns + 1, 1);
+            return 0;
+        }
+    }
     if (bf_config_handle_help(argc, argv, usage, tables, ns, count)) return 0;
     char err[1024];
     bf_log_init(&app->log, stderr, worker, BF_LOG_INFO);
