@@ -41,11 +41,18 @@ static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_fac
     snprintf(num[4], sizeof num[4], "%lld", (long long)f->height);
     snprintf(num[5], sizeof num[5], "%lld", (long long)f->processing_ms);
     char *urls = strlist_json(&f->image_urls), *pal = palette_json(f);
-    char *objs = strlist_json(&f->objects), *text = strlist_json(&f->visible_text);
+    char *objs = strlist_json(&f->objects), *text = strlist_json(&f->visible_text), *error = NULL;
+    if (f->error.present) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "code", f->error.code);
+        cJSON_AddStringToObject(e, "message", f->error.message ? f->error.message : "");
+        error = cJSON_PrintUnformatted(e);
+        cJSON_Delete(e);
+    }
     const char *cells[MEMORY_AN_COLS] = {
         [MEMORY_AN_PROJECT_ID] = m->env.project_id,
         [MEMORY_AN_TRACE_ID] = f->trace_id,
-        [MEMORY_AN_REQUEST_ID] = f->request_id[0] ? f->request_id : NULL,
+        [MEMORY_AN_REQUEST_ID] = f->request_id,
         [MEMORY_AN_CONTENT_HASH] = f->content_hash,
         [MEMORY_AN_IMAGE_URLS] = urls,
         [MEMORY_AN_PALETTE] = pal,
@@ -66,8 +73,11 @@ static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_fac
         [MEMORY_AN_MODEL] = f->model,
         [MEMORY_AN_PROCESSING_MS] = num[5],
         [MEMORY_AN_SOURCE_EVENT_ID] = m->env.event_id,
+        [MEMORY_AN_ERROR] = error,
     };
-    int rc = urls && pal && objs && text ? memory_rows_add(&b->analyses, item, cells) : -1;
+    int rc = urls && pal && objs && text && (error || !f->error.present) ? memory_rows_add(&b->analyses, item, cells)
+                                                                          : -1;
+    cJSON_free(error);
     cJSON_free(urls);
     cJSON_free(pal);
     cJSON_free(objs);

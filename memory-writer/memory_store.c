@@ -8,25 +8,27 @@
 
 static const char sql_ledger[] =
     "INSERT INTO processed_events (consumer, event_id)"
-    " SELECT $1, e FROM unnest($2::text[]) AS u(e) ORDER BY e"
+    " SELECT $1, e::uuid FROM unnest($2::text[]) AS u(e) ORDER BY 2"
     " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id";
 
 static const char sql_analyses[] =
     "INSERT INTO image_analysis (project_id, trace_id, request_id, content_hash, image_urls, palette, mood,"
     " brightness, contrast, saturation, temperature, width, height, orientation, typography, style, layout,"
-    " objects, visible_text, analyser, model, processing_ms, source_event_id)"
-    " SELECT p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev"
+    " objects, visible_text, analyser, model, processing_ms, source_event_id, error)"
+    /* image_urls travel as one JSON array per row: unnest() would flatten a text[][] */
+    " SELECT p, t, r, h, ARRAY(SELECT jsonb_array_elements_text(u)), pal, mo, br, co, sa, te, w, he, o, ty, st,"
+    " la, ob, vt, an, mdl, ms, ev, er"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],"
     " $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::int[], $13::int[], $14::text[],"
     " $15::jsonb[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::jsonb[], $20::text[], $21::text[],"
-    " $22::bigint[], $23::text[])"
-    " AS x(p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev)"
+    " $22::bigint[], $23::text[], $24::jsonb[])"
+    " AS x(p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev, er)"
     " ORDER BY p, h, t"
     " ON CONFLICT (project_id, content_hash, trace_id) DO NOTHING";
 
 static const char sql_messages[] =
     "INSERT INTO messages (message_id, project_id, conversation_id, role, content, created_at)"
-    " SELECT i, p, c, r, t, to_timestamp(ms / 1000.0)"
+    " SELECT i::uuid, p, c, r, t, to_timestamp(ms / 1000.0)"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])"
     " AS x(i, p, c, r, t, ms) ORDER BY i"
     " ON CONFLICT (message_id) DO NOTHING";
@@ -54,6 +56,9 @@ static const char sql_upsert[] =
     "   OR m.confidence * (1 - EXCLUDED.confidence) < EXCLUDED.confidence) THEN EXCLUDED.source"
     "   ELSE m.source END,"
     " is_explicit = m.is_explicit OR EXCLUDED.is_explicit,"
+    " evidence_count = CASE WHEN m.value = EXCLUDED.value THEN m.evidence_count + 1"
+    "   WHEN EXCLUDED.is_explicit OR m.confidence * (1 - EXCLUDED.confidence) < EXCLUDED.confidence"
+    "   THEN 1 ELSE m.evidence_count END,"
     " expires_at = EXCLUDED.expires_at,"
     " updated_at = now()"
     " WHERE NOT (m.is_explicit AND NOT EXCLUDED.is_explicit)";
