@@ -24,46 +24,65 @@ static char *slurp_fd(int fd) {
     return buf;
 }
 
-int fleet_it_runv(const char *prefix, const char *const *args, char **out, char **err) {
+struct fleet_it_proc {
+    pid_t pid;
+    int ofd, efd;
+    char cmd[1024];
+};
+
+fleet_it_proc *fleet_it_spawn(const char *prefix, const char *const *args) {
     char bin[1024];
     bf_test_binary("fleetctl/fleetctl", bin, sizeof bin);
+    fleet_it_proc *p = calloc(1, sizeof *p);
     char otmp[] = "/tmp/fleetctl-out-XXXXXX", etmp[] = "/tmp/fleetctl-err-XXXXXX";
-    int ofd = mkstemp(otmp), efd = mkstemp(etmp);
-    if (ofd < 0 || efd < 0) abort();
+    p->ofd = mkstemp(otmp);
+    p->efd = mkstemp(etmp);
+    if (p->ofd < 0 || p->efd < 0) abort();
     unlink(otmp);
     unlink(etmp);
-    size_t n = 0;
-    while (args[n]) n++;
+    size_t n = 0, l = 0;
+    while (args[n]) {
+        l += (size_t)snprintf(p->cmd + l, l < sizeof p->cmd ? sizeof p->cmd - l : 0, " %s", args[n]);
+        if (l >= sizeof p->cmd) l = sizeof p->cmd - 1;
+        n++;
+    }
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) abort();
-    if (pid == 0) {
+    p->pid = fork();
+    if (p->pid < 0) abort();
+    if (p->pid == 0) {
         const char **argv = calloc(n + 2, sizeof *argv);
         argv[0] = bin;
         for (size_t i = 0; i < n; i++) argv[i + 1] = args[i];
         setenv("BRAINFLEET_TOPIC_PREFIX", prefix, 1);
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
+        dup2(p->ofd, 1);
+        dup2(p->efd, 2);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    return p;
+}
+
+int fleet_it_wait(fleet_it_proc *p, char **out, char **err) {
     int status;
-    while (waitpid(pid, &status, 0) < 0) {
+    while (waitpid(p->pid, &status, 0) < 0) {
     }
-    char *o = slurp_fd(ofd), *e = slurp_fd(efd);
-    close(ofd);
-    close(efd);
+    char *o = slurp_fd(p->ofd), *e = slurp_fd(p->efd);
+    close(p->ofd);
+    close(p->efd);
     /* Shown on failure by ctest's output-on-failure: what the tool said is the first clue. */
-    fprintf(stderr, "$ fleetctl");
-    for (size_t i = 0; i < n; i++) fprintf(stderr, " %s", args[i]);
-    fprintf(stderr, "\n%s", e);
+    fprintf(stderr, "$ fleetctl%s\n%s", p->cmd, e);
+    free(p);
     if (out) *out = o;
     else free(o);
     if (err) *err = e;
     else free(e);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int fleet_it_runv(const char *prefix, const char *const *args, char **out, char **err) {
+    return fleet_it_wait(fleet_it_spawn(prefix, args), out, err);
 }
 
 int fleet_it_run(const char *prefix, char **out, char **err, ...) {

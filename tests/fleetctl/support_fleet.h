@@ -14,6 +14,11 @@
 int fleet_it_run(const char *prefix, char **out, char **err, ...);
 int fleet_it_runv(const char *prefix, const char *const *args, char **out, char **err);
 
+/* The same, without waiting: fleet_it_wait collects the exit status and output. */
+typedef struct fleet_it_proc fleet_it_proc;
+fleet_it_proc *fleet_it_spawn(const char *prefix, const char *const *args);
+int fleet_it_wait(fleet_it_proc *p, char **out, char **err);
+
 /* A producer for the test's broker (aborts on failure). */
 rd_kafka_t *fleet_it_producer(void);
 /* Queues one record; headers "name","value",... NULL-terminated (may be NULL); timestamp_ms 0 =
