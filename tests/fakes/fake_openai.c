@@ -1,0 +1,659 @@
+/* fake_openai: an OpenAI-compatible chat completions server for tests and the local demo, plus a
+ * small static file server for test images. One process serves many test cases at once: every
+ * behaviour set by a flag can be overridden per request with an X-Fake-* header.
+ *
+ * Threads: libmicrohttpd runs one thread per connection, so a delayed or never-ending answer only
+ * holds its own thread. Sleeps wait on a condition variable that shutdown broadcasts, so SIGTERM
+ * ends the process promptly even with "timeout" requests pending.
+ *
+ * Tests start it as a subprocess (tests/support/bf_fake_server.h): with --port 0 it prints
+ * "fake_openai listening on http://127.0.0.1:<port>" as its first stdout line. Run --help for
+ * the flags and headers. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bf_backoff.h"
+
+#define MAX_BODY ((size_t)64 << 20)
+#define MAX_KEYS 4096
+#define NEVER_MS (10LL * 60 * 1000)
+
+typedef enum {
+    M_OK = 0, M_500, M_429, M_MALFORMED, M_TRUNCATED, M_GARBAGE, M_TIMEOUT, M_EMPTY,
+    M_SLOW, M_WRONG_TYPE,
+} fake_mode;
+
+static const char *const mode_names[] = {"ok",    "500",     "429",   "malformed", "truncated",
+                                         "garbage", "timeout", "empty", "slow",      "wrong-type"};
+#define N_MODES (sizeof mode_names / sizeof mode_names[0])
+
+typedef struct fail_key {
+    char key[64];
+    long seen;
+} fail_key;
+
+typedef struct fake {
+    /* Configuration (read-only once serving). */
+    const char *bind;
+    long port;
+    const char *content;      /* fixed message content; NULL: echo or default */
+    bool echo;
+    const char *record_dir;
+    const char *images_dir;
+    long latency_ms, latency_jitter_ms;
+    double error_rate;
+    fake_mode mode;
+    const char *retry_after;
+    long slow_chunk_ms, slow_chunk_bytes;
+    unsigned max_connections;
+    /* Shared state, guarded by mu (counters are atomics). */
+    pthread_mutex_t mu;
+    pthread_cond_t stop_cv;
+    bool stopping;
+    bf_rng rng;
+    fail_key keys[MAX_KEYS];
+    size_t n_keys;
+    atomic_long requests, chats, recorded;
+} fake;
+
+typedef struct upload {
+    char *buf;
+    size_t len, cap;
+    bool too_big;
+} upload;
+
+static void usage(FILE *out) {
+    fputs(
+        "usage: fake_openai [flags]\n"
+        "An OpenAI-compatible fake: POST /v1/chat/completions, GET /images/<name>,\n"
+        "GET /redirect?to=<url> (302), GET /_fake/stats (JSON counters).\n"
+        "\n"
+        "flags:\n"
+        "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
+        "  --port N               port; 0 picks a free one (default 0). The first stdout line is\n"
+        "                         \"fake_openai listening on http://ADDR:PORT\"\n"
+        "  --content TEXT         message content of every completion\n"
+        "  --content-file PATH    same, read from a file (e.g. a JSON decision)\n"
+        "  --echo                 content = the text of the request's last message\n"
+        "                         (default content when none of the three: {\"ok\":true})\n"
+        "                         env FAKE_OPENAI_CONTENT is used when no flag sets the content\n"
+        "  --record-dir DIR       write every chat request body to DIR/000001.json, 000002.json ...\n"
+        "  --images-dir DIR       serve DIR/<name> under GET /images/<name>\n"
+        "  --latency-ms N         delay before each answer (default 0)\n"
+        "  --latency-jitter-ms N  plus a random 0..N ms\n"
+        "  --error-rate P         answer this share (0..1) of chat requests with a 500\n"
+        "  --mode MODE            default behaviour: ok | 500 | 429 | malformed | truncated |\n"
+        "                         garbage | timeout | empty | slow | wrong-type\n"
+        "  --retry-after VALUE    Retry-After sent with 429s (seconds or HTTP date; default 1)\n"
+        "  --slow-chunk-ms N      slow mode: pause between body chunks (default 200)\n"
+        "  --slow-chunk-bytes N   slow mode: bytes per chunk (default 16)\n"
+        "  --max-connections N    concurrent connections (default 1024)\n"
+        "  --seed N               seed of the error-rate/jitter PRNG (default 1)\n"
+        "  --help                 this text\n"
+        "\n"
+        "modes: 500 and 429 are error answers (429 carries Retry-After); malformed is a cut-off\n"
+        "JSON document with status 200; truncated declares a longer Content-Length and closes\n"
+        "early; garbage is a valid completion whose content is not JSON; timeout never answers;\n"
+        "empty is a 200 with no body; slow trickles the body; wrong-type labels it text/html.\n"
+        "\n"
+        "per-request headers (override the flags):\n"
+        "  X-Fake-Mode: MODE          behaviour for this request\n"
+        "  X-Fake-Fail-First: N       apply X-Fake-Mode only to the first N requests carrying\n"
+        "  X-Fake-Key: KEY            the same key, then answer normally (retry tests)\n"
+        "  X-Fake-Latency-Ms: N       delay for this request\n"
+        "  X-Fake-Retry-After: VALUE  Retry-After for this request's 429\n"
+        "  X-Fake-Content: TEXT       completion content for this request\n"
+        "  X-Fake-Status: N           answer with this status (and a small JSON error body)\n",
+        out);
+}
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static int parse_long(const char *s, long min, long max, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s ? s : "", &end, 10);
+    if (!s || !*s || errno != 0 || *end != '\0' || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_mode(const char *s, fake_mode *out) {
+    for (size_t i = 0; i < N_MODES; i++)
+        if (s && strcmp(s, mode_names[i]) == 0) {
+            *out = (fake_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* Sleeps ms, or less when the server stops; returns false when it is stopping. */
+static bool fake_sleep(fake *f, long long ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&f->mu);
+    while (!f->stopping) {
+        if (pthread_cond_timedwait(&f->stop_cv, &f->mu, &until) == ETIMEDOUT) break;
+    }
+    bool running = !f->stopping;
+    pthread_mutex_unlock(&f->mu);
+    return running;
+}
+
+static int64_t random_upto(fake *f, int64_t n) {
+    pthread_mutex_lock(&f->mu);
+    int64_t v = bf_rng_upto(&f->rng, n);
+    pthread_mutex_unlock(&f->mu);
+    return v;
+}
+
+/* Counts one request under key; returns how many came before it. */
+static long key_seen(fake *f, const char *key) {
+    long seen = 0;
+    pthread_mutex_lock(&f->mu);
+    size_t i = 0;
+    for (; i < f->n_keys; i++)
+        if (strcmp(f->keys[i].key, key) == 0) break;
+    if (i == f->n_keys && f->n_keys < MAX_KEYS) {
+        snprintf(f->keys[i].key, sizeof f->keys[i].key, "%s", key);
+        f->n_keys++;
+    }
+    if (i < f->n_keys) seen = f->keys[i].seen++;
+    pthread_mutex_unlock(&f->mu);
+    return seen;
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                fclose(fp);
+                return NULL;
+            }
+            buf = b;
+        }
+        size_t got = fread(buf + n, 1, 4096, fp);
+        n += got;
+        if (got < 4096) break;
+    }
+    fclose(fp);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static void record(fake *f, const char *body, size_t len) {
+    if (!f->record_dir) return;
+    long seq = atomic_fetch_add(&f->recorded, 1) + 1;
+    char tmp[4096], path[4096];
+    snprintf(tmp, sizeof tmp, "%s/.%06ld.tmp", f->record_dir, seq);
+    snprintf(path, sizeof path, "%s/%06ld.json", f->record_dir, seq);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) return;
+    bool ok = fwrite(body, 1, len, fp) == len;
+    ok = fclose(fp) == 0 && ok;
+    /* Readers only ever see complete files. */
+    if (ok) rename(tmp, path);
+    else remove(tmp);
+}
+
+/* ---- responses ------------------------------------------------------------------------------- */
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+                                size_t len, const char *retry_after) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    if (type) MHD_add_response_header(r, "Content-Type", type);
+    if (retry_after) MHD_add_response_header(r, "Retry-After", retry_after);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *body) {
+    return send_buf(c, status, "application/json", body, strlen(body), NULL);
+}
+
+typedef struct trickle {
+    fake *f;
+    char *body;
+    size_t len;
+    size_t stop_at;     /* truncated: the error ends the body here */
+    long chunk_ms, chunk_bytes;
+} trickle;
+
+static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    trickle *t = cls;
+    if (pos >= t->stop_at) return t->stop_at < t->len ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    if (t->chunk_ms > 0 && pos > 0 && !fake_sleep(t->f, t->chunk_ms)) return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = t->stop_at - (size_t)pos;
+    if (t->chunk_ms > 0 && n > (size_t)t->chunk_bytes) n = (size_t)t->chunk_bytes;
+    if (n > max) n = max;
+    memcpy(buf, t->body + pos, n);
+    return (ssize_t)n;
+}
+
+static void trickle_free(void *cls) {
+    trickle *t = cls;
+    free(t->body);
+    free(t);
+}
+
+/* Takes ownership of body. slow: trickle it; truncated: declare len, send half, then fail. */
+static enum MHD_Result send_special(fake *f, struct MHD_Connection *c, const char *type, char *body, size_t len,
+                                    bool slow, bool truncated) {
+    trickle *t = calloc(1, sizeof *t);
+    if (!t) {
+        free(body);
+        return MHD_NO;
+    }
+    *t = (trickle){f, body, len, truncated ? len / 2 : len, slow ? f->slow_chunk_ms : 0, f->slow_chunk_bytes};
+    struct MHD_Response *r = MHD_create_response_from_callback(len, 4096, trickle_read, t, trickle_free);
+    if (!r) {
+        trickle_free(t);
+        return MHD_NO;
+    }
+    if (type) MHD_add_response_header(r, "Content-Type", type);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The text of the last message: a string content, or its text parts joined (vision requests). */
+static char *last_message_text(const char *body, size_t len) {
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+    cJSON *last = cJSON_IsArray(msgs) ? cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1) : NULL;
+    cJSON *content = cJSON_GetObjectItemCaseSensitive(last, "content");
+    char *out = NULL;
+    if (cJSON_IsString(content)) {
+        out = strdup(content->valuestring);
+    } else if (cJSON_IsArray(content)) {
+        size_t cap = 1, n = 0;
+        out = calloc(1, 1);
+        const cJSON *part;
+        cJSON_ArrayForEach(part, content) {
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+            if (!cJSON_IsString(text) || !out) continue;
+            size_t tl = strlen(text->valuestring);
+            char *o = realloc(out, cap + tl);
+            if (!o) break;
+            out = o;
+            memcpy(out + n, text->valuestring, tl + 1);
+            n += tl;
+            cap += tl;
+        }
+    }
+    cJSON_Delete(root);
+    return out ? out : strndup(body, len);
+}
+
+static char *completion_json(long id, const char *model, const char *content, size_t prompt_len) {
+    cJSON *root = cJSON_CreateObject();
+    char idtext[64];
+    snprintf(idtext, sizeof idtext, "chatcmpl-fake-%ld", id);
+    cJSON_AddStringToObject(root, "id", idtext);
+    cJSON_AddStringToObject(root, "object", "chat.completion");
+    cJSON_AddNumberToObject(root, "created", (double)time(NULL));
+    cJSON_AddStringToObject(root, "model", model ? model : "fake-model");
+    cJSON *choices = cJSON_AddArrayToObject(root, "choices");
+    cJSON *choice = cJSON_CreateObject();
+    cJSON_AddItemToArray(choices, choice);
+    cJSON_AddNumberToObject(choice, "index", 0);
+    cJSON *msg = cJSON_AddObjectToObject(choice, "message");
+    cJSON_AddStringToObject(msg, "role", "assistant");
+    cJSON_AddStringToObject(msg, "content", content);
+    cJSON_AddStringToObject(choice, "finish_reason", "stop");
+    cJSON *usage = cJSON_AddObjectToObject(root, "usage");
+    /* Roughly four bytes per token, like the real tokenisers on English text. */
+    double pt = (double)(prompt_len / 4 + 1), ct = (double)(strlen(content) / 4 + 1);
+    cJSON_AddNumberToObject(usage, "prompt_tokens", pt);
+    cJSON_AddNumberToObject(usage, "completion_tokens", ct);
+    cJSON_AddNumberToObject(usage, "total_tokens", pt + ct);
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+/* ---- request handling ------------------------------------------------------------------------ */
+
+typedef struct behaviour {
+    fake_mode mode;
+    long latency_ms;
+    const char *retry_after;
+    long status;  /* X-Fake-Status; 0 none */
+} behaviour;
+
+static behaviour decide(fake *f, struct MHD_Connection *c, bool chat) {
+    behaviour b = {f->mode, f->latency_ms, f->retry_after, 0};
+    if (f->latency_jitter_ms > 0) b.latency_ms += (long)random_upto(f, f->latency_jitter_ms);
+    if (chat && f->error_rate > 0 && (double)random_upto(f, 999999) / 1000000.0 < f->error_rate) b.mode = M_500;
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Mode");
+    if (v) parse_mode(v, &b.mode);
+    long n;
+    if (parse_long(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Latency-Ms"), 0, NEVER_MS, &n) == 0)
+        b.latency_ms = n;
+    v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Retry-After");
+    if (v) b.retry_after = v;
+    if (parse_long(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Status"), 100, 599, &n) == 0)
+        b.status = n;
+    long first;
+    if (parse_long(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Fail-First"), 0, 1000000, &first) == 0) {
+        const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Key");
+        if (key_seen(f, key ? key : "") >= first) {
+            b.mode = M_OK;
+            b.status = 0;
+        }
+    }
+    return b;
+}
+
+/* Failure modes shared by every route; returns true when it answered (ret set). */
+static bool answer_failure(fake *f, struct MHD_Connection *c, const behaviour *b, enum MHD_Result *ret) {
+    if (b->status) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"error\":{\"message\":\"fake status %ld\",\"type\":\"fake\"}}", b->status);
+        *ret = send_buf(c, (unsigned)b->status, "application/json", body, strlen(body),
+                        b->status == 429 || b->status == 503 ? b->retry_after : NULL);
+        return true;
+    }
+    switch (b->mode) {
+    case M_500:
+        *ret = send_text(c, 500, "{\"error\":{\"message\":\"fake internal error\",\"type\":\"server_error\"}}");
+        return true;
+    case M_429: {
+        static const char body[] = "{\"error\":{\"message\":\"rate limited\",\"type\":\"rate_limit\"}}";
+        *ret = send_buf(c, 429, "application/json", body, sizeof body - 1, b->retry_after);
+        return true;
+    }
+    case M_TIMEOUT:
+        fake_sleep(f, NEVER_MS);
+        *ret = MHD_NO; /* close without an answer */
+        return true;
+    case M_EMPTY:
+        *ret = send_buf(c, 200, "application/json", "", 0, NULL);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static enum MHD_Result handle_chat(fake *f, struct MHD_Connection *c, const upload *u) {
+    long id = atomic_fetch_add(&f->chats, 1) + 1;
+    record(f, u->buf ? u->buf : "", u->len);
+    behaviour b = decide(f, c, true);
+    if (b.latency_ms > 0 && !fake_sleep(f, b.latency_ms)) return MHD_NO;
+    enum MHD_Result ret;
+    if (answer_failure(f, c, &b, &ret)) return ret;
+
+    char *model = NULL;
+    cJSON *req = cJSON_ParseWithLength(u->buf ? u->buf : "", u->len);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "model");
+    if (cJSON_IsString(m)) model = strdup(m->valuestring);
+    cJSON_Delete(req);
+
+    char *content = NULL;
+    const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Content");
+    if (b.mode == M_GARBAGE) content = strdup("\x01\x02 definitely {not json ]] \xc3\xa9\xc3\xa9 <html>");
+    else if (hdr) content = strdup(hdr);
+    else if (f->echo) content = last_message_text(u->buf ? u->buf : "", u->len);
+    else content = strdup(f->content ? f->content : "{\"ok\":true}");
+    char *json = content ? completion_json(id, model, content, u->len) : NULL;
+    free(content);
+    free(model);
+    if (!json) return send_text(c, 500, "{\"error\":{\"message\":\"fake out of memory\"}}");
+    size_t len = strlen(json);
+    if (b.mode == M_MALFORMED) {
+        /* Cut inside the document so no JSON parser accepts it. */
+        json[len / 2] = '\0';
+        len /= 2;
+    }
+    if (b.mode == M_TRUNCATED || b.mode == M_SLOW)
+        return send_special(f, c, "application/json", json, len, b.mode == M_SLOW, b.mode == M_TRUNCATED);
+    ret = send_buf(c, 200, b.mode == M_WRONG_TYPE ? "text/html" : "application/json", json, len, NULL);
+    free(json);
+    return ret;
+}
+
+static const char *image_type(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return "application/octet-stream";
+    if (strcasecmp(dot, ".png") == 0) return "image/png";
+    if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0) return "image/jpeg";
+    if (strcasecmp(dot, ".gif") == 0) return "image/gif";
+    if (strcasecmp(dot, ".bmp") == 0) return "image/bmp";
+    if (strcasecmp(dot, ".txt") == 0) return "text/plain";
+    return "application/octet-stream";
+}
+
+static enum MHD_Result handle_image(fake *f, struct MHD_Connection *c, const char *name) {
+    behaviour b = decide(f, c, false);
+    if (b.latency_ms > 0 && !fake_sleep(f, b.latency_ms)) return MHD_NO;
+    enum MHD_Result ret;
+    if (answer_failure(f, c, &b, &ret)) return ret;
+    /* Names are one path segment: no directory walking out of images_dir. */
+    if (!f->images_dir || !*name || strchr(name, '/') || strstr(name, "..") || name[0] == '.')
+        return send_text(c, 404, "{\"error\":\"no such image\"}");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", f->images_dir, name);
+    size_t len = 0;
+    char *data = read_file(path, &len);
+    if (!data) return send_text(c, 404, "{\"error\":\"no such image\"}");
+    const char *type = b.mode == M_WRONG_TYPE ? "text/html" : image_type(name);
+    if (b.mode == M_SLOW || b.mode == M_TRUNCATED)
+        return send_special(f, c, type, data, len, b.mode == M_SLOW, b.mode == M_TRUNCATED);
+    ret = send_buf(c, 200, type, data, len, NULL);
+    free(data);
+    return ret;
+}
+
+static enum MHD_Result handle_stats(fake *f, struct MHD_Connection *c) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"requests\":%ld,\"chat_requests\":%ld,\"recorded\":%ld}",
+             atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded));
+    return send_text(c, 200, body);
+}
+
+static enum MHD_Result handle_redirect(struct MHD_Connection *c) {
+    const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
+    if (!to) return send_text(c, 400, "{\"error\":\"redirect needs ?to=\"}");
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Location", to);
+    enum MHD_Result ret = MHD_queue_response(c, 302, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls) {
+    (void)version;
+    fake *f = cls;
+    if (!*con_cls) {
+        upload *u = calloc(1, sizeof *u);
+        if (!u) return MHD_NO;
+        *con_cls = u;
+        atomic_fetch_add(&f->requests, 1);
+        return MHD_YES;
+    }
+    upload *u = *con_cls;
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (u->too_big || n > MAX_BODY - u->len) {
+            u->too_big = true;
+            return MHD_YES;
+        }
+        if (u->len + n + 1 > u->cap) {
+            size_t cap = u->cap ? u->cap : 8192;
+            while (cap < u->len + n + 1) cap *= 2;
+            char *b = realloc(u->buf, cap);
+            if (!b) return MHD_NO;
+            u->buf = b;
+            u->cap = cap;
+        }
+        memcpy(u->buf + u->len, upload_data, n);
+        u->len += n;
+        u->buf[u->len] = '\0';
+        return MHD_YES;
+    }
+    if (u->too_big) return send_text(c, 413, "{\"error\":\"request body too large\"}");
+    if (strcmp(url, "/v1/chat/completions") == 0) {
+        if (strcmp(method, "POST") != 0) return send_text(c, 405, "{\"error\":\"POST only\"}");
+        return handle_chat(f, c, u);
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return send_text(c, 405, "{\"error\":\"GET only\"}");
+    if (strncmp(url, "/images/", 8) == 0) return handle_image(f, c, url + 8);
+    if (strcmp(url, "/_fake/stats") == 0) return handle_stats(f, c);
+    if (strcmp(url, "/redirect") == 0) return handle_redirect(c);
+    return send_text(c, 404, "{\"error\":\"not found\"}");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)cls, (void)c, (void)toe;
+    upload *u = *con_cls;
+    if (u) {
+        free(u->buf);
+        free(u);
+    }
+    *con_cls = NULL;
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--echo") == 0) {
+            f->echo = true;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "fake_openai: %s needs a value (see --help)\n", a);
+            return -1;
+        }
+        i++;
+        if (strcmp(a, "--bind") == 0) f->bind = v;
+        else if (strcmp(a, "--port") == 0 && parse_long(v, 0, 65535, &n) == 0) f->port = n;
+        else if (strcmp(a, "--content") == 0) f->content = v;
+        else if (strcmp(a, "--content-file") == 0) {
+            size_t len;
+            free(*content_owned);
+            *content_owned = read_file(v, &len);
+            if (!*content_owned) {
+                fprintf(stderr, "fake_openai: --content-file %s: %s\n", v, strerror(errno));
+                return -1;
+            }
+            f->content = *content_owned;
+        } else if (strcmp(a, "--record-dir") == 0) f->record_dir = v;
+        else if (strcmp(a, "--images-dir") == 0) f->images_dir = v;
+        else if (strcmp(a, "--latency-ms") == 0 && parse_long(v, 0, NEVER_MS, &n) == 0) f->latency_ms = n;
+        else if (strcmp(a, "--latency-jitter-ms") == 0 && parse_long(v, 0, NEVER_MS, &n) == 0) f->latency_jitter_ms = n;
+        else if (strcmp(a, "--error-rate") == 0) {
+            char *end = NULL;
+            errno = 0;
+            double p = strtod(v, &end);
+            if (errno != 0 || *end != '\0' || end == v || !(p >= 0 && p <= 1)) {
+                fprintf(stderr, "fake_openai: --error-rate %s: expected a number in 0..1\n", v);
+                return -1;
+            }
+            f->error_rate = p;
+        } else if (strcmp(a, "--mode") == 0) {
+            if (parse_mode(v, &f->mode) != 0) {
+                fprintf(stderr, "fake_openai: --mode %s: unknown (see --help)\n", v);
+                return -1;
+            }
+        } else if (strcmp(a, "--retry-after") == 0) f->retry_after = v;
+        else if (strcmp(a, "--slow-chunk-ms") == 0 && parse_long(v, 0, 60000, &n) == 0) f->slow_chunk_ms = n;
+        else if (strcmp(a, "--slow-chunk-bytes") == 0 && parse_long(v, 1, 1 << 20, &n) == 0) f->slow_chunk_bytes = n;
+        else if (strcmp(a, "--max-connections") == 0 && parse_long(v, 1, 100000, &n) == 0) f->max_connections = (unsigned)n;
+        else if (strcmp(a, "--seed") == 0 && parse_long(v, 0, __LONG_MAX__, &n) == 0) bf_rng_seed(&f->rng, (uint64_t)n);
+        else {
+            fprintf(stderr, "fake_openai: bad flag or value: %s %s (see --help)\n", a, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    fake f = {.bind = "127.0.0.1", .retry_after = "1", .slow_chunk_ms = 200, .slow_chunk_bytes = 16,
+               .max_connections = 1024};
+    bf_rng_seed(&f.rng, 1);
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.stop_cv, NULL);
+    char *content_owned = NULL;
+    if (parse_args(&f, argc, argv, &content_owned) != 0) return 2;
+    if (!f.content && !f.echo) f.content = getenv("FAKE_OPENAI_CONTENT");
+
+    /* Signals are taken by sigwait below; threads started after this inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+    if (inet_pton(AF_INET, f.bind, &addr.sin_addr) != 1) {
+        fprintf(stderr, "fake_openai: --bind %s: not an IPv4 address\n", f.bind);
+        return 2;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, (uint16_t)f.port, NULL,
+        NULL, on_request, &f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+        f.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &f, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "fake_openai: cannot listen on %s:%ld: %s\n", f.bind, f.port, strerror(errno));
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    printf("fake_openai listening on http://%s:%u\n", f.bind, info ? (unsigned)info->port : 0u);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    pthread_mutex_lock(&f.mu);
+    f.stopping = true;
+    pthread_cond_broadcast(&f.stop_cv);
+    pthread_mutex_unlock(&f.mu);
+    MHD_stop_daemon(d);
+    free(content_owned);
+    return 0;
+}
