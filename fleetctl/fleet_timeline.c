@@ -59,10 +59,10 @@ void fleet_timeline_build(const fleet_event *ev, size_t n, fleet_timeline_row *r
         const char *what = *ev[i].schema ? ev[i].schema : ev[i].topic;
         if (c >= 0) {
             r->stage_ms = ev[i].ts_ms - ev[c].ts_ms;
-            snprintf(r->stage, sizeof r->stage, "%s: %s -> %s", who, ev[c].schema, what);
+            snprintf(r->stage, sizeof r->stage, "%.48s: %.32s -> %.255s", who, ev[c].schema, what);
         } else {
             r->stage_ms = -1;
-            snprintf(r->stage, sizeof r->stage, "%s: %s", who, what);
+            snprintf(r->stage, sizeof r->stage, "%.48s: %.255s", who, what);
         }
     }
 }

@@ -14,7 +14,7 @@ typedef struct fleet_timeline_row {
     const fleet_event *ev;
     int64_t since_start_ms;
     int64_t stage_ms;        /* -1 when the cause is not in the timeline */
-    char stage[400];         /* "image-worker: imageAnalysisRequested -> imageFactsReady" */
+    char stage[400];         /* fits producer(48) + schema(32) + topic(255); "image-worker: imageAnalysisRequested -> imageFactsReady" */
 } fleet_timeline_row;
 
 /* Sorts events by time; equal times by their place in the flow, then topic/partition/offset. */
