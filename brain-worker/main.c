@@ -8,7 +8,10 @@
 #include "bf_db.h"
 #include "bf_runtime.h"
 #include "brain_config.h"
+#include "brain_http.h"
 #include "brain_stage.h"
+
+extern char **environ;
 
 static const char usage[] =
     "Usage: brain-worker [--help]\n"
@@ -34,15 +37,28 @@ int main(int argc, char **argv) {
     } else {
         bf_log_warn(&app.log, "BRAINFLEET_PG_DSN is empty: every decision uses a degraded context packet");
     }
-    if (bcfg.llm_url[0])
-        bf_log_warn(&app.log, "LLM transport not wired in this build; using the rule-based decider");
-    else bf_log_info(&app.log, "no BRAINFLEET_LLM_URL: rule-based decider");
-    brain_stage *st = brain_stage_new(&bcfg, db, NULL, &app.log, app.metrics);
+    brain_http *http = NULL;
+    brain_llm_transport transport = {0};
+    if (bcfg.llm_url[0]) {
+        char err[512];
+        http = brain_http_new(&bcfg, (long)app.cfg.max_in_flight, &app.log, err, sizeof err);
+        if (!http) {
+            bf_log_error(&app.log, "LLM client: %s", err);
+            bf_db_free(db);
+            bf_app_cleanup(&app);
+            return 1;
+        }
+        transport = brain_http_transport(http);
+        bf_log_info(&app.log, "LLM model %s (temperature %.2f)", bcfg.llm_model, bcfg.llm_temperature);
+    } else {
+        bf_log_info(&app.log, "no BRAINFLEET_LLM_URL: rule-based decider");
+    }
+    brain_stage *st = brain_stage_new(&bcfg, db, http ? &transport : NULL, &app.log, app.metrics);
     bf_runtime *rt = NULL;
     if (st) {
         bf_runtime_opts o = {.worker = "brain-worker", .cfg = &app.cfg, .input_topics = brain_stage_inputs,
                              .n_inputs = brain_stage_n_inputs, .ops = brain_stage_ops(st), .ctx = st,
-                             .log = &app.log, .metrics = app.metrics, .envp = NULL};
+                             .log = &app.log, .metrics = app.metrics, .envp = environ};
         char err[1024];
         rt = bf_runtime_new(&o, err, sizeof err);
         if (!rt) bf_log_error(&app.log, "runtime: %s", err);
@@ -52,6 +68,7 @@ int main(int argc, char **argv) {
     if (rt) rc = bf_runtime_run(rt) == 0 ? 0 : 1;
     bf_runtime_free(rt);
     brain_stage_free(st);
+    brain_http_free(http);
     bf_db_free(db);
     bf_app_cleanup(&app);
     return rc;

@@ -1,0 +1,119 @@
+#include "brain_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf_http_client.h"
+
+struct brain_http {
+    bf_http_client *client;
+    char url[BF_CFG_STR_MAX + 32];
+    char auth[BF_CFG_STR_MAX + 32];
+    bool has_auth;
+    long timeout_ms;
+    int attempts;
+    bool closing;
+    bf_log *log;
+};
+
+/* What a started call needs back in the callback. */
+typedef struct call {
+    brain_http *h;
+    void *job;
+    brain_llm_done_fn done;
+} call;
+
+void brain_http_endpoint(const char *base, char *out, size_t outlen) {
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    static const char suffix[] = "/chat/completions";
+    if (n >= sizeof suffix - 1 && strncmp(base + n - (sizeof suffix - 1), suffix, sizeof suffix - 1) == 0)
+        snprintf(out, outlen, "%.*s", (int)n, base);
+    else
+        snprintf(out, outlen, "%.*s/v1/chat/completions", (int)n, base);
+}
+
+brain_http *brain_http_new(const brain_cfg *cfg, long max_concurrent, bf_log *log, char *err, size_t errlen) {
+    brain_http *h = calloc(1, sizeof *h);
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* The LLM endpoint is configured by the operator, often inside the cluster, so it is not
+     * subject to the image fetcher's private-address guard. */
+    bf_http_client_opts o = {.max_concurrent = (size_t)max_concurrent, .timeout_ms = (long)cfg->llm_timeout_ms,
+                             .max_response_bytes = 4u << 20, .max_redirects = 0};
+    h->client = bf_http_client_new(&o, err, errlen);
+    if (!h->client) {
+        free(h);
+        return NULL;
+    }
+    brain_http_endpoint(cfg->llm_url, h->url, sizeof h->url);
+    if (cfg->llm_api_key[0]) {
+        snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", cfg->llm_api_key);
+        h->has_auth = true;
+    }
+    h->timeout_ms = (long)cfg->llm_timeout_ms;
+    h->attempts = (int)cfg->llm_retries + 1;
+    h->log = log;
+    return h;
+}
+
+void brain_http_free(brain_http *h) {
+    if (!h) return;
+    /* Pending calls complete as cancelled inside bf_http_client_free. By then the runtime has
+     * stopped and their messages are abandoned (re-delivered to the next owner), so they must not
+     * turn into error decisions: their callbacks are dropped. */
+    h->closing = true;
+    bf_http_client_free(h->client);
+    free(h);
+}
+
+static void on_done(const bf_http_response *res, void *ctx) {
+    call *c = ctx;
+    if (c->h->closing) {
+        free(c);
+        return;
+    }
+    char why[512] = "";
+    if (res->error != BF_HTTP_OK)
+        snprintf(why, sizeof why, "%s after %d attempt%s: %s", bf_http_error_name(res->error), res->attempts,
+                 res->attempts == 1 ? "" : "s", *res->error_msg ? res->error_msg : "no detail");
+    c->done(c->job, res->status, res->body, res->body_len, res->error == BF_HTTP_OK ? NULL : why);
+    free(c);
+}
+
+static int send_call(void *impl, const char *body, void *job, brain_llm_done_fn done, char *err, size_t errlen) {
+    brain_http *h = impl;
+    call *c = malloc(sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->h = h;
+    c->job = job;
+    c->done = done;
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", h->auth};
+    bf_http_request req = {.method = "POST", .url = h->url, .headers = headers, .n_headers = h->has_auth ? 3 : 2,
+                           .body = body, .body_len = strlen(body), .timeout_ms = h->timeout_ms,
+                           .retry = {.max_attempts = h->attempts, .base_ms = 250, .max_ms = 30000}};
+    if (bf_http_request_start(h->client, &req, on_done, c, err, errlen) != 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+static void wait_io(void *impl, const int *fds, size_t n, int timeout_ms) {
+    brain_http *h = impl;
+    char err[256];
+    if (bf_http_client_wait(h->client, fds, n, timeout_ms, NULL, err, sizeof err) < 0)
+        bf_log_warn(h->log, "http client: %s", err);
+}
+
+static size_t in_flight(void *impl) { return bf_http_client_in_flight(((brain_http *)impl)->client); }
+
+brain_llm_transport brain_http_transport(brain_http *h) {
+    return (brain_llm_transport){.impl = h, .send = send_call, .wait = wait_io, .in_flight = in_flight};
+}
