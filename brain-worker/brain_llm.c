@@ -1,5 +1,7 @@
 #include "brain_llm.h"
 
+#include "bf_chat.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,21 +29,6 @@ done:
     cJSON_Delete(sys);
     cJSON_Delete(usr);
     cJSON_Delete(root);
-    return out;
-}
-
-char *brain_llm_extract_object(const char *content) {
-    if (!content) return NULL;
-    /* Models wrap JSON in ```json fences or a sentence despite being told not to; the outermost
-     * braces are the answer. A brace inside a string value cannot move the outermost pair. */
-    const char *start = strchr(content, '{');
-    const char *end = strrchr(content, '}');
-    if (!start || !end || end < start) return NULL;
-    size_t n = (size_t)(end - start) + 1;
-    char *out = malloc(n + 1);
-    if (!out) return NULL;
-    memcpy(out, start, n);
-    out[n] = '\0';
     return out;
 }
 
@@ -114,28 +101,19 @@ static brain_llm_result parse_decision(const cJSON *d, const brain_llm_check *ch
 brain_llm_result brain_llm_parse_response(const char *body, size_t len, const brain_llm_check *chk,
                                           brain_answer *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return invalid(out, err, errlen, "LLM response is not a JSON object");
-    }
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(choices, 0), "message");
-    const char *content = opt_string(msg, "content");
+    if (errlen) err[0] = '\0';
+    char *obj = bf_chat_answer_object_new(body, len, err, errlen);
+    cJSON *d = obj ? cJSON_Parse(obj) : NULL;
     brain_llm_result r;
-    if (!cJSON_IsArray(choices) || cJSON_GetArraySize(choices) == 0) {
-        r = invalid(out, err, errlen, "LLM response has no choices");
-    } else if (!content || !*content) {
-        r = invalid(out, err, errlen, "LLM response has no message content");
+    if (d) {
+        r = parse_decision(d, chk, out, err, errlen);
     } else {
-        char *obj = brain_llm_extract_object(content);
-        cJSON *d = obj ? cJSON_Parse(obj) : NULL;
-        free(obj);
-        if (!cJSON_IsObject(d)) r = invalid(out, err, errlen, "LLM answer is not a JSON object");
-        else r = parse_decision(d, chk, out, err, errlen);
-        cJSON_Delete(d);
+        char why[256];
+        snprintf(why, sizeof why, "%s", obj || !*err ? "LLM answer is not a JSON object" : err);
+        r = invalid(out, err, errlen, why);
     }
-    cJSON_Delete(root);
+    free(obj);
+    cJSON_Delete(d);
     return r;
 }
 

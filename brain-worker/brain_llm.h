@@ -34,10 +34,6 @@ typedef struct brain_llm_check {
 brain_llm_result brain_llm_parse_response(const char *body, size_t len, const brain_llm_check *chk,
                                           brain_answer *out, char *err, size_t errlen);
 
-/* The decision JSON inside the message content (exposed for tests): fences and prose around the
- * outermost {...} are removed. Returns a malloc'd copy, or NULL when there is no object. */
-char *brain_llm_extract_object(const char *content);
-
 /* usage.completion_tokens of a response body, 0 when absent. */
 long long brain_llm_completion_tokens(const char *body, size_t len);
 
