@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "bf_msg_image_facts_processed.h"
+#include "memory_pgarray.h"
 #include "memory_preferences.h"
 #include "memory_store.h"
 
@@ -15,6 +16,17 @@ static char *strlist_json(const bf_strlist *l) {
     for (size_t i = 0; a && i < l->n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
     char *s = a ? cJSON_PrintUnformatted(a) : NULL;
     cJSON_Delete(a);
+    return s;
+}
+
+/* A text[] literal ('{"a","b"}'), malloc'd. */
+static char *strlist_pgarray(const bf_strlist *l) {
+    memory_pgarray a;
+    memory_pgarray_init(&a);
+    for (size_t i = 0; i < l->n; i++) memory_pgarray_add(&a, l->v[i]);
+    const char *t = memory_pgarray_text(&a);
+    char *s = t ? strdup(t) : NULL;
+    memory_pgarray_free(&a);
     return s;
 }
 
@@ -40,7 +52,7 @@ static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_fac
     snprintf(num[3], sizeof num[3], "%lld", (long long)f->width);
     snprintf(num[4], sizeof num[4], "%lld", (long long)f->height);
     snprintf(num[5], sizeof num[5], "%lld", (long long)f->processing_ms);
-    char *urls = strlist_json(&f->image_urls), *pal = palette_json(f);
+    char *urls = strlist_pgarray(&f->image_urls), *pal = palette_json(f);
     char *objs = strlist_json(&f->objects), *text = strlist_json(&f->visible_text), *error = NULL;
     if (f->error.present) {
         cJSON *e = cJSON_CreateObject();
@@ -78,7 +90,7 @@ static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_fac
     int rc = urls && pal && objs && text && (error || !f->error.present) ? memory_rows_add(&b->analyses, item, cells)
                                                                           : -1;
     cJSON_free(error);
-    cJSON_free(urls);
+    free(urls);
     cJSON_free(pal);
     cJSON_free(objs);
     cJSON_free(text);

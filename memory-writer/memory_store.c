@@ -15,10 +15,10 @@ static const char sql_analyses[] =
     "INSERT INTO image_analysis (project_id, trace_id, request_id, content_hash, image_urls, palette, mood,"
     " brightness, contrast, saturation, temperature, width, height, orientation, typography, style, layout,"
     " objects, visible_text, analyser, model, processing_ms, source_event_id, error)"
-    /* image_urls travel as one JSON array per row: unnest() would flatten a text[][] */
-    " SELECT p, t, r, h, ARRAY(SELECT jsonb_array_elements_text(u)), pal, mo, br, co, sa, te, w, he, o, ty, st,"
+    /* image_urls travel as one array literal (text) per row: unnest() would flatten a text[][] */
+    " SELECT p, t, r, h, u::text[], pal, mo, br, co, sa, te, w, he, o, ty, st,"
     " la, ob, vt, an, mdl, ms, ev, er"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],"
     " $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::int[], $13::int[], $14::text[],"
     " $15::jsonb[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::jsonb[], $20::text[], $21::text[],"
     " $22::bigint[], $23::text[], $24::jsonb[])"

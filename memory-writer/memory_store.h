@@ -24,7 +24,7 @@ typedef enum {
 /* Columns of batch->analyses and batch->messages, in this order. */
 enum {
     MEMORY_AN_PROJECT_ID, MEMORY_AN_TRACE_ID, MEMORY_AN_REQUEST_ID, MEMORY_AN_CONTENT_HASH,
-    MEMORY_AN_IMAGE_URLS,  /* JSON array */
+    MEMORY_AN_IMAGE_URLS,  /* PostgreSQL text[] literal */
     MEMORY_AN_PALETTE,     /* JSON array of {hex, share} */
     MEMORY_AN_MOOD, MEMORY_AN_BRIGHTNESS, MEMORY_AN_CONTRAST, MEMORY_AN_SATURATION, MEMORY_AN_TEMPERATURE,
     MEMORY_AN_WIDTH, MEMORY_AN_HEIGHT, MEMORY_AN_ORIENTATION,

@@ -236,7 +236,7 @@ static void test_database_down_under_load(void **state) {
     assert_int_equal(wait_readyz(http, 200), 200);
     assert_int_equal(mt_scalar(db,
                                "SELECT count(*) FROM processed_events WHERE consumer = 'memory-writer' AND event_id"
-                               " IN (SELECT source_event_id FROM image_analysis WHERE project_id = $1)",
+                               " IN (SELECT source_event_id::uuid FROM image_analysis WHERE project_id = $1)",
                                f.project, NULL, NULL),
                      300);
     size_t n = 0;

@@ -49,7 +49,7 @@ static void test_two_replicas_one_project(void **state) {
                      IMAGES);
     assert_int_equal(mt_scalar(db,
                                "SELECT count(*) FROM processed_events WHERE consumer = 'memory-writer' AND event_id"
-                               " IN (SELECT source_event_id FROM image_analysis WHERE project_id = $1)",
+                               " IN (SELECT source_event_id::uuid FROM image_analysis WHERE project_id = $1)",
                                f.project, NULL, NULL),
                      IMAGES);
     memory_belief want = {WEIGHT, false};

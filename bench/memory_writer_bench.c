@@ -1,0 +1,277 @@
+/* memory-writer throughput, measured for real against the stack's Kafka and PostgreSQL:
+ *
+ *   writer       rows/s persisted by one memory-writer process (the real binary, default
+ *                settings but BATCH_SIZE/MAX_IN_FLIGHT as given) for N imageFactsReady messages
+ *                already waiting on the topic, from its first committed batch to its last;
+ *   copy         a plain COPY of the same rows (image_analysis + processed_events) in one
+ *                transaction: the ceiling for getting these bytes into these tables;
+ *   per-message  the same store code with one transaction per message (what a writer without
+ *                batching does), on min(N, 5000) messages.
+ *
+ * Not a test: it prints a table and one JSON line, and asserts nothing.
+ *   eval "$(scripts/stack env)"; build/<dir>/bench/memory_writer_bench [--quick] [N]
+ * BF_BUILD_DIR (default: the bench binary's ../) locates memory-writer/memory-writer. */
+#include <errno.h>
+#include <libgen.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bf_db.h"
+#include "bf_msg_image_facts_ready.h"
+#include "bf_test_kafka.h"
+#include "memory_extract.h"
+#include "memory_stage.h"
+#include "memory_store.h"
+
+#define PROJECTS 1000
+
+static const char *const moods[] = {"calm", "energetic", "dramatic", "playful", "elegant"};
+static const char *const colours[] = {"#1f3a93", "#ff0000", "#00c000", "#f39c12", "#8000ff"};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *detail) {
+    fprintf(stderr, "memory_writer_bench: %s: %s\n", what, detail);
+    exit(1);
+}
+
+/* Message i of a run: project, mood and colour vary so preferences see agreeing and
+ * contradicting evidence. */
+static char *message(const char *run, long i, bf_msg_image_facts_ready *m, char *url, size_t urllen) {
+    memset(m, 0, sizeof *m);
+    char project[96], err[512];
+    snprintf(project, sizeof project, "%s-%ld", run, i % PROJECTS);
+    if (bf_envelope_init(&m->env, BF_SCHEMA_IMAGE_FACTS_READY, project, NULL, "image-worker", 1700000000000, err,
+                         sizeof err) != 0)
+        die("envelope", err);
+    bf_image_facts *f = &m->facts;
+    bf_random_hex(f->trace_id, 16);
+    bf_uuid_v7(f->request_id);
+    bf_random_hex(f->content_hash, 32);
+    snprintf(url, urllen, "https://example.com/%s/%ld.png", run, i);
+    static char *urls[1];
+    urls[0] = url;
+    f->image_urls = (bf_strlist){urls, 1};
+    snprintf(f->palette[0].hex, sizeof f->palette[0].hex, "%s", colours[(i / 7) % 5]);
+    f->palette[0].share = 0.6;
+    snprintf(f->palette[1].hex, sizeof f->palette[1].hex, "#fafafa");
+    f->palette[1].share = 0.4;
+    f->n_palette = 2;
+    f->brightness = 0.5;
+    f->contrast = 0.4;
+    f->saturation = 0.6;
+    f->temperature = BF_TEMP_COOL;
+    f->mood = (bf_mood)bf_mood_parse(moods[(i / 3) % 5]);
+    f->width = 1280;
+    f->height = 720;
+    f->orientation = BF_ORIENT_LANDSCAPE;
+    f->analyser = BF_ANALYSER_BUILTIN;
+    f->processing_ms = 40;
+    char *json = bf_msg_image_facts_ready_encode(m, err, sizeof err);
+    if (!json) die("encode", err);
+    return json;
+}
+
+static long long count_rows(PGconn *c, const char *run) {
+    char like[128];
+    snprintf(like, sizeof like, "%s-%%", run);
+    const char *p[] = {like};
+    PGresult *r = PQexecParams(c, "SELECT count(*) FROM image_analysis WHERE project_id LIKE $1", 1, NULL, p, NULL,
+                               NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) die("count", PQresultErrorMessage(r));
+    long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+static double bench_writer(const char *prefix, long n, const char *bin) {
+    char topic[128], run[64];
+    snprintf(topic, sizeof topic, "%simageFactsReady", prefix);
+    snprintf(run, sizeof run, "%swriter", prefix);
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bf_test_brokers(), errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "linger.ms", "20", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "compression.codec", "lz4", errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) die("producer", errstr);
+    for (long i = 0; i < n; i++) {
+        bf_msg_image_facts_ready m;
+        char url[256];
+        char *json = message(run, i, &m, url, sizeof url);
+        while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(m.env.project_id, strlen(m.env.project_id)),
+                                 RD_KAFKA_V_VALUE(json, strlen(json)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(rk, 50);
+        free(json);
+    }
+    if (rd_kafka_flush(rk, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("produce", "not acknowledged");
+    rd_kafka_destroy(rk);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        char group[96];
+        snprintf(group, sizeof group, "%sbench", prefix);
+        setenv("BRAINFLEET_TOPIC_PREFIX", prefix, 1);
+        setenv("BRAINFLEET_GROUP_ID", group, 1);
+        setenv("BRAINFLEET_HTTP_PORT", "0", 1);
+        setenv("BRAINFLEET_LOG_LEVEL", "warn", 1);
+        if (!getenv("BRAINFLEET_MAX_IN_FLIGHT")) setenv("BRAINFLEET_MAX_IN_FLIGHT", "2000", 1);
+        execl(bin, bin, "run", (char *)NULL);
+        _exit(127);
+    }
+    PGconn *c = PQconnectdb(bf_test_pg_dsn());
+    double t_first = 0, t_last = 0;
+    long long first = 0, got = 0;
+    double deadline = now_s() + 600;
+    while (got < n && now_s() < deadline) {
+        got = count_rows(c, run);
+        if (got > 0 && t_first == 0) {
+            t_first = now_s();
+            first = got;
+        }
+        t_last = now_s();
+        if (got < n) usleep(20000);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    PQfinish(c);
+    if (got < n) die("writer", "did not persist every message within 10 minutes");
+    return t_last > t_first ? (double)(n - first) / (t_last - t_first) : 0;
+}
+
+static void put(PGconn *c, const char *s) {
+    if (PQputCopyData(c, s, (int)strlen(s)) != 1) die("copy", PQerrorMessage(c));
+}
+
+static void exec_ok(PGconn *c, const char *sql) {
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_COPY_IN) die(sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static void end_copy(PGconn *c) {
+    if (PQputCopyEnd(c, NULL) != 1) die("copy end", PQerrorMessage(c));
+    PGresult *r = PQgetResult(c);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) die("copy", PQresultErrorMessage(r));
+    PQclear(r);
+    while ((r = PQgetResult(c))) PQclear(r);
+}
+
+static double bench_copy(const char *prefix, long n) {
+    char run[64];
+    snprintf(run, sizeof run, "%scopy", prefix);
+    /* Rows are built before the clock starts: COPY's rate is the database's, not our printf's. */
+    char **an = malloc((size_t)n * sizeof *an), **ev = malloc((size_t)n * sizeof *ev);
+    for (long i = 0; i < n; i++) {
+        bf_msg_image_facts_ready m;
+        char url[256], line[2048];
+        free(message(run, i, &m, url, sizeof url));
+        snprintf(line, sizeof line,
+                 "%s\t%s\t%s\t%s\t{\"%s\"}\t[{\"hex\":\"%s\",\"share\":0.6},{\"hex\":\"#fafafa\",\"share\":0.4}]\t"
+                 "0.5\t0.4\t0.6\tcool\t%s\t1280\t720\tlandscape\t[]\t[]\tbuiltin\t40\t%s\n",
+                 m.env.project_id, m.facts.trace_id, m.facts.request_id, m.facts.content_hash, url,
+                 m.facts.palette[0].hex, bf_mood_name(m.facts.mood), m.env.event_id);
+        an[i] = strdup(line);
+        snprintf(line, sizeof line, "%s\t%s\n", MEMORY_CONSUMER, m.env.event_id);
+        ev[i] = strdup(line);
+    }
+    PGconn *c = PQconnectdb(bf_test_pg_dsn());
+    if (PQstatus(c) != CONNECTION_OK) die("postgres", PQerrorMessage(c));
+    double t0 = now_s();
+    exec_ok(c, "BEGIN");
+    exec_ok(c, "COPY processed_events (consumer, event_id) FROM STDIN");
+    for (long i = 0; i < n; i++) put(c, ev[i]);
+    end_copy(c);
+    exec_ok(c, "COPY image_analysis (project_id, trace_id, request_id, content_hash, image_urls, palette, brightness,"
+               " contrast, saturation, temperature, mood, width, height, orientation, objects, visible_text, analyser,"
+               " processing_ms, source_event_id) FROM STDIN");
+    for (long i = 0; i < n; i++) put(c, an[i]);
+    end_copy(c);
+    exec_ok(c, "COMMIT");
+    double dt = now_s() - t0;
+    PQfinish(c);
+    for (long i = 0; i < n; i++) free(an[i]), free(ev[i]);
+    free(an);
+    free(ev);
+    return (double)n / dt;
+}
+
+static double bench_per_message(const char *prefix, long n) {
+    char run[64], err[1024];
+    snprintf(run, sizeof run, "%sone", prefix);
+    bf_log log;
+    bf_log_init(&log, stderr, "bench", BF_LOG_WARN);
+    bf_db *db = bf_db_new(bf_test_pg_dsn(), &log);
+    if (bf_db_connect(db, 1, 0, err, sizeof err) != 0) die("postgres", err);
+    memory_batch b;
+    memory_batch_init(&b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+    double busy = 0;
+    for (long i = 0; i < n; i++) {
+        bf_msg_image_facts_ready m;
+        char url[256];
+        free(message(run, i, &m, url, sizeof url));
+        if (memory_extract_image_facts(&b, NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
+        b.items[0].active = true;
+        double t0 = now_s();
+        if (memory_store_write(db, &b, MEMORY_CONSUMER, err, sizeof err) != MEMORY_STORE_OK) die("write", err);
+        busy += now_s() - t0;
+        memory_batch_clear(&b);
+    }
+    memory_batch_free(&b);
+    bf_db_free(db);
+    return (double)n / busy;
+}
+
+int main(int argc, char **argv) {
+    long n = 100000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) n = 10000;
+        else {
+            char *end;
+            errno = 0;
+            long v = strtol(argv[i], &end, 10);
+            if (errno || *end || v <= 0) die("usage", "memory_writer_bench [--quick] [N]");
+            n = v;
+        }
+    }
+    char bin[2048];
+    const char *build = getenv("BF_BUILD_DIR");
+    if (build) snprintf(bin, sizeof bin, "%s/memory-writer/memory-writer", build);
+    else {
+        char self[1024];
+        snprintf(self, sizeof self, "%s", argv[0]);
+        snprintf(bin, sizeof bin, "%s/../memory-writer/memory-writer", dirname(self));
+    }
+    if (access(bin, X_OK) != 0) die(bin, "not found (set BF_BUILD_DIR)");
+    char prefix[32];
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    static const char *const topics[] = {"imageFactsReady", "memoryUpdates", "imageFactsProcessed", "deadLetters"};
+    bf_test_create_topics(prefix, topics, 4, 6);
+
+    long n_one = n < 5000 ? n : 5000;
+    fprintf(stderr, "memory_writer_bench: %ld messages (%d projects), prefix %s\n", n, PROJECTS, prefix);
+    double writer = bench_writer(prefix, n, bin);
+    double copy = bench_copy(prefix, n);
+    double one = bench_per_message(prefix, n_one);
+    printf("%-34s %12s %10s\n", "method", "rows/s", "vs COPY");
+    printf("%-34s %12.0f %9.2fx\n", "memory-writer (batched, Kafka->PG)", writer, writer / copy);
+    printf("%-34s %12.0f %9.2fx\n", "plain COPY (same rows, 1 tx)", copy, 1.0);
+    printf("%-34s %12.0f %9.2fx\n", "one transaction per message", one, one / copy);
+    printf("{\"bench\":\"memory_writer\",\"messages\":%ld,\"projects\":%d,\"writer_rows_per_s\":%.0f,"
+           "\"copy_rows_per_s\":%.0f,\"per_message_rows_per_s\":%.0f,\"per_message_messages\":%ld,"
+           "\"writer_vs_copy\":%.3f}\n",
+           n, PROJECTS, writer, copy, one, n_one, writer / copy);
+    return 0;
+}
