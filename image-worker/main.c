@@ -1,7 +1,50 @@
-/* Placeholder wiring until the stage lands; replaced by the real main. */
+/* image-worker: wiring only. The stage (image_stage.c) consumes imageAnalysisRequested, fetches
+ * and analyses each image, and publishes imageFactsReady. */
 #include <stdio.h>
 
-int main(void) {
-    fputs("image-worker: not wired yet\n", stderr);
-    return 1;
+#include <curl/curl.h>
+
+#include "bf_app.h"
+#include "bf_runtime.h"
+#include "image_config.h"
+#include "image_stage.h"
+
+extern char **environ;
+
+static const char usage[] =
+    "Usage: image-worker [--help]\n"
+    "\n"
+    "Consumes imageAnalysisRequested: fetches each image over HTTP(S) (bounded size and time; no\n"
+    "loopback/private/metadata addresses unless BRAINFLEET_FETCH_ALLOW_CIDRS allows them), decodes\n"
+    "PNG/JPEG/GIF/BMP, computes the built-in facts (palette, brightness, contrast, saturation,\n"
+    "temperature, mood, size), adds a vision model's typography/style/objects/text/layout when\n"
+    "BRAINFLEET_VISION_URL is set, and publishes imageFactsReady. Identical bytes are analysed once.";
+
+int main(int argc, char **argv) {
+    bf_app app;
+    image_cfg icfg;
+    int rc = bf_app_init(&app, "image-worker", usage, argc, argv, image_cfg_vars, image_cfg_n, &icfg);
+    if (rc != BF_APP_CONTINUE) return rc;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char err[1024];
+    rc = 1;
+    image_stage *st = image_stage_new(&icfg, &app.log, app.metrics, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "image-worker: %s\n", err);
+        rc = 2;
+    } else {
+        if (icfg.vision_url[0]) bf_log_info(&app.log, "vision model %s at %s", icfg.vision_model, icfg.vision_url);
+        else bf_log_info(&app.log, "no BRAINFLEET_VISION_URL: built-in analysis only");
+        bf_runtime_opts o = {.worker = "image-worker", .cfg = &app.cfg, .input_topics = image_stage_inputs,
+                             .n_inputs = image_stage_n_inputs, .ops = image_stage_ops(), .ctx = st,
+                             .log = &app.log, .metrics = app.metrics, .envp = environ};
+        bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
+        if (!rt) bf_log_error(&app.log, "runtime: %s", err);
+        else rc = bf_runtime_run(rt) == 0 ? 0 : 1;
+        bf_runtime_free(rt);
+    }
+    image_stage_free(st);
+    curl_global_cleanup();
+    bf_app_cleanup(&app);
+    return rc;
 }
