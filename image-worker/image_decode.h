@@ -1,0 +1,53 @@
+/* Image bytes -> RGB pixels, for the built-in analyser.
+ *
+ * Only PNG, JPEG (baseline/progressive), GIF (first frame) and BMP are accepted, recognised by
+ * their magic bytes, so stb_image's other decoders (PSD, HDR, PIC, PNM, TGA) never see untrusted
+ * input. The declared dimensions are read from the header and checked against the limits before
+ * any pixel memory is allocated: a 100 kB PNG declaring 100000x100000 is refused, not decoded. */
+#ifndef IMAGE_DECODE_H
+#define IMAGE_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { IMAGE_FMT_UNKNOWN = 0, IMAGE_FMT_PNG, IMAGE_FMT_JPEG, IMAGE_FMT_GIF, IMAGE_FMT_BMP } image_format;
+
+/* "png", "jpeg", "gif", "bmp", "unknown". */
+const char *image_format_name(image_format f);
+/* The format the magic bytes say, IMAGE_FMT_UNKNOWN for anything else. */
+image_format image_format_sniff(const void *data, size_t len);
+
+typedef enum {
+    IMAGE_DECODE_OK = 0,
+    IMAGE_DECODE_UNSUPPORTED, /* not one of the four formats (text, WebP, TIFF ...) */
+    IMAGE_DECODE_TOO_LARGE,   /* declared width*height or a side above the limits */
+    IMAGE_DECODE_CORRUPT,     /* the right magic, but the decoder failed (truncated, damaged) */
+} image_decode_status;
+
+/* The error code word carried in messages: "image_unsupported", "image_too_large",
+ * "image_corrupt" ("ok" for IMAGE_DECODE_OK). */
+const char *image_decode_status_code(image_decode_status s);
+
+typedef struct image_decode_limits {
+    uint64_t max_pixels; /* declared width*height above this is refused; 0: 40 000 000 */
+    uint32_t max_side;   /* either side above this is refused; 0: 65535 (the message contract's) */
+} image_decode_limits;
+
+typedef struct image_rgb {
+    uint8_t *pixels;     /* width*height*3 bytes, rows top to bottom */
+    uint32_t width, height;
+    image_format format;
+} image_rgb;
+
+/* Decodes data into a new image (caller frees with image_rgb_free), or returns NULL with the
+ * reason in *status and err (e.g. "PNG declares 100000x100000 = 10000000000 pixels, above the
+ * limit 40000000"). limits may be NULL for the defaults. */
+image_rgb *image_decode_new(const void *data, size_t len, const image_decode_limits *limits,
+                            image_decode_status *status, char *err, size_t errlen);
+void image_rgb_free(image_rgb *img);
+
+/* The dimensions the header declares, without decoding; 0 when read, -1 when the header is too
+ * short or not one of the four formats. Exposed for tests. */
+int image_declared_size(const void *data, size_t len, image_format *fmt, uint64_t *width, uint64_t *height);
+
+#endif
