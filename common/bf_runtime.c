@@ -417,8 +417,12 @@ int bf_runtime_run(bf_runtime *rt) {
         char t[BF_CFG_STR_MAX * 2];
         bf_topic_name(rt->cfg, rt->opts.input_topics[i], t, sizeof t);
         rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
-        size_t l = strlen(topics_log);
-        snprintf(topics_log + l, sizeof topics_log - l, "%s%s", l ? "," : "", t);
+        /* For the start-up log line only: names that do not fit are left out. */
+        size_t l = strlen(topics_log), tl = strlen(t);
+        if (l + tl + 2 <= sizeof topics_log) {
+            if (l) topics_log[l++] = ',';
+            memcpy(topics_log + l, t, tl + 1);
+        }
     }
     rd_kafka_resp_err_t err = rd_kafka_subscribe(rt->consumer, subs);
     rd_kafka_topic_partition_list_destroy(subs);
