@@ -72,7 +72,7 @@ static void test_binary_key(void **state) {
 static void test_base64_round_trip_and_rejects(void **state) {
     (void)state;
     for (size_t len = 0; len < 40; len++) {
-        unsigned char in[40];
+        unsigned char in[40] = {0};
         for (size_t i = 0; i < len; i++) in[i] = (unsigned char)(i * 37 + len);
         char *enc = bf_base64_encode(in, len);
         size_t n = 99;
