@@ -1,0 +1,253 @@
+/* image-worker end to end: the real binary against the real broker, images served by
+ * fake_openai (which also plays the vision model). Known colours come out as facts; every bad
+ * input class ends on deadLetters with its reason; the same URL is fetched once; identical bytes
+ * are analysed (and sent to the vision model) once; a refused address never gets a request. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stb/stb_image_write.h>
+
+#include "bf_fake_server.h"
+#include "bf_msg_dead_letter.h"
+#include "bf_msg_image_analysis_requested.h"
+#include "bf_msg_image_facts_ready.h"
+#include "bf_test_kafka.h"
+
+static char dir[256], prefix[32];
+static bf_fake_server fake;
+
+static void write_png(const char *name, int w, int h, void (*px)(int x, int y, unsigned char *rgb)) {
+    unsigned char *buf = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) px(x, y, buf + ((size_t)y * w + x) * 3);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_true(stbi_write_png(path, w, h, 3, buf, w * 3) != 0);
+    free(buf);
+}
+
+static void half_red_blue(int x, int y, unsigned char *p) {
+    (void)y;
+    p[0] = x < 32 ? 255 : 0, p[1] = 0, p[2] = x < 32 ? 0 : 255;
+}
+static void black(int x, int y, unsigned char *p) {
+    (void)x, (void)y;
+    p[0] = p[1] = p[2] = 0;
+}
+
+static void write_file(const char *name, const void *data, size_t len) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(data, 1, len, f);
+    fclose(f);
+}
+
+static void send_request(const char *url, int64_t *offset_out) {
+    bf_msg_image_analysis_requested m = {0};
+    char err[256];
+    assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, "proj-img", NULL, "test",
+                                      1700000000000, err, sizeof err), 0);
+    bf_uuid_v7(m.request_id);
+    bf_trace_id_new(m.image_trace_id);
+    m.url = (char *)url;
+    char *json = bf_msg_image_analysis_requested_encode(&m, err, sizeof err);
+    if (!json) fail_msg("encode: %s", err);
+    char topic[128];
+    snprintf(topic, sizeof topic, "%simageAnalysisRequested", prefix);
+    bf_test_produce(topic, 0, "proj-img", json, strlen(json), NULL);
+    free(json);
+    (void)offset_out;
+}
+
+static pid_t start_worker(void) {
+    char bin[512], brokers[256], pfx[64], group[96], vision[128];
+    bf_test_binary("image-worker/image-worker", bin, sizeof bin);
+    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
+    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
+    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%simage", prefix);
+    snprintf(vision, sizeof vision, "BRAINFLEET_VISION_URL=%s/v1/chat/completions", fake.url);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *const envp[] = {brokers, pfx, group, vision, "BRAINFLEET_VISION_MODEL=fake-vision",
+                              "BRAINFLEET_VISION_ATTEMPTS=1", "BRAINFLEET_HTTP_PORT=0",
+                              "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32", "BRAINFLEET_LOG_LEVEL=warn",
+                              "BRAINFLEET_FETCH_TIMEOUT=5s", "ASAN_OPTIONS=detect_leaks=1", NULL};
+        execle(bin, bin, (char *)NULL, envp);
+        _exit(127);
+    }
+    return pid;
+}
+
+static bf_test_msg *wait_topic(const char *base, size_t n, size_t *got) {
+    char topic[128];
+    snprintf(topic, sizeof topic, "%s%s", prefix, base);
+    return bf_test_consume_all(topic, n, 1500, 60000, got);
+}
+
+static size_t collect(char *d, size_t s, size_t n, void *ud) {
+    strncat(ud, d, s * n < 255 ? s * n : 255);
+    return s * n;
+}
+
+static void fake_stats(long *requests, long *chats) {
+    char url[128], body[512] = "";
+    snprintf(url, sizeof url, "%s/_fake/stats", fake.url);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    cJSON *j = cJSON_Parse(body);
+    *requests = (long)cJSON_GetObjectItem(j, "requests")->valuedouble;
+    *chats = (long)cJSON_GetObjectItem(j, "chat_requests")->valuedouble;
+    cJSON_Delete(j);
+}
+
+static int contains(const unsigned char *hay, size_t n, const char *needle) {
+    size_t m = strlen(needle);
+    for (size_t i = 0; hay && i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0) return 1;
+    return 0;
+}
+
+static const bf_image_facts *facts_for(bf_msg_image_facts_ready *all, size_t n, const char *url) {
+    for (size_t i = 0; i < n; i++)
+        if (all[i].facts.image_urls.n && strcmp(all[i].facts.image_urls.v[0], url) == 0) return &all[i].facts;
+    fail_msg("no facts for %s", url);
+    return NULL;
+}
+
+static double share_of(const bf_image_facts *f, const char *hex) {
+    for (size_t i = 0; i < f->n_palette; i++)
+        if (strcasecmp(f->palette[i].hex, hex) == 0) return f->palette[i].share;
+    return 0;
+}
+
+static void test_image_worker_end_to_end(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/bf-img-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_png("half.png", 64, 64, half_red_blue);
+    write_png("half-copy.png", 64, 64, half_red_blue); /* same bytes, other URL */
+    write_png("black.png", 32, 16, black);
+    write_file("notimage.txt", "hello, not an image\n", 20);
+    static const unsigned char corrupt[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                            0, 0, 0, 64, 0, 0, 0, 64, 8, 2, 0, 0, 0, 1, 2, 3, 4, 'g', 'a', 'r', 'b'};
+    write_file("corrupt.png", corrupt, sizeof corrupt);
+    const char *args[] = {"--images-dir", dir, "--content",
+                          "{\"typography\":{\"weight\":\"bold\"},\"objects\":[\"stripe\"]}", NULL};
+    char err[256];
+    if (bf_fake_server_start(&fake, args, err, sizeof err) != 0) fail_msg("fake: %s", err);
+
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    const char *topics[] = {"imageAnalysisRequested", "imageFactsReady", "deadLetters"};
+    bf_test_create_topics(prefix, topics, 3, 1);
+    pid_t worker = start_worker();
+
+    char half[256], copy[256], blk[256], missing[256], txt[256], bad[256], refused[256];
+    snprintf(half, sizeof half, "%s/images/half.png", fake.url);
+    snprintf(copy, sizeof copy, "%s/images/half-copy.png", fake.url);
+    snprintf(blk, sizeof blk, "%s/images/black.png", fake.url);
+    snprintf(missing, sizeof missing, "%s/images/missing.png", fake.url);
+    snprintf(txt, sizeof txt, "%s/images/notimage.txt", fake.url);
+    snprintf(bad, sizeof bad, "%s/images/corrupt.png", fake.url);
+    /* Loopback, but not the allow-listed 127.0.0.1: the guard must refuse it before connecting. */
+    snprintf(refused, sizeof refused, "http://127.0.0.2:%d/images/half.png", fake.port);
+
+    send_request(half, NULL);
+    size_t n;
+    bf_test_msg *first = wait_topic("imageFactsReady", 1, &n);
+    assert_int_equal(n, 1);
+    bf_test_msgs_free(first, n);
+
+    send_request(half, NULL); /* same URL: cached, not fetched again */
+    send_request(copy, NULL); /* same bytes: fetched, not analysed or sent to the model again */
+    send_request(blk, NULL);
+    send_request(missing, NULL);
+    send_request(txt, NULL);
+    send_request(bad, NULL);
+    send_request(refused, NULL);
+    char topic[128];
+    snprintf(topic, sizeof topic, "%simageAnalysisRequested", prefix);
+    bf_test_produce(topic, 0, "proj-img", "{not json", 9, NULL);
+
+    bf_test_msg *out = wait_topic("imageFactsReady", 4, &n);
+    assert_int_equal(n, 4);
+    bf_msg_image_facts_ready facts[4];
+    for (size_t i = 0; i < n; i++)
+        if (bf_msg_image_facts_ready_decode(out[i].payload, out[i].len, &facts[i], err, sizeof err) != 0)
+            fail_msg("facts %zu do not decode: %s", i, err);
+    const bf_image_facts *h = facts_for(facts, n, half);
+    assert_true(share_of(h, "#ff0000") > 0.45 && share_of(h, "#ff0000") < 0.55);
+    assert_true(share_of(h, "#0000ff") > 0.45 && share_of(h, "#0000ff") < 0.55);
+    assert_int_equal(h->width, 64);
+    assert_int_equal(h->orientation, BF_ORIENT_SQUARE);
+    assert_int_equal(h->analyser, BF_ANALYSER_BUILTIN_VISION);
+    assert_string_equal(h->model, "fake-vision");
+    assert_string_equal(h->typography, "{\"weight\":\"bold\"}");
+    assert_string_equal(h->objects.v[0], "stripe");
+    const bf_image_facts *c = facts_for(facts, n, copy);
+    assert_string_equal(c->content_hash, h->content_hash);
+    const bf_image_facts *b = facts_for(facts, n, blk);
+    assert_true(b->brightness < 0.05);
+    assert_true(b->saturation < 0.01);
+    assert_int_equal(b->mood, BF_MOOD_DARK);
+    assert_int_equal(b->orientation, BF_ORIENT_LANDSCAPE);
+    for (size_t i = 0; i < n; i++) bf_msg_image_facts_ready_free(&facts[i]);
+    bf_test_msgs_free(out, n);
+
+    bf_test_msg *dl = wait_topic("deadLetters", 5, &n);
+    assert_int_equal(n, 5);
+    const char *want[][2] = {{missing, "fetch_status"}, {txt, "not_an_image"}, {bad, "image_corrupt"},
+                             {refused, "fetch_blocked"}, {NULL, "invalid_message"}};
+    for (size_t w = 0; w < 5; w++) {
+        int found = 0;
+        for (size_t i = 0; i < n; i++) {
+            bf_msg_dead_letter d;
+            if (bf_msg_dead_letter_decode(dl[i].payload, dl[i].len, &d, err, sizeof err) != 0) fail_msg("%s", err);
+            int url_match = !want[w][0] || contains(d.original_payload, d.original_payload_len, want[w][0]);
+            if (strcmp(d.reason_code, want[w][1]) == 0 && url_match) found = 1;
+            bf_msg_dead_letter_free(&d);
+        }
+        if (!found) fail_msg("no dead letter %s for %s", want[w][1], want[w][0] ? want[w][0] : "(bad json)");
+    }
+    bf_test_msgs_free(dl, n);
+
+    long requests, chats;
+    fake_stats(&requests, &chats);
+    /* GETs: half, half-copy, black, missing, notimage, corrupt (6) + this stats call; the refused
+     * address and the cached URL never reached the server. Chats: half and black only. */
+    assert_int_equal(requests - chats, 7);
+    assert_int_equal(chats, 2);
+
+    kill(worker, SIGTERM);
+    int status;
+    waitpid(worker, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bf_fake_server_stop(&fake);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_image_worker_end_to_end)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
