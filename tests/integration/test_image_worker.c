@@ -108,7 +108,7 @@ static void fake_stats(long *requests, long *chats) {
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)body);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_cleanup(c);
     cJSON *j = cJSON_Parse(body);
