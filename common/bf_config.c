@@ -251,6 +251,14 @@ void bf_config_print_help(FILE *out, const char *usage, const bf_cfg_var *const 
                  "sets sasl.mechanisms.\n", BF_ENV_PREFIX, BF_ENV_PREFIX);
 }
 
+/* Table cells may not hold a bare '|'. */
+static void md_cell(FILE *out, const char *s) {
+    for (; *s; s++) {
+        if (*s == '|') fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
 void bf_config_print_markdown(FILE *out, const char *title, const bf_cfg_var *const *tables,
                               const size_t *ns, size_t count) {
     fprintf(out, "### %s\n\n| Variable | Type | Default | Range | Meaning |\n|---|---|---|---|---|\n", title);
@@ -260,8 +268,11 @@ void bf_config_print_markdown(FILE *out, const char *title, const bf_cfg_var *co
             char def[BF_CFG_STR_MAX + 16], range[BF_CFG_STR_MAX];
             default_text(v, def, sizeof def);
             range_text(v, range, sizeof range);
-            fprintf(out, "| `%s%s` | %s | `%s` | %s | %s |\n", BF_ENV_PREFIX, v->name,
-                    type_name(v->type), def, range, v->doc);
+            fprintf(out, "| `%s%s` | %s | `%s` | ", BF_ENV_PREFIX, v->name, type_name(v->type), def);
+            md_cell(out, range);
+            fputs(" | ", out);
+            md_cell(out, v->doc);
+            fputs(" |\n", out);
         }
     }
     fputc('\n', out);
