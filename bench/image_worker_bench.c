@@ -1,0 +1,253 @@
+/* image-worker figures, each beside its baseline in the same run:
+ *
+ *   analyse   built-in analyses/s on one core (this process, one thread) for 256x256, 1024x768 and
+ *             4000x3000 JPEGs, beside stb's decode alone on the same bytes: the analysis' own cost
+ *             is the difference. Median of several repetitions.
+ *   pipeline  images/s through one image-worker process (the real binary, real broker) with the
+ *             fake vision model answering after 0 ms and after 1500 ms, beside the same binary
+ *             limited to one transfer at a time (BRAINFLEET_FETCH_CONCURRENCY=1): with 1500 ms per
+ *             call a sequential worker cannot beat 0.67 images/s, so concurrency is the point.
+ *
+ * Not a test: it prints a table and one JSON line, asserts nothing.
+ *   build/release/bench/image_worker_bench analyse [--quick]
+ *   eval "$(scripts/stack env)"; build/release/bench/image_worker_bench pipeline [--quick]
+ * BF_BUILD_DIR (default: the bench binary's ../) locates image-worker and fake_openai. */
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include "bf_fake_server.h"
+#include "bf_msg_image_analysis_requested.h"
+#include "bf_test_kafka.h"
+#include "image_analyse.h"
+#include "image_decode.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+typedef struct { unsigned char *data; size_t len, cap; } membuf;
+
+static void to_mem(void *ctx, void *data, int size) {
+    membuf *m = ctx;
+    if (m->len + (size_t)size > m->cap) {
+        m->cap = (m->len + (size_t)size) * 2;
+        m->data = realloc(m->data, m->cap);
+    }
+    memcpy(m->data + m->len, data, (size_t)size);
+    m->len += (size_t)size;
+}
+
+/* A photo-like test image: smooth gradients plus texture, so JPEG and the palette both work. */
+static membuf make_jpeg(int w, int h) {
+    unsigned char *px = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char *p = px + ((size_t)y * w + x) * 3;
+            p[0] = (unsigned char)(255 * x / w);
+            p[1] = (unsigned char)(255 * y / h);
+            p[2] = (unsigned char)((x * 7 + y * 13) & 255);
+        }
+    membuf m = {0};
+    stbi_write_jpg_to_func(to_mem, &m, w, h, 3, px, 90);
+    free(px);
+    return m;
+}
+
+static void bench_analyse(bool quick) {
+    static const int sizes[][2] = {{256, 256}, {1024, 768}, {4000, 3000}};
+    int reps = quick ? 3 : 7;
+    printf("%-10s %14s %14s %10s\n", "image", "analyses/s", "decode-only/s", "ratio");
+    char json[2048] = "";
+    for (int s = 0; s < 3; s++) {
+        membuf jpg = make_jpeg(sizes[s][0], sizes[s][1]);
+        /* Enough iterations per repetition for ~0.3 s of work on the small sizes. */
+        int iters = s == 0 ? (quick ? 50 : 200) : s == 1 ? (quick ? 10 : 30) : (quick ? 2 : 4);
+        double full[9], dec[9];
+        for (int r = 0; r < reps; r++) {
+            double t0 = now_s();
+            for (int i = 0; i < iters; i++) {
+                int w, h, c;
+                unsigned char *p = stbi_load_from_memory(jpg.data, (int)jpg.len, &w, &h, &c, 3);
+                stbi_image_free(p);
+            }
+            dec[r] = iters / (now_s() - t0);
+            t0 = now_s();
+            for (int i = 0; i < iters; i++) {
+                image_decode_status st;
+                char err[256];
+                image_rgb *img = image_decode_new(jpg.data, jpg.len, NULL, &st, err, sizeof err);
+                image_facts f;
+                if (!img || image_analyse(img, &f, err, sizeof err) != 0) {
+                    fprintf(stderr, "analyse failed: %s\n", err);
+                    exit(1);
+                }
+                image_rgb_free(img);
+            }
+            full[r] = iters / (now_s() - t0);
+        }
+        double a = median(full, reps), d = median(dec, reps);
+        char label[32];
+        snprintf(label, sizeof label, "%dx%d", sizes[s][0], sizes[s][1]);
+        printf("%-10s %14.1f %14.1f %10.2f\n", label, a, d, a / d);
+        fflush(stdout);
+        size_t l = strlen(json);
+        snprintf(json + l, sizeof json - l, "%s{\"size\":\"%s\",\"analyses_per_s\":%.1f,\"decode_only_per_s\":%.1f}",
+                 s ? "," : "", label, a, d);
+        free(jpg.data);
+    }
+    printf("{\"bench\":\"image_analyse\",\"results\":[%s],\"repetitions\":%d,\"statistic\":\"median\"}\n", json,
+           reps);
+}
+
+/* ---- pipeline ---- */
+
+static pid_t spawn_worker(const char *bin, const char *prefix, const char *vision_url, int concurrency) {
+    char brokers[256], pfx[64], group[96], vision[256], conc[64];
+    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
+    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
+    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%simage", prefix);
+    snprintf(vision, sizeof vision, "BRAINFLEET_VISION_URL=%s", vision_url);
+    snprintf(conc, sizeof conc, "BRAINFLEET_FETCH_CONCURRENCY=%d", concurrency);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *const envp[] = {brokers, pfx, group, vision, conc, "BRAINFLEET_VISION_MODEL=fake",
+                              "BRAINFLEET_HTTP_PORT=0", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32",
+                              "BRAINFLEET_LOG_LEVEL=warn", "BRAINFLEET_MAX_IN_FLIGHT=1000",
+                              "BRAINFLEET_CACHE_ENTRIES=0", NULL};
+        execle(bin, bin, (char *)NULL, envp);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Images/s for n requests (distinct URLs of one small image, cache off) through one worker. */
+static double pipeline_run(const char *bin, const char *image_base, const char *vision_url, int concurrency, int n) {
+    char prefix[32];
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    const char *topics[] = {"imageAnalysisRequested", "imageFactsReady", "deadLetters"};
+    bf_test_create_topics(prefix, topics, 3, 6);
+    char topic[128];
+    snprintf(topic, sizeof topic, "%simageAnalysisRequested", prefix);
+    for (int i = 0; i < n; i++) {
+        bf_msg_image_analysis_requested m = {0};
+        char err[256], url[256], project[32];
+        snprintf(project, sizeof project, "bench-%d", i % 50);
+        bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, project, NULL, "bench", 1700000000000, err, sizeof err);
+        bf_uuid_v7(m.request_id);
+        bf_trace_id_new(m.image_trace_id);
+        snprintf(url, sizeof url, "%s/images/bench.jpg?n=%d", image_base, i);
+        m.url = url;
+        char *json = bf_msg_image_analysis_requested_encode(&m, err, sizeof err);
+        bf_test_produce(topic, -1, project, json, strlen(json), NULL);
+        free(json);
+    }
+    /* The clock starts when the worker starts: all requests are already waiting. */
+    double t0 = now_s();
+    pid_t pid = spawn_worker(bin, prefix, vision_url, concurrency);
+    char out[128];
+    snprintf(out, sizeof out, "%simageFactsReady", prefix);
+    size_t got = 0;
+    bf_test_msg *msgs = bf_test_consume_all(out, (size_t)n, 200, 600000, &got);
+    int64_t last = 0;
+    for (size_t i = 0; i < got; i++)
+        if (msgs[i].timestamp_ms > last) last = msgs[i].timestamp_ms;
+    bf_test_msgs_free(msgs, got);
+    double elapsed = now_s() - t0;
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    if ((int)got < n) fprintf(stderr, "pipeline: only %zu of %d facts arrived\n", got, n);
+    /* Subtract the idle wait after the last message (consume_all's 200 ms). */
+    return (double)got / (elapsed - 0.2);
+}
+
+static void bench_pipeline(const char *build, bool quick) {
+    char bin[600], dir[256];
+    snprintf(bin, sizeof bin, "%s/image-worker/image-worker", build);
+    snprintf(dir, sizeof dir, "/tmp/bf-img-bench-XXXXXX");
+    if (!mkdtemp(dir)) exit(1);
+    membuf jpg = make_jpeg(320, 240);
+    char path[300];
+    snprintf(path, sizeof path, "%s/bench.jpg", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(jpg.data, 1, jpg.len, f);
+    fclose(f);
+    free(jpg.data);
+    setenv("BF_FAKE_OPENAI", "", 0);
+    char fake_bin[600];
+    snprintf(fake_bin, sizeof fake_bin, "%s/tests/fake_openai", build);
+    setenv("BF_FAKE_OPENAI", fake_bin, 1);
+    int n = quick ? 40 : 200;
+    static const int latencies[] = {0, 1500};
+    printf("%-22s %12s %12s\n", "vision latency", "images/s", "sequential");
+    char json[1024] = "";
+    for (int li = 0; li < 2; li++) {
+        char lat[16];
+        snprintf(lat, sizeof lat, "%d", latencies[li]);
+        const char *args[] = {"--images-dir", dir, "--latency-ms", lat, "--content", "{\"objects\":[\"gradient\"]}",
+                              "--max-connections", "2048", NULL};
+        bf_fake_server fs;
+        char err[256];
+        if (bf_fake_server_start(&fs, args, err, sizeof err) != 0) {
+            fprintf(stderr, "fake: %s\n", err);
+            exit(1);
+        }
+        char vision[128];
+        snprintf(vision, sizeof vision, "%s/v1/chat/completions", fs.url);
+        double conc = pipeline_run(bin, fs.url, vision, 256, n);
+        /* Sequential: few images, it is slow by construction. */
+        double seq = pipeline_run(bin, fs.url, vision, 1, latencies[li] ? 6 : n / 4);
+        bf_fake_server_stop(&fs);
+        printf("%-22s %12.1f %12.2f\n", lat, conc, seq);
+        size_t l = strlen(json);
+        snprintf(json + l, sizeof json - l, "%s{\"vision_latency_ms\":%d,\"images_per_s\":%.2f,\"sequential_images_per_s\":%.2f}",
+                 li ? "," : "", latencies[li], conc, seq);
+    }
+    printf("{\"bench\":\"image_pipeline\",\"images\":%d,\"results\":[%s]}\n", n, json);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv) {
+    bool quick = false;
+    const char *mode = "analyse";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = true;
+        else if (strcmp(argv[i], "analyse") == 0 || strcmp(argv[i], "pipeline") == 0) mode = argv[i];
+        else {
+            fprintf(stderr, "usage: image_worker_bench [analyse|pipeline] [--quick]\n");
+            return 2;
+        }
+    }
+    if (strcmp(mode, "analyse") == 0) {
+        bench_analyse(quick);
+        return 0;
+    }
+    char self[512], build[512];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    const char *env = getenv("BF_BUILD_DIR");
+    snprintf(build, sizeof build, "%s", env && *env ? env : dirname(dirname(self)));
+    bench_pipeline(build, quick);
+    return 0;
+}
