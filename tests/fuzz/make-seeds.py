@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Regenerates the seed corpus under tests/fuzz/corpus/<target>/seed-* from the contract corpus
+(tests/contracts), the LLM answer classes of tests/unit/test_brain_llm.c and small images made here.
+Files named crash-* / regress-* (regressions found by fuzzing) are never touched.
+Usage: tests/fuzz/make-seeds.py [repo root]"""
+import glob, json, os, struct, sys, zlib
+
+root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
+out = os.path.join(root, "tests", "fuzz", "corpus")
+MAX_SEED = 20000  # bytes: seeds stay small; the fuzzer grows inputs itself
+
+
+def write(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def clear(target):
+    for p in glob.glob(os.path.join(out, target, "seed-*")):
+        os.remove(p)
+
+
+for t in ("msg_decode", "json_parse", "llm_answer", "config_value", "image_decode"):
+    clear(t)
+
+# msg_decode: first byte = decoder (bf_fuzz_msg_decode's order), then the message.
+topics = ["brainRequests", "imageAnalysisRequested", "imageFactsReady", "imageFactsProcessed",
+          "memoryUpdates", "brainDecisions", "deadLetters"]
+for i, topic in enumerate(topics):
+    for kind in ("valid", "invalid"):
+        for p in sorted(glob.glob(os.path.join(root, "tests", "contracts", topic, kind, "*.json"))):
+            data = open(p, "rb").read()
+            if len(data) > MAX_SEED:
+                continue
+            base = os.path.basename(p)[:-5]
+            write("msg_decode", f"{topic}-{kind}-{base}", bytes([i]) + data)
+            if kind == "valid":
+                write("msg_decode", f"envelope-{topic}-{base}", bytes([7]) + data)
+                write("json_parse", f"{topic}-{base}", data)
+            elif base in ("invalid_utf8", "nul_escape", "duplicate_key", "trailing_garbage", "not_json"):
+                write("json_parse", f"{topic}-{base}", data)
+write("json_parse", "deep", b"[" * 33 + b"]" * 33)
+write("json_parse", "numbers", b'[0,-0,1e308,1e309,-1e-400,9007199254740993,1.5E+2,0.1]')
+write("json_parse", "escapes", b'{"a":"\\ud83d\\ude00\\n\\t\\"\\\\\\/","b":"\\ud800"}')
+
+# llm_answer: first byte = checking context (see fuzz_llm_answer.c), then a chat-completions body.
+def completion(content):
+    return json.dumps({"id": "c1", "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                                "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 10, "completion_tokens": 42}}).encode()
+
+answers = {
+    "edit": '{"tool":"editScene","target_scene":"s2","params":{"instruction":"x"},"summary":"ok"}',
+    "fenced": '```json\n{"tool":"addScene","params":{},"summary":"add"}\n```',
+    "prose": 'Sure! Here it is: {"tool":"addScene","summary":"a"} Hope it helps.',
+    "clarify": '{"tool":"clarification","question":"Which one?"}',
+    "delete": '{"tool":"deleteScene","summary":"d"}',
+    "unknown_tool": '{"tool":"launchRocket","summary":"x"}',
+    "params_array": '{"tool":"addScene","params":[1,2]}',
+    "not_json": "I think you should add a scene.",
+    "truncated": '{"tool":"addScene","summary":"cut',
+    "image_tool": '{"tool":"createSceneFromImage","params":{"image":0}}',
+    "with_image": '{"tool":"editSceneWithImage","target_scene":"scene-3","params":{}}',
+    "duration": '{"tool":"changeDuration","target_scene":"s1","params":{"duration_ms":5000}}',
+    "long_target": '{"tool":"fixBrokenScene","target_scene":"' + "s" * 200 + '"}',
+}
+for i, (name, content) in enumerate(answers.items()):
+    write("llm_answer", name, bytes([i * 7 % 64]) + completion(content))
+write("llm_answer", "html", b"\x00<html>502 Bad Gateway</html>")
+write("llm_answer", "no_choices", b'\x00{"choices":[]}')
+write("llm_answer", "api_error", b'\x00{"error":{"message":"rate limited","type":"rate_limit"}}')
+write("llm_answer", "null_content", b'\x02{"choices":[{"message":{"content":null}}]}')
+
+# config_value: first byte = type (mod 8) and bound bits (see fuzz_config_value.c), then the text.
+values = {0: [b"kafka:9092", b""], 1: [b"42", b"-7", b"99999999999999999999", b"0x10"],
+          2: [b"true", b"off", b"maybe"], 3: [b"250ms", b"10s", b"5m", b"2h", b"30d", b"-1s", b"9223372036854775807d"],
+          4: [b"512", b"64k", b"10MiB", b"1G", b"8E"], 5: [b"debug", b"warn", b"loud"],
+          6: [b"https://api.example.com/v1", b"http://", b"ftp://x", b"https://:80"],
+          7: [b"0.5", b"1e309", b"nan", b"-0", b"0x1p3"]}
+for t, vs in values.items():
+    for j, v in enumerate(vs):
+        write("config_value", f"type{t}-{j}", bytes([t]) + v)
+        write("config_value", f"type{t}-{j}-bounded", bytes([t | 8 | 16]) + v)
+
+# image_decode: first byte = limits (odd: tight), then the image bytes.
+def png(w, h, rgb=(200, 30, 30)):
+    raw = b"".join(b"\x00" + bytes(rgb) * w for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+def bmp(w, h):
+    row = (bytes([30, 30, 200]) * w + b"\x00" * 3)[: (w * 3 + 3) // 4 * 4]
+    pix = row * h
+    return (b"BM" + struct.pack("<IHHI", 54 + len(pix), 0, 0, 54) +
+            struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(pix), 2835, 2835, 0, 0) + pix)
+
+gif1 = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
+        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+write("image_decode", "png-4x3", b"\x00" + png(4, 3))
+write("image_decode", "png-4x3-tight", b"\x01" + png(4, 3))
+write("image_decode", "png-declares-huge", b"\x00" + png(1, 1)[:16] + struct.pack(">II", 100000, 100000) + png(1, 1)[24:])
+write("image_decode", "bmp-5x2", b"\x00" + bmp(5, 2))
+write("image_decode", "bmp-topdown", b"\x00" + bmp(5, 2)[:22] + struct.pack("<i", -2) + bmp(5, 2)[26:])
+write("image_decode", "gif-1x1", b"\x00" + gif1)
+write("image_decode", "jpeg-truncated", b"\x00\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+      b"\xff\xc0\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01")
+# Real JPEGs (baseline, 16x8 and 9x9) encoded by libstb's stb_image_write, when cc and libstb exist.
+import shutil, subprocess, tempfile
+cc = shutil.which("cc") or shutil.which("clang") or shutil.which("gcc")
+if cc:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "j.c")
+        open(src, "w").write(
+            "#include <stdio.h>\n#include <stb_image_write.h>\n"
+            "static void w(void *c, void *d, int n) { fwrite(d, 1, (size_t)n, (FILE *)c); }\n"
+            "int main(void) { unsigned char px[16 * 9 * 3]; for (int i = 0; i < 16 * 9 * 3; i++) px[i] = (unsigned char)(i * 37);\n"
+            "  return !(stbi_write_jpg_to_func(w, stdout, 16, 8, 3, px, 90) && fflush(stdout) == 0); }\n")
+        exe = os.path.join(tmp, "j")
+        if subprocess.run([cc, "-I/usr/include/stb", src, "-o", exe, "-lstb", "-lm"], capture_output=True).returncode == 0:
+            jpg = subprocess.run([exe], capture_output=True).stdout
+            if jpg:
+                write("image_decode", "jpeg-16x8", b"\x00" + jpg)
+                write("image_decode", "jpeg-16x8-tight", b"\x01" + jpg)
+write("image_decode", "webp-unsupported", b"\x00RIFF\x1a\x00\x00\x00WEBPVP8 ")
