@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bf_http_client.h"
 
@@ -70,6 +71,16 @@ void brain_http_free(brain_http *h) {
     free(h);
 }
 
+/* A 2xx labelled as something other than JSON is a proxy's or a web UI's page (a wrong
+ * BRAINFLEET_LLM_URL, a captive portal), not a chat completion, even if its bytes happen to parse.
+ * No Content-Type at all is accepted: some OpenAI-compatible servers leave it out. */
+static bool json_typed(const char *content_type) {
+    if (!content_type) return true;
+    for (const char *p = content_type; *p && *p != ';'; p++)
+        if (strncasecmp(p, "json", 4) == 0) return true;
+    return false;
+}
+
 static void on_done(const bf_http_response *res, void *ctx) {
     call *c = ctx;
     if (c->h->closing) {
@@ -77,10 +88,15 @@ static void on_done(const bf_http_response *res, void *ctx) {
         return;
     }
     char why[512] = "";
-    if (res->error != BF_HTTP_OK)
+    bool failed = res->error != BF_HTTP_OK;
+    if (failed) {
         snprintf(why, sizeof why, "%s after %d attempt%s: %s", bf_http_error_name(res->error), res->attempts,
                  res->attempts == 1 ? "" : "s", *res->error_msg ? res->error_msg : "no detail");
-    c->done(c->job, res->status, res->body, res->body_len, res->error == BF_HTTP_OK ? NULL : why);
+    } else if (!json_typed(res->content_type)) {
+        failed = true;
+        snprintf(why, sizeof why, "response Content-Type is \"%.100s\", not JSON", res->content_type);
+    }
+    c->done(c->job, res->status, res->body, res->body_len, failed ? why : NULL);
     free(c);
 }
 

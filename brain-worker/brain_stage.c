@@ -406,7 +406,9 @@ static void llm_done(void *job, long status, const char *body, size_t len, const
     brain_stage *st = j->st;
     j->llm_ms = bf_now_ms() - j->llm_ms;
     char why[400];
-    if (status >= 200 && status < 300) {
+    /* err wins over the status: a 2xx whose transfer broke off (the client retried it and then gave
+     * up, and keeps no half body) or that is not JSON-typed is a failed call, not an answer. */
+    if (!err && status >= 200 && status < 300) {
         brain_llm_check chk = {.ctx = &j->ctx, .scenes_known = !j->ctx.degraded,
                                .n_request_images = j->req.image_urls.n, .selected_scene = j->req.selected_scene_id};
         brain_llm_result r = brain_llm_parse_response(body, len, &chk, &j->answer, why, sizeof why);

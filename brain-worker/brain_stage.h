@@ -16,7 +16,9 @@
 typedef struct brain_stage brain_stage;
 
 /* Called once per send, from inside the transport's wait: status is the final HTTP status (0 when
- * no response came), err says why when status is not 2xx. body is borrowed for the call. */
+ * no response came); err is NULL only when body is an answer to read, else it says why the call
+ * failed, also with a 2xx status (a cut-off transfer, a body that is not JSON). body is borrowed
+ * for the call. */
 typedef void (*brain_llm_done_fn)(void *job, long status, const char *body, size_t len, const char *err);
 
 /* The LLM transport seam (bf_http_client in production). */
