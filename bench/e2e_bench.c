@@ -1,0 +1,281 @@
+/* The whole fleet, measured for real (the first version compared real timings with hard-coded
+ * guesses). Three worker processes on the stack's Kafka and PostgreSQL, two fake models:
+ *
+ *   async vs blocking   requests with 2 images each; the brain LLM answers after 2000 ms and the
+ *                       vision model after 3000 ms (the first version's assumptions).
+ *                       async:    the brain decides at once (await_image_facts_ms = 0); the facts
+ *                                 arrive later as enrichments;
+ *                       blocking: the brain waits for the facts first (await_image_facts_ms =
+ *                                 60000), as the first version did.
+ *                       Reported: request -> decision p50/p99 for both, the improvement ratio, and
+ *                       async request -> last enrichment (when the editor has everything).
+ *   fleet overhead      0 images, both models at 0 ms: request -> decision is then Kafka hops,
+ *                       context build and the brain's own work.
+ *
+ * Not a test: prints a table and one JSON line, asserts nothing.
+ *   eval "$(scripts/stack env)"; build/release/bench/e2e_bench [--quick] [--requests N]
+ * BF_BUILD_DIR (default: the bench binary's ../) locates the workers and fake_openai. The database
+ * needs the migrations (scripts/stack up applies them). */
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <stb/stb_image_write.h>
+
+#include "bf_fake_server.h"
+#include "bf_msg_brain_decision.h"
+#include "bf_msg_brain_request.h"
+#include "bf_runtime.h"
+#include "bf_test_kafka.h"
+
+static char build[512], prefix[32];
+static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", "imageFactsReady",
+                                     "imageFactsProcessed", "memoryUpdates", "brainDecisions", "deadLetters"};
+
+static int cmp_ll(const void *a, const void *b) {
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static long long pct(long long *v, int n, double p) {
+    if (n == 0) return -1;
+    qsort(v, (size_t)n, sizeof *v, cmp_ll);
+    int i = (int)(p * (n - 1) + 0.5);
+    return v[i];
+}
+
+static pid_t spawn(const char *name, char *const *extra) {
+    char bin[700], brokers[256], dsn[600], pfx[64], group[96];
+    snprintf(bin, sizeof bin, "%s/%s/%s", build, name, name);
+    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
+    snprintf(dsn, sizeof dsn, "BRAINFLEET_PG_DSN=%s", bf_test_pg_dsn());
+    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
+    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%s%s", prefix, name);
+    char *envp[24] = {brokers, dsn, pfx, group, "BRAINFLEET_HTTP_PORT=0", "BRAINFLEET_LOG_LEVEL=warn",
+                      "BRAINFLEET_MAX_IN_FLIGHT=1000", "BRAINFLEET_BATCH_LINGER=5ms"};
+    size_t n = 8;
+    for (size_t i = 0; extra && extra[i] && n < 23; i++) envp[n++] = extra[i];
+    envp[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execve(bin, (char *const[]){bin, NULL}, envp);
+        _exit(127);
+    }
+    return pid;
+}
+
+typedef struct {
+    char request_id[BF_UUID_LEN + 1];
+    int64_t sent_ms;
+    int64_t decided_ms, last_enriched_ms;
+    int enrichments;
+} req;
+
+/* One long-lived producer: a client per message would add its own connection set-up to every
+ * measured latency. */
+static rd_kafka_t *producer(void) {
+    static rd_kafka_t *rk;
+    if (rk) return rk;
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bf_test_brokers(), err, sizeof err);
+    rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof err);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "producer: %s\n", err);
+        exit(1);
+    }
+    return rk;
+}
+
+static void send_requests(req *r, int n, int images, const char *image_base, int64_t await_ms) {
+    char topic[128];
+    snprintf(topic, sizeof topic, "%sbrainRequests", prefix);
+    for (int i = 0; i < n; i++) {
+        bf_msg_brain_request m = {0};
+        char err[256], project[64], urls[2][256];
+        char *uv[2] = {urls[0], urls[1]};
+        snprintf(project, sizeof project, "%sp%d", prefix, i);
+        bf_envelope_init(&m.env, BF_SCHEMA_BRAIN_REQUESTS, project, NULL, "bench", bf_wall_ms(), err, sizeof err);
+        bf_uuid_v7(m.request_id);
+        snprintf(r[i].request_id, sizeof r[i].request_id, "%s", m.request_id);
+        m.prompt = "Make a scene that looks like these images";
+        for (int k = 0; k < images; k++) snprintf(urls[k], sizeof urls[k], "%s/images/bench.png?r=%d&k=%d", image_base, i, k);
+        m.image_urls.v = uv;
+        m.image_urls.n = (size_t)images;
+        m.await_image_facts_ms = await_ms;
+        char *json = bf_msg_brain_request_encode(&m, err, sizeof err);
+        if (!json) {
+            fprintf(stderr, "encode: %s\n", err);
+            exit(1);
+        }
+        r[i].sent_ms = bf_wall_ms();
+        if (rd_kafka_producev(producer(), RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(project, strlen(project)),
+                              RD_KAFKA_V_VALUE(json, strlen(json)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_TIMESTAMP(r[i].sent_ms), RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "produce failed\n");
+            exit(1);
+        }
+        free(json);
+        rd_kafka_poll(producer(), 0);
+    }
+    rd_kafka_flush(producer(), 10000);
+}
+
+/* Reads brainDecisions until every request has its decision and `images` enrichments. */
+static void collect(req *r, int n, int images, size_t already, int max_wait_ms) {
+    char topic[128];
+    snprintf(topic, sizeof topic, "%sbrainDecisions", prefix);
+    size_t want = already + (size_t)n * (size_t)(1 + images), got = 0;
+    bf_test_msg *msgs = bf_test_consume_all(topic, want, 3000, max_wait_ms, &got);
+    for (size_t i = 0; i < got; i++) {
+        bf_msg_brain_decision d;
+        char err[256];
+        if (bf_msg_brain_decision_decode(msgs[i].payload, msgs[i].len, &d, err, sizeof err) != 0) continue;
+        for (int k = 0; k < n; k++) {
+            if (strcmp(r[k].request_id, d.request_id) != 0) continue;
+            if (d.kind == BF_DECISION_KIND_DECISION) r[k].decided_ms = msgs[i].timestamp_ms;
+            else {
+                r[k].enrichments++;
+                if (msgs[i].timestamp_ms > r[k].last_enriched_ms) r[k].last_enriched_ms = msgs[i].timestamp_ms;
+            }
+        }
+        bf_msg_brain_decision_free(&d);
+    }
+    bf_test_msgs_free(msgs, got);
+}
+
+typedef struct {
+    long long p50, p99, enriched_p50, enriched_p99;
+    int decided, n;
+} result;
+
+static result summarise(req *r, int n) {
+    long long *d = calloc((size_t)n, sizeof *d), *e = calloc((size_t)n, sizeof *e);
+    int nd = 0, ne = 0;
+    for (int i = 0; i < n; i++) {
+        if (r[i].decided_ms) d[nd++] = r[i].decided_ms - r[i].sent_ms;
+        if (r[i].last_enriched_ms) e[ne++] = r[i].last_enriched_ms - r[i].sent_ms;
+    }
+    result out = {pct(d, nd, 0.5), pct(d, nd, 0.99), pct(e, ne, 0.5), pct(e, ne, 0.99), nd, n};
+    free(d);
+    free(e);
+    return out;
+}
+
+static void topics_fresh(void) {
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    bf_test_create_topics(prefix, topics, 7, 6);
+}
+
+static void stop(pid_t *pids, int n) {
+    for (int i = 0; i < n; i++) kill(pids[i], SIGTERM);
+    for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
+}
+
+/* One flow: fresh topics, three workers pointed at the fakes, n requests, results. */
+static result flow(const char *llm_url, const char *vision_url, const char *image_base, int n, int images,
+                   int64_t await_ms) {
+    topics_fresh();
+    char llm[300], vision[300];
+    snprintf(llm, sizeof llm, "BRAINFLEET_LLM_URL=%s", llm_url);
+    snprintf(vision, sizeof vision, "BRAINFLEET_VISION_URL=%s/v1/chat/completions", vision_url);
+    char *brain_env[] = {llm, "BRAINFLEET_LLM_MODEL=fake-brain", NULL};
+    char *image_env[] = {vision, "BRAINFLEET_VISION_MODEL=fake-vision", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32",
+                         "BRAINFLEET_CACHE_ENTRIES=0", NULL};
+    pid_t pids[3] = {spawn("memory-writer", NULL), spawn("image-worker", image_env), spawn("brain-worker", brain_env)};
+    /* One warm-up request through the whole path first: group joins and first connections are
+     * not the flow's latency. */
+    req warm = {0};
+    send_requests(&warm, 1, images, image_base, 0);
+    collect(&warm, 1, images, 0, 60000);
+    req *r = calloc((size_t)n, sizeof *r);
+    send_requests(r, n, images, image_base, await_ms);
+    collect(r, n, images, (size_t)(1 + images), 120000);
+    stop(pids, 3);
+    result res = summarise(r, n);
+    free(r);
+    return res;
+}
+
+static void write_image(const char *dir) {
+    unsigned char px[64 * 64 * 3];
+    for (int i = 0; i < 64 * 64; i++) px[i * 3] = (unsigned char)(i & 255), px[i * 3 + 1] = 80, px[i * 3 + 2] = 160;
+    char path[300];
+    snprintf(path, sizeof path, "%s/bench.png", dir);
+    stbi_write_png(path, 64, 64, 3, px, 64 * 3);
+}
+
+static void start_fake(bf_fake_server *fs, const char *latency, const char *content, const char *images_dir) {
+    const char *args[] = {"--latency-ms", latency, "--content", content, "--images-dir", images_dir, NULL};
+    char err[256];
+    if (bf_fake_server_start(fs, args, err, sizeof err) != 0) {
+        fprintf(stderr, "fake_openai: %s\n", err);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv) {
+    int n = 20;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) n = 6;
+        else if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc) n = (int)strtol(argv[++i], NULL, 10);
+        else {
+            fprintf(stderr, "usage: e2e_bench [--quick] [--requests N]\n");
+            return 2;
+        }
+    }
+    char self[512];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    const char *env = getenv("BF_BUILD_DIR");
+    snprintf(build, sizeof build, "%s", env && *env ? env : dirname(dirname(self)));
+    char fake_bin[600];
+    snprintf(fake_bin, sizeof fake_bin, "%s/tests/fake_openai", build);
+    setenv("BF_FAKE_OPENAI", fake_bin, 1);
+    char dir[] = "/tmp/bf-e2e-XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    write_image(dir);
+    static const char decision[] = "{\"tool\":\"createSceneFromImage\",\"summary\":\"scene from the images\",\"params\":{}}";
+    static const char facts[] = "{\"objects\":[\"gradient\"],\"style\":{\"aesthetic\":\"flat\"}}";
+
+    /* The fake delays every answer, images included, so images come from a third, prompt one. */
+    bf_fake_server brain, vision, images;
+    start_fake(&images, "0", facts, dir);
+    start_fake(&brain, "2000", decision, dir);
+    start_fake(&vision, "3000", facts, dir);
+    result async = flow(brain.url, vision.url, images.url, n, 2, 0);
+    result blocking = flow(brain.url, vision.url, images.url, n, 2, 60000);
+    bf_fake_server_stop(&brain);
+    bf_fake_server_stop(&vision);
+    start_fake(&brain, "0", decision, dir);
+    start_fake(&vision, "0", facts, dir);
+    result overhead = flow(brain.url, vision.url, images.url, n, 0, 0);
+    bf_fake_server_stop(&brain);
+    bf_fake_server_stop(&vision);
+    bf_fake_server_stop(&images);
+
+    printf("%-44s %10s %10s %9s\n", "flow (request -> ...)", "p50 ms", "p99 ms", "decided");
+    printf("%-44s %10lld %10lld %5d/%d\n", "async: decision (2 images, LLM 2 s, vision 3 s)", async.p50, async.p99,
+           async.decided, async.n);
+    printf("%-44s %10lld %10lld\n", "async: decision + both image enrichments", async.enriched_p50, async.enriched_p99);
+    printf("%-44s %10lld %10lld %5d/%d\n", "blocking: decision after the image facts", blocking.p50, blocking.p99,
+           blocking.decided, blocking.n);
+    printf("%-44s %10lld %10lld %5d/%d\n", "fleet overhead: decision (no images, 0 ms)", overhead.p50, overhead.p99,
+           overhead.decided, overhead.n);
+    double improvement = async.p50 > 0 ? (double)blocking.p50 / (double)async.p50 : 0;
+    printf("time to decision, blocking / async (p50): %.2fx\n", improvement);
+    printf("{\"bench\":\"e2e\",\"requests\":%d,\"async\":{\"p50_ms\":%lld,\"p99_ms\":%lld,\"enriched_p50_ms\":%lld,"
+           "\"enriched_p99_ms\":%lld},\"blocking\":{\"p50_ms\":%lld,\"p99_ms\":%lld},\"overhead\":{\"p50_ms\":%lld,"
+           "\"p99_ms\":%lld},\"blocking_over_async_p50\":%.3f}\n",
+           n, async.p50, async.p99, async.enriched_p50, async.enriched_p99, blocking.p50, blocking.p99, overhead.p50,
+           overhead.p99, improvement);
+    rd_kafka_destroy(producer());
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
