@@ -17,7 +17,7 @@
 #       12 input partitions spread over the 3 live replicas, each /readyz ready) and nothing was
 #       dead-lettered. Exit 0 when all hold.
 #
-# Needs BRAINFLEET_KAFKA_BROKERS and BRAINFLEET_PG_DSN (scripts/stack env), kcat, psql, curl,
+# Needs BRAINFLEET_KAFKA_BROKERS and BRAINFLEET_PG_DSN (scripts/stack env), kcat, psql,
 # python3, and the binaries in BF_BUILD_DIR (default build/deploy). Everything it creates is named
 # after a unique run id (topics, group, projects); it never touches the shared stack otherwise.
 set -euo pipefail
@@ -38,7 +38,7 @@ while (($#)); do
 done
 : "${BRAINFLEET_KAFKA_BROKERS:?run: eval \"\$(scripts/stack env)\"}"
 : "${BRAINFLEET_PG_DSN:?run: eval \"\$(scripts/stack env)\"}"
-for t in kcat psql curl python3; do command -v $t >/dev/null || { echo "$t not found" >&2; exit 1; }; done
+for t in kcat psql python3; do command -v $t >/dev/null || { echo "$t not found" >&2; exit 1; }; done
 
 RUN="sb$(date +%s)$$"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scaling-bench.XXXXXX")
@@ -115,11 +115,21 @@ start_replica() {
     echo "$port" >"$WORK/$group-$i.port"
 }
 
+# http_get PORT PATH: the body from 127.0.0.1 (bash /dev/tcp: curl is not a dependency)
+http_get() {
+    local body
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    body=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3
+        cat <&3' _ "$1" "$2" 2>/dev/null) || return 0
+    printf '%s\n' "${body#*$'\r\n\r\n'}"
+}
+
 # metric_sum GROUP METRIC_REGEX: sums the samples of all replicas of the group
 metric_sum() {
     local f total=0 v
     for f in "$WORK/$1"-*.port; do
-        v=$(curl -s --max-time 2 "http://127.0.0.1:$(<"$f")/metrics" 2>/dev/null \
+        v=$(http_get "$(<"$f")" /metrics \
             | awk -v re="$2" '$1 ~ re {s += $2} END {printf "%d", s}')
         total=$((total + ${v:-0}))
     done
@@ -293,7 +303,7 @@ cmd_scale_test() {
     # balance: every live replica ready, the 12 input partitions (2 topics x 6) all assigned
     local assigned=0 a ready
     for i in 0 1 2; do
-        ready=$(curl -s --max-time 2 "http://127.0.0.1:$(<"$WORK/$group-$i.port")/readyz" || true)
+        ready=$(http_get "$(<"$WORK/$group-$i.port")" /readyz)
         a=$(sed -n 's/.*ready: \([0-9]*\) partitions assigned.*/\1/p' <<<"$ready")
         log "replica $i: ${ready:-no answer}"
         [[ -n $a ]] || { log "FAIL: replica $i is not ready"; fail=1; a=0; }
