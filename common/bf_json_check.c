@@ -66,12 +66,31 @@ static int prescan(const char *b, size_t len, unsigned max_depth, char *err, siz
             return -1;
         }
         if (in_str) {
-            if (ch == '\\' && i + 1 < len) {
-                if (b[i + 1] == 'u' && i + 5 < len && memcmp(b + i + 2, "0000", 4) == 0) {
-                    set_err(err, errlen, "\\u0000 escape at offset %zu", i);
+            if (ch == '\\') {
+                /* Only JSON's escapes: cJSON accepts broken ones (\\uZZ, a backslash before a
+                 * NUL) and would silently cut the string there. */
+                char e = i + 1 < len ? b[i + 1] : '\0';
+                if (e == 'u') {
+                    bool hex = i + 5 < len;
+                    for (size_t k = 2; hex && k < 6; k++) hex = isxdigit((unsigned char)b[i + k]) != 0;
+                    if (!hex) {
+                        set_err(err, errlen, "bad \\u escape at offset %zu", i);
+                        return -1;
+                    }
+                    if (memcmp(b + i + 2, "0000", 4) == 0) {
+                        set_err(err, errlen, "\\u0000 escape at offset %zu", i);
+                        return -1;
+                    }
+                    i += 5;
+                } else if (e && strchr("\"\\/bfnrt", e)) {
+                    i++;
+                } else {
+                    set_err(err, errlen, "bad escape at offset %zu", i);
                     return -1;
                 }
-                i++;
+            } else if ((unsigned char)ch < 0x20) {
+                set_err(err, errlen, "control character in a string at offset %zu", i);
+                return -1;
             } else if (ch == '"') {
                 in_str = false;
             }
