@@ -77,7 +77,7 @@ char *bf_dlq_build(const bf_dlq_source *src, const char *group, const char *work
         return NULL;
     char reason[BF_TEXT_MAX + 1];
     size_t len = src->len;
-    if (len > BF_DLQ_ORIGINAL_MAX) len = BF_DLQ_ORIGINAL_MAX;
+    if (len > BF_DLQ_KEEP_MAX) len = BF_DLQ_KEEP_MAX;
     snprintf(reason, sizeof reason, "%s%s", message ? message : "", len < src->len ? " (original payload truncated)" : "");
     snprintf(m.reason_code, sizeof m.reason_code, "%s", code);
     m.reason_message = reason;

@@ -8,6 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Original bytes kept in a dead letter, at most. Base64 makes them 4/3 larger, and the dead letter
+ * must stay under Kafka's default 1 MB message limit: a dead letter the broker refuses would be a
+ * failed delivery, which stops the worker, which then meets the same message again on restart. */
+#define BF_DLQ_KEEP_MAX (512u * 1024)
+
 typedef struct bf_dlq_source {
     const char *topic;
     int32_t partition;

@@ -96,7 +96,7 @@ static void test_base64_round_trip_and_rejects(void **state) {
  * than the contract allows (cut, and said so). */
 static void test_decodes_with_contract_and_truncates(void **state) {
     (void)state;
-    size_t big_len = BF_DLQ_ORIGINAL_MAX + 100;
+    size_t big_len = BF_DLQ_ORIGINAL_MAX + 100; /* above the contract's bound, and so above the kept part */
     char *big = malloc(big_len);
     memset(big, 'x', big_len);
     bf_dlq_source src = {.topic = "imageFactsReady", .partition = 1, .offset = 9, .timestamp_ms = -1, .key = "p-9",
@@ -108,7 +108,8 @@ static void test_decodes_with_contract_and_truncates(void **state) {
     if (bf_msg_dead_letter_decode(json, strlen(json), &d, err, sizeof err) != 0) fail_msg("decode: %s", err);
     assert_string_equal(d.reason_code, "oversized");
     assert_non_null(strstr(d.reason_message, "truncated"));
-    assert_int_equal(d.original_payload_len, BF_DLQ_ORIGINAL_MAX);
+    assert_int_equal(d.original_payload_len, BF_DLQ_KEEP_MAX);
+    assert_true(strlen(json) < 1000000); /* under Kafka's default message size limit */
     assert_string_equal(d.topic, "imageFactsReady");
     assert_int_equal(d.offset, 9);
     assert_string_equal(d.env.project_id, "p-9");
