@@ -33,7 +33,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "image-worker: %s\n", err);
         rc = 2;
     } else {
-        if (icfg.vision_url[0]) bf_log_info(&app.log, "vision model %s at %s", icfg.vision_model, icfg.vision_url);
+        /* Not the URL: it may carry credentials (https://user:pass@host/...). */
+        if (icfg.vision_url[0]) bf_log_info(&app.log, "vision model %s configured", icfg.vision_model);
         else bf_log_info(&app.log, "no BRAINFLEET_VISION_URL: built-in analysis only");
         bf_runtime_opts o = {.worker = "image-worker", .cfg = &app.cfg, .input_topics = image_stage_inputs,
                              .n_inputs = image_stage_n_inputs, .ops = image_stage_ops(), .ctx = st,
