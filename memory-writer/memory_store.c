@@ -86,6 +86,11 @@ static memory_store_status classify(PGconn *c, const PGresult *r) {
     const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!st) return MEMORY_STORE_LOST; /* no server answer at all */
     if (strncmp(st, "08", 2) == 0 || strncmp(st, "57", 2) == 0) return MEMORY_STORE_LOST;
+    /* A missing table, column or privilege (class 42, 3D, 3F) is the deployment's fault, not the
+     * message's: queries are parameterised, so data cannot cause it. Hold and retry like an
+     * outage (until `memory-writer migrate` runs) instead of dead-lettering good messages. */
+    if (strncmp(st, "42", 2) == 0 || strncmp(st, "3D", 2) == 0 || strncmp(st, "3F", 2) == 0)
+        return MEMORY_STORE_LOST;
     if (strncmp(st, "40", 2) == 0 || strncmp(st, "53", 2) == 0 || strcmp(st, "55P03") == 0)
         return MEMORY_STORE_TRANSIENT;
     return MEMORY_STORE_REJECTED;
