@@ -1,22 +1,5 @@
 #include "bf_backoff.h"
 
-void bf_rng_seed(bf_rng *r, uint64_t seed) {
-    r->state = seed;
-}
-
-uint64_t bf_rng_next(bf_rng *r) {
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-int64_t bf_rng_upto(bf_rng *r, int64_t n) {
-    if (n <= 0) return 0;
-    /* Modulo bias is at most n / 2^64: irrelevant for millisecond pauses. */
-    return (int64_t)(bf_rng_next(r) % ((uint64_t)n + 1));
-}
-
 int64_t bf_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms, bf_rng *rng) {
     if (base_ms <= 0 || cap_ms <= 0) return 0;
     if (attempt < 1) attempt = 1;

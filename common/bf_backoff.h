@@ -8,15 +8,7 @@
 
 #include <stdint.h>
 
-/* splitmix64: tiny, statistically fine for jitter; never for secrets. */
-typedef struct bf_rng {
-    uint64_t state;
-} bf_rng;
-
-void bf_rng_seed(bf_rng *r, uint64_t seed);
-uint64_t bf_rng_next(bf_rng *r);
-/* Uniform in [0, n] (inclusive); 0 when n <= 0. */
-int64_t bf_rng_upto(bf_rng *r, int64_t n);
+#include "bf_rng.h"
 
 /* The pause before retry number `attempt` (1 = the pause after the first failure):
  * uniform in [0, min(cap_ms, base_ms * 2^(attempt-1))]. Never overflows; 0 when base_ms or cap_ms

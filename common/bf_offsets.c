@@ -16,6 +16,7 @@ typedef struct {
     int32_t partition;
     entry *ring;
     size_t head, count, cap;
+    int64_t to_store; /* advanced commit point not yet drained, -1 when none */
 } part;
 
 struct bf_offsets {
@@ -59,6 +60,7 @@ int bf_offsets_begin(bf_offsets *t, const char *topic, int32_t partition, int64_
         p->topic = strdup(topic);
         if (!p->topic) return -1;
         p->partition = partition;
+        p->to_store = -1;
         t->n++;
     }
     if (p->count == p->cap) {
@@ -96,7 +98,19 @@ int64_t bf_offsets_finish(bf_offsets *t, const char *topic, int32_t partition, i
         p->head = (p->head + 1) % p->cap;
         p->count--;
     }
+    if (next >= 0) p->to_store = next;
     return next;
+}
+
+size_t bf_offsets_drain(bf_offsets *t, bf_offsets_store_fn fn, void *ctx) {
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->parts[i].to_store < 0) continue;
+        fn(ctx, t->parts[i].topic, t->parts[i].partition, t->parts[i].to_store);
+        t->parts[i].to_store = -1;
+        n++;
+    }
+    return n;
 }
 
 void bf_offsets_forget(bf_offsets *t, const char *topic, int32_t partition) {
@@ -106,6 +120,7 @@ void bf_offsets_forget(bf_offsets *t, const char *topic, int32_t partition) {
         if (!at(p, i)->done) t->in_flight--;
     p->count = 0;
     p->head = 0;
+    p->to_store = -1;
 }
 
 size_t bf_offsets_in_flight(const bf_offsets *t) { return t->in_flight; }

@@ -22,6 +22,12 @@ int bf_offsets_begin(bf_offsets *t, const char *topic, int32_t partition, int64_
  * message of the partition is still in flight, or the partition is not tracked). */
 int64_t bf_offsets_finish(bf_offsets *t, const char *topic, int32_t partition, int64_t offset);
 
+/* Calls fn for every partition whose commit point advanced since the last drain (with the
+ * newest offset to store), then forgets those advances. The runtime stores offsets once per loop
+ * turn this way rather than once per message. */
+typedef void (*bf_offsets_store_fn)(void *ctx, const char *topic, int32_t partition, int64_t offset);
+size_t bf_offsets_drain(bf_offsets *t, bf_offsets_store_fn fn, void *ctx);
+
 /* Forgets a partition (revoked): its in-flight messages' later finishes return -1. */
 void bf_offsets_forget(bf_offsets *t, const char *topic, int32_t partition);
 

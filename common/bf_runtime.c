@@ -20,6 +20,7 @@
 #include "bf_http_server.h"
 #include "bf_kafka_conf.h"
 #include "bf_offsets.h"
+#include "bf_rng.h"
 #include "bf_trace.h"
 
 #define MAX_DEPS 8
@@ -41,6 +42,13 @@ typedef struct {
     char name[32];
     atomic_bool ok;
 } dependency;
+
+#define MAX_TOPIC_METRICS 32
+
+typedef struct {
+    char topic[256];
+    bf_metric *in, *out, *failed, *latency;
+} topic_metrics;
 
 struct bf_runtime {
     bf_runtime_opts opts;
@@ -67,6 +75,9 @@ struct bf_runtime {
     dependency deps[MAX_DEPS];
     atomic_int n_deps;
     bf_metric *m_in_flight, *m_lag, *m_rebalances, *m_produce_errors, *m_paused;
+    topic_metrics topic_metrics[MAX_TOPIC_METRICS];
+    size_t n_topic_metrics;
+    bf_rng rng; /* span and trace ids */
 };
 
 int64_t bf_now_ms(void) {
@@ -81,10 +92,26 @@ int64_t bf_wall_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bf_metric *topic_counter(bf_runtime *rt, const char *name, const char *help, const char *topic) {
+/* Per-topic metrics, looked up once per topic rather than per message (a registry lookup
+ * formats labels and compares strings). */
+static const topic_metrics *topic_metrics_get(bf_runtime *rt, const char *topic) {
+    for (size_t i = 0; i < rt->n_topic_metrics; i++)
+        if (strcmp(rt->topic_metrics[i].topic, topic) == 0) return &rt->topic_metrics[i];
+    static const topic_metrics none; /* all NULL: updates through it are no-ops */
+    if (rt->n_topic_metrics == MAX_TOPIC_METRICS) return &none;
+    topic_metrics *t = &rt->topic_metrics[rt->n_topic_metrics++];
+    snprintf(t->topic, sizeof t->topic, "%s", topic);
     char labels[300];
     snprintf(labels, sizeof labels, "topic=\"%s\"", topic);
-    return bf_metrics_counter(rt->metrics, name, help, labels);
+    t->in = bf_metrics_counter(rt->metrics, "bf_messages_in_total", "Messages consumed, by topic.", labels);
+    t->out = bf_metrics_counter(rt->metrics, "bf_messages_out_total", "Messages produced and acknowledged, by topic.",
+                                labels);
+    t->failed = bf_metrics_counter(rt->metrics, "bf_messages_failed_total",
+                                   "Input messages sent to deadLetters, by input topic.", labels);
+    t->latency = bf_metrics_histogram(rt->metrics, "bf_processing_seconds",
+                                      "Time from poll to a message's effects acknowledged, by input topic.", labels,
+                                      bf_metrics_latency_bounds, bf_metrics_latency_n);
+    return t;
 }
 
 /* ---- probes (HTTP thread) ---- */
@@ -146,7 +173,22 @@ static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const
     bf_log_write(rt->log, l, NULL, kv, "%s", buf);
 }
 
+static void store_one(void *ctx, const char *topic, int32_t partition, int64_t offset) {
+    rd_kafka_topic_partition_list_add(ctx, topic, partition)->offset = offset;
+}
+
+/* Stores every partition's advanced commit point in one call (auto-commit then commits them). */
+static void flush_offsets(bf_runtime *rt) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    if (bf_offsets_drain(rt->offsets, store_one, l) > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(rt->consumer, l);
+        if (err) bf_log_warn(rt->log, "offset store: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void commit_sync(bf_runtime *rt) {
+    flush_offsets(rt);
     rd_kafka_resp_err_t err = rd_kafka_commit(rt->consumer, NULL, 0);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         bf_log_warn(rt->log, "offset commit failed: %s", rd_kafka_err2str(err));
@@ -198,24 +240,9 @@ static void inflight_unlink(bf_runtime *rt, inmsg_impl *m) {
 /* Stores the offset when the message is fully done, then frees it. */
 static void maybe_complete(bf_runtime *rt, inmsg_impl *m) {
     if (!m->handler_done || m->pending_outputs > 0) return;
-    if (m->generation == rt->generation) {
-        int64_t next = bf_offsets_finish(rt->offsets, m->rkm ? rd_kafka_topic_name(m->rkm->rkt) : "",
-                                         m->pub.partition, m->pub.offset);
-        if (next >= 0) {
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, m->pub.topic, m->pub.partition)->offset = next;
-            rd_kafka_resp_err_t err = rd_kafka_offsets_store(rt->consumer, l);
-            if (err) bf_log_warn(rt->log, "offset store %s[%d]@%lld: %s", m->pub.topic, (int)m->pub.partition,
-                                 (long long)next, rd_kafka_err2str(err));
-            rd_kafka_topic_partition_list_destroy(l);
-        }
-    }
-    char labels[300];
-    snprintf(labels, sizeof labels, "topic=\"%s\"", m->pub.topic);
-    bf_metric_observe(bf_metrics_histogram(rt->metrics, "bf_processing_seconds",
-                                           "Time from poll to a message's effects acknowledged, by input topic.",
-                                           labels, bf_metrics_latency_bounds, bf_metrics_latency_n),
-                      (double)(bf_now_ms() - m->started_ms) / 1000.0);
+    /* The advanced commit point is stored with the others at the end of the loop turn. */
+    if (m->generation == rt->generation) bf_offsets_finish(rt->offsets, m->pub.topic, m->pub.partition, m->pub.offset);
+    bf_metric_observe(topic_metrics_get(rt, m->pub.topic)->latency, (double)(bf_now_ms() - m->started_ms) / 1000.0);
     inflight_unlink(rt, m);
     rd_kafka_message_destroy(m->rkm);
     free(m);
@@ -243,8 +270,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
         if (cause) cause->pending_outputs--; /* never completes: fatal stops before storing */
         return;
     }
-    bf_metric_inc(topic_counter(rt, "bf_messages_out_total", "Messages produced and acknowledged, by topic.",
-                                rd_kafka_topic_name(rkm->rkt)));
+    bf_metric_inc(topic_metrics_get(rt, rd_kafka_topic_name(rkm->rkt))->out);
     if (cause) {
         cause->pending_outputs--;
         if (!rt->fatal) maybe_complete(rt, cause);
@@ -271,8 +297,8 @@ int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, 
     char topic[BF_CFG_STR_MAX * 2];
     bf_topic_name(rt->cfg, topic_base, topic, sizeof topic);
     char tp[BF_TRACEPARENT_LEN + 1];
-    if (cause) bf_trace_child(cause->traceparent, tp);
-    else bf_trace_new(tp);
+    if (cause) bf_trace_child_rng(cause->traceparent, &rt->rng, tp);
+    else bf_trace_new_rng(&rt->rng, tp);
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n_extra + 1);
     rd_kafka_header_add(hdrs, "traceparent", -1, tp, -1);
     for (size_t i = 0; i < n_extra; i++) rd_kafka_header_add(hdrs, extra[i].name, -1, extra[i].value, -1);
@@ -314,8 +340,7 @@ int bf_runtime_dead_letter(bf_runtime *rt, bf_inmsg *msg, const char *code, cons
                      {"bf-source-partition", part}, {"bf-source-offset", off}};
     const char *const kv[] = {"reason", code, "topic", msg->topic, "partition", part, "offset", off, NULL};
     bf_log_write(rt->log, BF_LOG_WARN, msg->trace_id, kv, "dead letter: %s", message);
-    bf_metric_inc(topic_counter(rt, "bf_messages_failed_total", "Input messages sent to deadLetters, by input topic.",
-                                msg->topic));
+    bf_metric_inc(topic_metrics_get(rt, msg->topic)->failed);
     int rc = bf_runtime_produce(rt, msg, "deadLetters", msg->key, msg->key_len, json, strlen(json), h, 4);
     free(json);
     return rc;
@@ -354,7 +379,7 @@ static void dispatch(bf_runtime *rt, rd_kafka_message_t *rkm) {
     p->len = rkm->len;
     char tp[128];
     if (bf_inmsg_header(p, "traceparent", tp, sizeof tp) != 0 || bf_trace_parse(tp, p->trace_id) != 0) {
-        bf_trace_new(p->traceparent);
+        bf_trace_new_rng(&rt->rng, p->traceparent);
         bf_trace_parse(p->traceparent, p->trace_id);
     } else {
         memcpy(p->traceparent, tp, BF_TRACEPARENT_LEN + 1); /* parse checked the length */
@@ -363,7 +388,7 @@ static void dispatch(bf_runtime *rt, rd_kafka_message_t *rkm) {
     if (m->next) m->next->prev = m;
     rt->inflight_head = m;
     rt->inflight++;
-    bf_metric_inc(topic_counter(rt, "bf_messages_in_total", "Messages consumed, by topic.", p->topic));
+    bf_metric_inc(topic_metrics_get(rt, p->topic)->in);
     bf_handle_result r = rt->opts.ops.handle(rt->opts.ctx, rt, p);
     if (r == BF_HANDLED) bf_runtime_finish(rt, p);
 }
@@ -447,6 +472,7 @@ int bf_runtime_run(bf_runtime *rt) {
         rd_kafka_poll(rt->producer, 0);
         if (rt->opts.ops.tick) rt->opts.ops.tick(rt->opts.ctx, rt);
         rd_kafka_poll(rt->producer, 0);
+        flush_offsets(rt);
         update_flow_control(rt);
         bf_metric_set(rt->m_in_flight, (double)rt->inflight);
         if (rt->fatal) break;
@@ -488,6 +514,7 @@ bf_runtime *bf_runtime_new(const bf_runtime_opts *opts, char *err, size_t errlen
     rt->wake_pipe[0] = rt->wake_pipe[1] = rt->signal_fd = -1;
     snprintf(rt->group_id, sizeof rt->group_id, "%s", *opts->cfg->group_id ? opts->cfg->group_id : opts->worker);
     atomic_store(&rt->last_turn_ms, bf_now_ms());
+    bf_rng_seed_random(&rt->rng);
 
     /* Block before librdkafka starts its threads so they inherit the mask and the signals reach
      * only our signalfd. */

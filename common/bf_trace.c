@@ -1,5 +1,7 @@
 #include "bf_trace.h"
 
+#include "bf_rng.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -81,4 +83,29 @@ int bf_trace_from_id(const char *trace_id, char out[BF_TRACEPARENT_LEN + 1]) {
     do bf_random_hex(span, 8); while (hex_run(span, 16) != 0);
     snprintf(out, BF_TRACEPARENT_LEN + 1, "00-%s-%s-01", trace_id, span);
     return 0;
+}
+
+/* 16 hex digits of a non-zero 64-bit value. */
+static void rng_hex16(bf_rng *rng, char out[17]) {
+    uint64_t v;
+    do v = bf_rng_next(rng); while (v == 0);
+    snprintf(out, 17, "%016llx", (unsigned long long)v);
+}
+
+void bf_trace_new_rng(bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]) {
+    char a[17], b[17], span[17];
+    rng_hex16(rng, a);
+    rng_hex16(rng, b);
+    rng_hex16(rng, span);
+    snprintf(out, BF_TRACEPARENT_LEN + 1, "00-%s%s-%s-01", a, b, span);
+}
+
+void bf_trace_child_rng(const char *parent, bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]) {
+    char trace[33], span[17];
+    if (bf_trace_parse(parent, trace) != 0) {
+        bf_trace_new_rng(rng, out);
+        return;
+    }
+    rng_hex16(rng, span);
+    snprintf(out, BF_TRACEPARENT_LEN + 1, "00-%s-%s-%c%c", trace, span, parent[53], parent[54]);
 }

@@ -11,6 +11,10 @@
 void bf_trace_new(char out[BF_TRACEPARENT_LEN + 1]);
 /* Same trace id as parent, new span id. parent must be valid (see bf_trace_parse). */
 void bf_trace_child(const char *parent, char out[BF_TRACEPARENT_LEN + 1]);
+/* The same from a caller's seeded source: for the per-message hot path (no syscall). */
+struct bf_rng;
+void bf_trace_new_rng(struct bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]);
+void bf_trace_child_rng(const char *parent, struct bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]);
 /* Validates a traceparent (version 00, lowercase hex, non-zero ids) and copies its trace id.
  * Returns 0, or -1 when malformed (trace_id untouched). trace_id may be NULL. */
 int bf_trace_parse(const char *traceparent, char trace_id[BF_TRACE_ID_LEN + 1]);

@@ -63,12 +63,48 @@ static void test_ring_growth_with_wrap(void **state) {
     bf_offsets_free(t);
 }
 
+typedef struct {
+    int calls;
+    int64_t last[4];
+} drained;
+
+static void on_store(void *ctx, const char *topic, int32_t partition, int64_t offset) {
+    drained *d = ctx;
+    (void)topic;
+    d->calls++;
+    d->last[partition] = offset;
+}
+
+/* Advances are collected per partition and handed out once, newest only. */
+static void test_drain_batches_stores(void **state) {
+    (void)state;
+    bf_offsets *t = bf_offsets_new();
+    for (int64_t o = 0; o < 5; o++) bf_offsets_begin(t, "a", 0, o);
+    bf_offsets_begin(t, "a", 1, 10);
+    for (int64_t o = 0; o < 3; o++) bf_offsets_finish(t, "a", 0, o);
+    drained d = {0};
+    assert_int_equal(bf_offsets_drain(t, on_store, &d), 1);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.last[0], 3);
+    assert_int_equal(bf_offsets_drain(t, on_store, &d), 0); /* nothing new */
+    bf_offsets_finish(t, "a", 1, 10);
+    bf_offsets_finish(t, "a", 0, 4); /* 3 still running: no advance on partition 0 */
+    d = (drained){0};
+    assert_int_equal(bf_offsets_drain(t, on_store, &d), 1);
+    assert_int_equal(d.last[1], 11);
+    bf_offsets_begin(t, "a", 0, 5);
+    bf_offsets_forget(t, "a", 0); /* revoked: a pending advance is dropped with it */
+    assert_int_equal(bf_offsets_drain(t, on_store, &d), 0);
+    bf_offsets_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_of_order_finish),
         cmocka_unit_test(test_partitions_are_independent),
         cmocka_unit_test(test_forget_revoked),
         cmocka_unit_test(test_ring_growth_with_wrap),
+        cmocka_unit_test(test_drain_batches_stores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "bf_rng.h"
 #include "bf_trace.h"
 
 static void test_new_and_child(void **state) {
@@ -46,7 +47,25 @@ static void test_parse_rejects(void **state) {
     assert_int_equal(bf_trace_parse(c, NULL), 0);
 }
 
+/* The seeded variants keep the trace id, make valid new spans and differ call to call. */
+static void test_rng_variants(void **state) {
+    (void)state;
+    bf_rng rng;
+    bf_rng_seed(&rng, 42);
+    char a[BF_TRACEPARENT_LEN + 1], b[BF_TRACEPARENT_LEN + 1], c[BF_TRACEPARENT_LEN + 1], ta[33], tb[33];
+    bf_trace_new_rng(&rng, a);
+    assert_int_equal(bf_trace_parse(a, ta), 0);
+    bf_trace_child_rng(a, &rng, b);
+    bf_trace_child_rng(a, &rng, c);
+    assert_int_equal(bf_trace_parse(b, tb), 0);
+    assert_string_equal(ta, tb);
+    assert_memory_not_equal(b + 36, c + 36, 16);
+    bf_trace_child_rng("garbage", &rng, c);
+    assert_int_equal(bf_trace_parse(c, NULL), 0);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_new_and_child), cmocka_unit_test(test_parse_rejects)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_new_and_child), cmocka_unit_test(test_parse_rejects),
+                                       cmocka_unit_test(test_rng_variants)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
