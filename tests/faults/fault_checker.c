@@ -48,7 +48,8 @@ typedef struct request {
 typedef struct fanout {
     char trace_id[BF_TRACE_ID_LEN + 1];
     size_t req;
-    int rows; /* image_analysis rows for (project, trace_id) */
+    int rows;    /* image_analysis rows for (project, trace_id) */
+    int covered; /* its facts reached the brain: in a decision's image_trace_ids or an enrichment */
 } fanout;
 
 typedef struct reason {
@@ -62,7 +63,7 @@ typedef struct counts {
     long sent, decided, redelivered_dups, lost, dead_lettered_requests, with_images, images_expected;
     long enrich_msgs, enrich_distinct, enrich_dups, fully_enriched;
     long fanouts, reanalysed, facts_rows, facts_lost, facts_dup;
-    long messages_missing, effects_dup, effects_missing;
+    long messages_missing, effects_dup, effects_missing, enrich_missing;
     long dlq_total, dlq_unexplained, foreign_decisions, undecodable;
 } counts;
 
@@ -71,6 +72,13 @@ static size_t n_reqs;
 static fanout *fans;
 static size_t n_fans, cap_fans;
 static reason reasons[64];
+static char (*seen_ids)[BF_TRACE_ID_LEN + 1]; /* trace ids the brain had: decisions' and enrichments' */
+static size_t n_seen, cap_seen;
+
+static void saw(const char *id) {
+    if (n_seen == cap_seen) seen_ids = realloc(seen_ids, (cap_seen = cap_seen ? cap_seen * 2 : 1024) * sizeof *seen_ids);
+    snprintf(seen_ids[n_seen++], sizeof seen_ids[0], "%s", id);
+}
 static size_t n_reasons;
 
 static int cmp_req(const void *a, const void *b) { return strcmp(((const request *)a)->id, ((const request *)b)->id); }
@@ -144,6 +152,7 @@ static void reset(void) {
     }
     n_fans = 0;
     n_reasons = 0;
+    n_seen = 0;
 }
 
 static void add_reason(const char *code, const char *topic, const char *allow) {
@@ -182,8 +191,11 @@ static void read_topics(const char *prefix, const char *allow, int idle_ms, int 
         }
         request *r = find_req(d.request_id);
         if (!r) c->foreign_decisions++;
-        else if (d.kind == BF_DECISION_KIND_DECISION) r->decisions++;
-        else {
+        else if (d.kind == BF_DECISION_KIND_DECISION) {
+            r->decisions++;
+            for (size_t k = 0; k < d.image_trace_ids.n; k++) saw(d.image_trace_ids.v[k]);
+        } else {
+            saw(d.facts.trace_id);
             r->enrich_msgs++;
             int seen = 0;
             for (size_t k = 0; k < r->n_enrich_ids; k++) seen |= strcmp(r->enrich_ids[k], d.facts.trace_id) == 0;
@@ -226,6 +238,10 @@ static void read_topics(const char *prefix, const char *allow, int idle_ms, int 
         if (w == 0 || strcmp(fans[w - 1].trace_id, fans[i].trace_id) != 0) fans[w++] = fans[i];
     n_fans = w;
     for (size_t i = 0; i < n_fans; i++) reqs[fans[i].req].fanouts++;
+    for (size_t i = 0; i < n_seen; i++) {
+        fanout *f = find_fan(seen_ids[i]);
+        if (f) f->covered = 1;
+    }
 
     snprintf(topic, sizeof topic, "%sdeadLetters", prefix);
     m = bf_test_consume_all(topic, 0, idle_ms < 2000 ? idle_ms : 2000, max_wait_ms, &got);
@@ -380,11 +396,14 @@ static void tally(counts *c) {
     }
     for (size_t i = 0; i < n_fans; i++)
         if (fans[i].rows == 0 && reqs[fans[i].req].dead == 0) c->facts_lost++;
+        else if (fans[i].rows > 0 && !fans[i].covered) c->enrich_missing++;
     for (size_t i = 0; i < n_reasons; i++)
         if (!reasons[i].allowed) c->dlq_unexplained += reasons[i].count;
 }
 
-static int missing(const counts *c) { return c->lost || c->messages_missing || c->effects_missing || c->facts_lost; }
+static int missing(const counts *c) {
+    return c->lost || c->messages_missing || c->effects_missing || c->facts_lost || c->enrich_missing;
+}
 
 int main(int argc, char **argv) {
     const char *prefix = NULL, *file = NULL, *allow = "";
@@ -432,6 +451,7 @@ int main(int argc, char **argv) {
     printf("image facts rows              %ld (lost: %ld, duplicated: %ld)\n", c.facts_rows, c.facts_lost, c.facts_dup);
     printf("enrichments                   %ld (distinct %ld, redelivered duplicates %ld; requests fully enriched %ld/%ld)\n",
            c.enrich_msgs, c.enrich_distinct, c.enrich_dups, c.fully_enriched, c.with_images);
+    printf("persisted facts never reaching the brain (no enrichment, not in a decision) %ld\n", c.enrich_missing);
     printf("decided without messages rows %ld\n", c.messages_missing);
     printf("memory effects missing        %ld\n", c.effects_missing);
     printf("duplicated DB effects         %ld\n", c.effects_dup + c.facts_dup);
@@ -444,14 +464,15 @@ int main(int argc, char **argv) {
     printf("{\"sent\":%ld,\"decided\":%ld,\"lost\":%ld,\"dead_lettered\":%ld,\"redelivered_duplicate_decisions\":%ld,"
            "\"fanouts\":%ld,\"reanalysed\":%ld,\"facts_rows\":%ld,\"facts_lost\":%ld,\"enrichments\":%ld,"
            "\"enrichment_duplicates\":%ld,\"fully_enriched\":%ld,\"with_images\":%ld,\"messages_missing\":%ld,"
-           "\"effects_missing\":%ld,\"duplicated_db_effects\":%ld,\"dead_letters\":%ld,\"unexplained_dead_letters\":%ld}\n",
+           "\"enrichments_missing\":%ld,\"effects_missing\":%ld,\"duplicated_db_effects\":%ld,\"dead_letters\":%ld,\"unexplained_dead_letters\":%ld}\n",
            c.sent, c.decided, c.lost, c.dead_lettered_requests, c.redelivered_dups, c.fanouts, c.reanalysed, c.facts_rows,
            c.facts_lost, c.enrich_msgs, c.enrich_dups, c.fully_enriched, c.with_images, c.messages_missing,
-           c.effects_missing, c.effects_dup + c.facts_dup, c.dlq_total, c.dlq_unexplained);
+           c.enrich_missing, c.effects_missing, c.effects_dup + c.facts_dup, c.dlq_total, c.dlq_unexplained);
     int fail = missing(&c) || c.effects_dup || c.facts_dup || c.dlq_unexplained || c.undecodable;
     printf("RESULT %s\n", fail ? "FAIL" : "PASS");
     reset();
     free(reqs);
     free(fans);
+    free(seen_ids);
     return fail ? 1 : 0;
 }
