@@ -48,7 +48,9 @@ char *brain_outcome_decision_encode(const brain_outcome *o, int64_t now_ms, char
     }
     d.context_degraded = o->degraded;
     d.image_trace_ids.v = (char **)o->image_trace_ids;
-    d.image_trace_ids.n = o->n_image_trace_ids;
+    /* A context may hold more analyses (IMAGE_CONTEXT_LIMIT) than a decision may list: the newest
+     * come first, and the rest are cut rather than making the whole decision unencodable. */
+    d.image_trace_ids.n = o->n_image_trace_ids < BF_DECISION_IMAGES_MAX ? o->n_image_trace_ids : BF_DECISION_IMAGES_MAX;
     d.model = (char *)(o->model && *o->model ? o->model : "rule-based");
     d.prompt_tokens = o->prompt_tokens;
     d.completion_tokens = o->completion_tokens;

@@ -330,7 +330,7 @@ static void publish(brain_stage *st, brain_job *j) {
     }
     const char **ids = calloc(j->ctx.n_images + 1, sizeof *ids);
     size_t n_ids = 0;
-    for (size_t i = 0; ids && i < j->ctx.n_images && n_ids < 64; i++)
+    for (size_t i = 0; ids && i < j->ctx.n_images; i++)
         if (bf_trace_id_valid(j->ctx.images[i].trace_id)) ids[n_ids++] = j->ctx.images[i].trace_id;
     brain_outcome o = {
         .project_id = j->req.env.project_id, .request_id = j->req.request_id, .traceparent = j->msg->traceparent,
