@@ -22,6 +22,15 @@ struct memory_stage {
     bf_db *db;
     bf_log *log;
     memory_batch batch;
+    /* While batch is being written without waiting (async), new messages go to next, so the
+     * loop decodes the next batch while the server works on this one; next is always the
+     * younger of the two and is written after batch. */
+    memory_batch next;
+    memory_store_async async;
+    bool inflight;             /* batch is being written through async */
+    bool async_ended;          /* memory_store_progress returned true; results not handled yet */
+    int64_t async_t0;
+    unsigned handled;          /* messages handled, to look at the pipelined write now and then */
     bool db_down;
     bool probed;               /* the database was tried once at start */
     int transient_failures;
@@ -42,6 +51,7 @@ memory_stage *memory_stage_new(const memory_cfg *cfg, bf_db *db, bf_log *log, bf
     s->log = log;
     s->backoff_ms = RETRY_FIRST_MS;
     memory_batch_init(&s->batch, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+    memory_batch_init(&s->next, MEMORY_AN_COLS, MEMORY_MSG_COLS);
     s->m_batches = bf_metrics_counter(metrics, "bf_memory_batches_total", "Batches committed to PostgreSQL.", NULL);
     s->m_rows = bf_metrics_counter(metrics, "bf_memory_messages_committed_total",
                                    "Input messages whose batch committed (duplicates included).", NULL);
@@ -60,15 +70,24 @@ memory_stage *memory_stage_new(const memory_cfg *cfg, bf_db *db, bf_log *log, bf
 void memory_stage_free(memory_stage *s) {
     if (!s) return;
     memory_batch_free(&s->batch);
+    memory_batch_free(&s->next);
+    memory_store_async_free(&s->async);
     free(s->abandoned);
     free(s);
 }
 
 /* ---- handler ---- */
 
+static memory_batch *filling(memory_stage *s) { return s->inflight || s->next.n_items ? &s->next : &s->batch; }
+
 static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
     memory_stage *s = ctx;
     char err[512];
+    /* The runtime hands out up to a few hundred messages before the next tick: look at the
+     * pipelined write in between so its second phase is sent without waiting for the tick.
+     * Only reading and sending here; completion (producing, finishing) stays in tick. */
+    if (s->inflight && !s->async_ended && ++s->handled % 32 == 0)
+        s->async_ended = memory_store_progress(&s->async, &s->batch, false);
     const char *payload = msg->payload ? msg->payload : "";
     int rc;
     if (strcmp(msg->topic_base, BF_SCHEMA_IMAGE_FACTS_READY) == 0) {
@@ -77,7 +96,7 @@ static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
             bf_runtime_dead_letter(rt, msg, "invalid_message", err);
             return BF_HANDLED;
         }
-        rc = memory_extract_image_facts(&s->batch, msg, &m, s->cfg->inferred_weight, bf_now_ms(), bf_wall_ms(), err,
+        rc = memory_extract_image_facts(filling(s), msg, &m, s->cfg->inferred_weight, bf_now_ms(), bf_wall_ms(), err,
                                         sizeof err);
         bf_msg_image_facts_ready_free(&m);
     } else if (strcmp(msg->topic_base, BF_SCHEMA_MEMORY_UPDATES) == 0) {
@@ -86,7 +105,7 @@ static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
             bf_runtime_dead_letter(rt, msg, "invalid_message", err);
             return BF_HANDLED;
         }
-        rc = memory_extract_memory_update(&s->batch, msg, &m, bf_now_ms(), err, sizeof err);
+        rc = memory_extract_memory_update(filling(s), msg, &m, bf_now_ms(), err, sizeof err);
         bf_msg_memory_update_free(&m);
     } else {
         snprintf(err, sizeof err, "memory-writer does not consume topic %s", msg->topic);
@@ -170,19 +189,23 @@ static void isolate(memory_stage *s, bf_runtime *rt) {
     memory_batch_compact(&s->batch);
 }
 
+static void committed(memory_stage *s, bf_runtime *rt, int64_t t0) {
+    if (s->db_down) set_db_state(s, rt, true, NULL);
+    s->transient_failures = 0;
+    bf_metric_inc(s->m_batches);
+    bf_metric_add(s->m_rows, (double)s->batch.n_items);
+    for (size_t i = 0; i < s->batch.n_items; i++) complete_item(s, rt, &s->batch.items[i]);
+    memory_batch_clear(&s->batch);
+    bf_metric_observe(s->m_flush_seconds, (double)(bf_now_ms() - t0) / 1000.0);
+}
+
 static void flush(memory_stage *s, bf_runtime *rt) {
     char err[1024];
     int64_t t0 = bf_now_ms();
     set_active(&s->batch, SIZE_MAX);
     memory_store_status st = memory_store_write(s->db, &s->batch, MEMORY_CONSUMER, err, sizeof err);
     if (st == MEMORY_STORE_OK) {
-        if (s->db_down) set_db_state(s, rt, true, NULL);
-        s->transient_failures = 0;
-        bf_metric_inc(s->m_batches);
-        bf_metric_add(s->m_rows, (double)s->batch.n_items);
-        for (size_t i = 0; i < s->batch.n_items; i++) complete_item(s, rt, &s->batch.items[i]);
-        memory_batch_clear(&s->batch);
-        bf_metric_observe(s->m_flush_seconds, (double)(bf_now_ms() - t0) / 1000.0);
+        committed(s, rt, t0);
         return;
     }
     bf_metric_inc(s->m_db_errors);
@@ -201,6 +224,52 @@ static void flush(memory_stage *s, bf_runtime *rt) {
                 memory_store_status_name(st), err);
     s->transient_failures = 0;
     isolate(s, rt);
+}
+
+/* batch written: the younger messages become the batch. */
+static void promote(memory_stage *s) {
+    if (s->batch.n_items || !s->next.n_items) return;
+    memory_batch t = s->batch;
+    s->batch = s->next;
+    s->next = t;
+}
+
+/* Handles the end of a pipelined write: on success as flush does; on failure the batch is
+ * written again the blocking way, whose error handling decides (retry, isolate, hold). */
+static void async_end(memory_stage *s, bf_runtime *rt) {
+    s->inflight = false;
+    s->async_ended = false;
+    if (s->async.status == MEMORY_STORE_OK) committed(s, rt, s->async_t0);
+    else {
+        bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", s->batch.n_items,
+                    memory_store_status_name(s->async.status), s->async.err);
+        flush(s, rt);
+    }
+    promote(s);
+}
+
+/* Waits for a pipelined write to end, if one is under way. */
+static void async_wait(memory_stage *s, bf_runtime *rt) {
+    if (!s->inflight) return;
+    if (!s->async_ended) memory_store_progress(&s->async, &s->batch, true);
+    async_end(s, rt);
+}
+
+/* Starts writing batch: pipelined while the database is healthy, else the blocking way (which
+ * owns the retry and hold logic). */
+static void start_flush(memory_stage *s, bf_runtime *rt) {
+    if (s->db_down || s->transient_failures) {
+        flush(s, rt);
+        return;
+    }
+    set_active(&s->batch, SIZE_MAX);
+    s->async_t0 = bf_now_ms();
+    if (memory_store_send(s->db, &s->batch, MEMORY_CONSUMER, &s->async) == MEMORY_STORE_OK) {
+        s->inflight = true;
+        s->async_ended = false;
+        return;
+    }
+    flush(s, rt);
 }
 
 static size_t flush_size(const memory_stage *s, bf_runtime *rt) {
@@ -230,10 +299,19 @@ static void tick(void *ctx, bf_runtime *rt) {
         s->probed = true;
         set_db_state(s, rt, bf_db_connect(s->db, 1, 0, err, sizeof err) == 0, err);
     }
+    if (s->inflight) {
+        /* Block only when the next batch is due as well: the write in flight is then what
+         * holds the loop back anyway. */
+        bool next_due = s->next.n_items >= flush_size(s, rt) || bf_runtime_stopping(rt);
+        if (!s->async_ended) s->async_ended = memory_store_progress(&s->async, &s->batch, next_due);
+        if (!s->async_ended) return;
+        async_end(s, rt);
+    }
+    promote(s);
     if (due_in_ms(s, rt) != 0) return;
     s->retry_at_ms = 0;
     if (s->batch.n_items > 0) {
-        flush(s, rt);
+        start_flush(s, rt);
         return;
     }
     /* Held with nothing to write: probe, so consumption resumes when the database is back. */
@@ -251,9 +329,12 @@ static void wait_fn(void *ctx, const int *fds, size_t n, int timeout_ms) {
         if (left < 0) left = 0;
         if (left < timeout_ms) timeout_ms = (int)left;
     }
-    struct pollfd p[8];
+    struct pollfd p[9];
     if (n > 8) n = 8;
     for (size_t i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    /* A pipelined write's results wake the loop too, so its next phase is not late. */
+    int pg = s->inflight && !s->async_ended ? memory_store_socket(&s->async) : -1;
+    if (pg >= 0) p[n++] = (struct pollfd){.fd = pg, .events = POLLIN};
     poll(p, n, timeout_ms);
 }
 
@@ -262,9 +343,13 @@ static void wait_fn(void *ctx, const int *fds, size_t n, int timeout_ms) {
  * cannot be written is given up and re-delivered to the next owner. */
 static void revoked(void *ctx, bf_runtime *rt) {
     memory_stage *s = ctx;
+    async_wait(s, rt);
+    if (s->batch.n_items > 0 && !s->db_down) flush(s, rt);
+    promote(s);
     if (s->batch.n_items > 0 && !s->db_down) flush(s, rt);
     size_t left = 0;
     for (size_t i = 0; i < s->batch.n_items; i++) left += !s->batch.items[i].done;
+    left += s->next.n_items; /* only non-empty when batch could not be written */
     if (left == 0) return;
     if (s->n_abandoned + left > s->cap_abandoned) {
         size_t cap = s->n_abandoned + left;
@@ -279,8 +364,10 @@ static void revoked(void *ctx, bf_runtime *rt) {
     }
     for (size_t i = 0; i < s->batch.n_items; i++)
         if (!s->batch.items[i].done) s->abandoned[s->n_abandoned++] = s->batch.items[i].cause;
+    for (size_t i = 0; i < s->next.n_items; i++) s->abandoned[s->n_abandoned++] = s->next.items[i].cause;
     bf_log_info(s->log, "revocation: %zu unwritten messages left for the next owner", left);
     memory_batch_clear(&s->batch);
+    memory_batch_clear(&s->next);
     s->retry_at_ms = 0;
 }
 

@@ -77,6 +77,8 @@ typedef struct tx {
     PGconn *conn;
     char *err;
     size_t errlen;
+    bool send; /* pipeline mode: queue the statement, its result is read by memory_store_progress */
+    int sent;
 } tx;
 
 /* SQLSTATE classes worth retrying unchanged: transaction rollback (deadlock, serialization),
@@ -100,6 +102,14 @@ static memory_store_status classify(PGconn *c, const PGresult *r) {
  * which would run the rest outside the transaction). *out receives the result when wanted. */
 static memory_store_status run(tx *t, const char *what, const char *sql, int n, const char *const *params,
                                PGresult **out) {
+    if (t->send) {
+        if (PQsendQueryParams(t->conn, sql, n, NULL, params, NULL, NULL, 0) == 1) {
+            t->sent++;
+            return MEMORY_STORE_OK;
+        }
+        snprintf(t->err, t->errlen, "%s: %s", what, PQerrorMessage(t->conn));
+        return PQstatus(t->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
+    }
     PGresult *r = PQexecParams(t->conn, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -116,6 +126,8 @@ static memory_store_status run(tx *t, const char *what, const char *sql, int n, 
     return s;
 }
 
+static memory_store_status ledger_result(tx *t, memory_batch *b, PGresult *r);
+
 static memory_store_status write_ledger(tx *t, memory_batch *b, const char *consumer) {
     memory_pgarray ids;
     memory_pgarray_init(&ids);
@@ -127,7 +139,12 @@ static memory_store_status write_ledger(tx *t, memory_batch *b, const char *cons
     if (!p[1]) snprintf(t->err, t->errlen, "out of memory");
     else s = run(t, "processed_events", sql_ledger, 2, p, &r);
     memory_pgarray_free(&ids);
-    if (s != MEMORY_STORE_OK) return s;
+    if (s != MEMORY_STORE_OK || t->send) return s;
+    return ledger_result(t, b, r);
+}
+
+/* Marks the items whose event id the ledger insert returned (the new ones) fresh; takes r. */
+static memory_store_status ledger_result(tx *t, memory_batch *b, PGresult *r) {
     int n = PQntuples(r);
     const char **fresh = n > 0 ? malloc((size_t)n * sizeof *fresh) : NULL;
     if (n > 0 && !fresh) {
@@ -211,7 +228,7 @@ static memory_store_status write_upserts(tx *t, memory_batch *b) {
 memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *consumer, char *err, size_t errlen) {
     PGconn *c = bf_db_conn(db, err, errlen);
     if (!c) return MEMORY_STORE_LOST;
-    tx t = {c, err, errlen};
+    tx t = {c, err, errlen, false, 0};
     memory_store_status s = run(&t, "BEGIN", "BEGIN", 0, NULL, NULL);
     if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, consumer);
     if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->analyses, "image_analysis", sql_analyses);
@@ -224,3 +241,156 @@ memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *c
     }
     return s;
 }
+
+/* ---- pipelined, non-blocking write ----
+ * The same statements as memory_store_write, sent in libpq pipeline mode in two phases so the
+ * loop thread decodes the next batch while the server works on this one: BEGIN + ledger (the
+ * effects depend on which event ids it returns), then the effects + COMMIT. Nothing is decided
+ * differently: on any failure the transaction is rolled back and the caller writes the batch
+ * again with memory_store_write, whose error handling (retry, isolate, hold) then applies. */
+
+static void async_reset(memory_store_async *a) {
+    PQclear(a->ledger);
+    a->ledger = NULL;
+    a->phase = 0;
+    a->expect = 0;
+    a->seen = 0;
+    a->sync_due = false;
+}
+
+static bool async_send_phase(memory_store_async *a, memory_batch *b, int phase) {
+    tx t = {a->conn, a->err, sizeof a->err, true, 0};
+    memory_store_status s = MEMORY_STORE_OK;
+    if (phase == 1) {
+        s = run(&t, "BEGIN", "BEGIN", 0, NULL, NULL);
+        if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, a->consumer);
+    } else {
+        s = write_rows(&t, b, &b->analyses, "image_analysis", sql_analyses);
+        if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, "messages", sql_messages);
+        if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
+        if (s == MEMORY_STORE_OK) s = run(&t, "COMMIT", "COMMIT", 0, NULL, NULL);
+    }
+    if (s == MEMORY_STORE_OK && PQpipelineSync(a->conn) != 1) {
+        snprintf(a->err, sizeof a->err, "pipeline sync: %s", PQerrorMessage(a->conn));
+        s = PQstatus(a->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
+    }
+    a->phase = phase;
+    a->expect = t.sent;
+    a->seen = 0;
+    a->sync_due = s == MEMORY_STORE_OK; /* no sync queued after a failed send */
+    if (s != MEMORY_STORE_OK) a->status = s;
+    return s == MEMORY_STORE_OK;
+}
+
+/* Ends a failed pipelined write: reads what the server still owes (it skips the rest of the
+ * phase up to its sync point), leaves pipeline mode and rolls back. */
+static void async_abort(memory_store_async *a, memory_batch *b) {
+    PGconn *c = a->conn;
+    int empty = 0;
+    while (PQstatus(c) == CONNECTION_OK && (a->expect > 0 || a->sync_due) && empty < 3) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            empty++;
+            continue;
+        }
+        empty = 0;
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) a->sync_due = false;
+        else a->expect--;
+        PQclear(r);
+    }
+    PQexitPipelineMode(c);
+    if (PQstatus(c) == CONNECTION_OK && PQpipelineStatus(c) == PQ_PIPELINE_OFF) PQclear(PQexec(c, "ROLLBACK"));
+    for (size_t i = 0; i < b->n_items; i++) b->items[i].fresh = false;
+    async_reset(a);
+}
+
+memory_store_status memory_store_send(bf_db *db, memory_batch *b, const char *consumer, memory_store_async *a) {
+    async_reset(a);
+    a->status = MEMORY_STORE_OK;
+    a->consumer = consumer;
+    a->conn = bf_db_conn(db, a->err, sizeof a->err);
+    if (!a->conn) return a->status = MEMORY_STORE_LOST;
+    if (PQenterPipelineMode(a->conn) != 1) {
+        snprintf(a->err, sizeof a->err, "pipeline mode: %s", PQerrorMessage(a->conn));
+        return a->status = PQstatus(a->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
+    }
+    if (!async_send_phase(a, b, 1)) async_abort(a, b);
+    return a->status;
+}
+
+int memory_store_socket(const memory_store_async *a) { return a->phase && a->conn ? PQsocket(a->conn) : -1; }
+
+bool memory_store_progress(memory_store_async *a, memory_batch *b, bool block) {
+    if (a->phase == 0) return true;
+    PGconn *c = a->conn;
+    int empty = 0;
+    for (;;) {
+        if (a->expect == 0 && !a->sync_due) {
+            if (a->status != MEMORY_STORE_OK) break;
+            if (a->phase == 2) {
+                PQexitPipelineMode(c);
+                async_reset(a);
+                return true;
+            }
+            tx t = {c, a->err, sizeof a->err, false, 0};
+            PGresult *r = a->ledger;
+            a->ledger = NULL;
+            if (!r) {
+                snprintf(a->err, sizeof a->err, "processed_events: no result");
+                a->status = MEMORY_STORE_LOST;
+                break;
+            }
+            a->status = ledger_result(&t, b, r);
+            if (a->status != MEMORY_STORE_OK || !async_send_phase(a, b, 2)) break;
+            continue;
+        }
+        if (PQstatus(c) != CONNECTION_OK) {
+            snprintf(a->err, sizeof a->err, "connection lost: %s", PQerrorMessage(c));
+            a->status = MEMORY_STORE_LOST;
+            break;
+        }
+        if (!block) {
+            if (PQconsumeInput(c) != 1) {
+                snprintf(a->err, sizeof a->err, "connection lost: %s", PQerrorMessage(c));
+                a->status = MEMORY_STORE_LOST;
+                break;
+            }
+            if (PQisBusy(c)) return false;
+        }
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            /* NULL ends each statement's results; several in a row would mean libpq and we
+             * disagree on what is queued: give up on this write rather than spin. */
+            if (++empty > 3) {
+                snprintf(a->err, sizeof a->err, "pipeline out of step");
+                a->status = MEMORY_STORE_LOST;
+                break;
+            }
+            continue;
+        }
+        empty = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            a->sync_due = false;
+        } else {
+            a->expect--;
+            int idx = a->seen++;
+            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+                if (a->phase == 1 && idx == 1) {
+                    a->ledger = r;
+                    r = NULL;
+                }
+            } else if (st != PGRES_PIPELINE_ABORTED && a->status == MEMORY_STORE_OK) {
+                a->status = classify(c, r);
+                const char *msg = PQresultErrorMessage(r);
+                snprintf(a->err, sizeof a->err, "%s", msg && *msg ? msg : "failed");
+            }
+        }
+        PQclear(r);
+    }
+    if (a->status == MEMORY_STORE_OK) a->status = MEMORY_STORE_LOST;
+    async_abort(a, b);
+    return true;
+}
+
+void memory_store_async_free(memory_store_async *a) { async_reset(a); }

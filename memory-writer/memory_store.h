@@ -47,4 +47,29 @@ memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *c
 
 const char *memory_store_status_name(memory_store_status s);
 
+/* The same write without waiting: memory_store_send queues it on the connection (libpq pipeline
+ * mode) and memory_store_progress advances it, from the loop thread, until it returns true; then
+ * status says how it ended. On anything but OK it has been rolled back and left nothing, and
+ * the caller writes the batch again with memory_store_write (which sorts out retry or rejection).
+ * b must not change while the write is under way. */
+typedef struct memory_store_async {
+    PGconn *conn;
+    const char *consumer;
+    int phase;      /* 0 idle, 1 BEGIN + ledger queued, 2 effects + COMMIT queued */
+    int expect;     /* statement results of this phase still to read */
+    int seen;       /* statement results of this phase read */
+    bool sync_due;  /* the phase's sync point not read yet */
+    PGresult *ledger;
+    memory_store_status status;
+    char err[1024];
+} memory_store_async;
+
+memory_store_status memory_store_send(bf_db *db, memory_batch *b, const char *consumer, memory_store_async *a);
+/* true when the write has ended (a->status); block waits for the server instead of returning
+ * false while it is busy. */
+bool memory_store_progress(memory_store_async *a, memory_batch *b, bool block);
+/* The socket to poll while a write is under way, -1 when none is. */
+int memory_store_socket(const memory_store_async *a);
+void memory_store_async_free(memory_store_async *a);
+
 #endif
