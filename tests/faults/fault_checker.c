@@ -438,7 +438,8 @@ int main(int argc, char **argv) {
         tally(&c);
         if (!missing(&c) || bf_test_now_ms() >= deadline) break;
         fprintf(stderr, "fault_checker: round %d: %ld lost, %ld without messages, %ld without memory, %ld facts "
-                        "missing; reading again\n", round, c.lost, c.messages_missing, c.effects_missing, c.facts_lost);
+                        "missing, %ld facts not yet at the brain; reading again\n",
+                round, c.lost, c.messages_missing, c.effects_missing, c.facts_lost, c.enrich_missing);
         bf_test_sleep_ms(3000);
     }
     printf("sent                          %ld\n", c.sent);
