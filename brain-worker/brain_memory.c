@@ -82,6 +82,12 @@ char *brain_memory_encode(const brain_memory_input *in, int64_t now_ms, char *er
     if (bf_envelope_init(&m.env, BF_SCHEMA_MEMORY_UPDATES, in->project_id, in->traceparent, "brain-worker", now_ms,
                          err, errlen) != 0)
         return NULL;
+    /* A request decided twice (its first decision was not committed before a crash) must not apply
+     * its memory twice: the event id is derived from the request, so memory-writer's ledger sees
+     * the second update as the same event. */
+    char name[BF_UUID_LEN + 32];
+    snprintf(name, sizeof name, "memoryUpdates:%s", in->request_id);
+    bf_uuid_v7_derived(in->request_produced_ms, name, m.env.event_id);
     snprintf(m.request_id, sizeof m.request_id, "%s", in->request_id);
     const char *conv = in->conversation_id && *in->conversation_id ? in->conversation_id : "default";
     const brain_answer *a = in->answer;

@@ -19,6 +19,7 @@
 typedef struct brain_memory_input {
     const char *project_id;
     const char *request_id;
+    int64_t request_produced_ms; /* the request envelope's: with request_id, fixes the event id */
     const char *traceparent;
     const char *conversation_id; /* NULL: "default" */
     const char *prompt;

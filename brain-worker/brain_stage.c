@@ -356,6 +356,7 @@ static void publish(brain_stage *st, brain_job *j) {
     produce_or_log(st, j, "brainDecisions", json);
     free(json);
     brain_memory_input mi = {.project_id = j->req.env.project_id, .request_id = j->req.request_id,
+                             .request_produced_ms = j->req.env.produced_at_ms,
                              .traceparent = j->msg->traceparent, .conversation_id = j->req.conversation_id,
                              .prompt = j->req.prompt, .answer = &j->answer,
                              .image_urls = (const char *const *)j->req.image_urls.v, .n_images = j->req.image_urls.n};

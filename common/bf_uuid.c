@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bf_sha256.h"
 #include "bf_trace.h"
 
 static void format_uuid(const unsigned char b[16], char out[BF_UUID_LEN + 1]) {
@@ -15,6 +16,21 @@ static void format_uuid(const unsigned char b[16], char out[BF_UUID_LEN + 1]) {
 void bf_uuid_v7_at(int64_t unix_ms, char out[BF_UUID_LEN + 1]) {
     unsigned char b[16];
     bf_random_bytes(b, sizeof b);
+    uint64_t ms = unix_ms < 0 ? 0 : (uint64_t)unix_ms;
+    for (int i = 0; i < 6; i++) b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    format_uuid(b, out);
+}
+
+void bf_uuid_v7_derived(int64_t unix_ms, const char *name, char out[BF_UUID_LEN + 1]) {
+    uint8_t digest[BF_SHA256_LEN];
+    bf_sha256 h;
+    bf_sha256_init(&h);
+    bf_sha256_update(&h, name, strlen(name));
+    bf_sha256_final(&h, digest);
+    unsigned char b[16];
+    memcpy(b, digest, sizeof b);
     uint64_t ms = unix_ms < 0 ? 0 : (uint64_t)unix_ms;
     for (int i = 0; i < 6; i++) b[i] = (unsigned char)(ms >> (40 - 8 * i));
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));

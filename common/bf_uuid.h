@@ -14,6 +14,10 @@
 void bf_uuid_v7(char out[BF_UUID_LEN + 1]);
 /* Same with an explicit Unix time in ms (tests, replays). */
 void bf_uuid_v7_at(int64_t unix_ms, char out[BF_UUID_LEN + 1]);
+/* A UUIDv7 that is a pure function of (unix_ms, name): the random bits are SHA-256(name). For
+ * event ids that must come out the same when an effect is recomputed after a redelivery (a
+ * re-decided request's memory update), so the consumers' idempotency ledger sees one event. */
+void bf_uuid_v7_derived(int64_t unix_ms, const char *name, char out[BF_UUID_LEN + 1]);
 /* A random UUIDv4 (request ids minted by tools that are not the editor). */
 void bf_uuid_v4(char out[BF_UUID_LEN + 1]);
 
