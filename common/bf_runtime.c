@@ -213,7 +213,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         atomic_store(&rt->n_assigned, parts->cnt);
         atomic_store(&rt->joined, true);
         bf_log_info(rt->log, "assigned %d partitions", parts->cnt);
-        if (rt->paused) set_paused(rt, true);
+        /* librdkafka keeps a partition's pause flag across unassign/assign: a partition we paused
+         * (in-flight limit, dependency down) before its assignment was lost comes back paused
+         * while we believe it resumed, and is then never fetched again (seen after a broker
+         * restart). So every new assignment gets our current state explicitly. */
+        if (rt->paused) rd_kafka_pause_partitions(rk, parts);
+        else rd_kafka_resume_partitions(rk, parts);
         return;
     }
     /* Revoked: what is finished is committed now, so the next owner starts right after it;
