@@ -39,6 +39,7 @@
 #include "bf_fake_server.h"
 #include "bf_msg_brain_decision.h"
 #include "bf_msg_brain_request.h"
+#include "bf_test_http.h"
 #include "bf_test_kafka.h"
 #include "bf_trace.h"
 
@@ -104,27 +105,6 @@ static char *read_text_file(const char *path) {
     return NULL;
 }
 
-/* GET path on 127.0.0.1:port: the status code, -1 when no HTTP answer came. */
-static int http_status(int port, const char *path) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int status = -1;
-    char req[256], resp[64];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && write(fd, req, (size_t)n) == n) {
-        ssize_t got = read(fd, resp, sizeof resp - 1);
-        if (got > 12 && strncmp(resp, "HTTP/1.", 7) == 0) {
-            resp[got] = '\0';
-            status = (int)strtol(resp + 9, NULL, 10);
-        }
-    }
-    close(fd);
-    return status;
-}
 
 /* Waits until the worker answers /readyz with 200 (partitions assigned), so its start-up and the
  * group join stay out of the measurement. Its port comes from the runtime's start-up log line. */
@@ -139,7 +119,7 @@ static void wait_ready(pid_t pid, const char *log_path) {
             free(log);
             if (v > 0 && v < 65536) port = (int)v;
         }
-        if (port && http_status(port, "/readyz") == 200) return;
+        if (port && bf_test_http_status(port, "/readyz") == 200) return;
         bf_test_sleep_ms(100);
     }
     die("brain-worker not ready after 60 s; its log", log_path);

@@ -37,6 +37,7 @@
 #include "bf_migrate.h"
 #include "bf_msg_brain_decision.h"
 #include "bf_msg_brain_request.h"
+#include "bf_test_http.h"
 #include "bf_test_kafka.h"
 #include "bf_trace.h"
 
@@ -227,34 +228,13 @@ static int worker_http_port(const worker *w) {
     return -1;
 }
 
-/* GET path on 127.0.0.1:port; returns the status code, -1 when there was no HTTP answer. */
-static int http_get_status(int port, const char *path) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int status = -1;
-    char req[256], resp[64] = "";
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && write(fd, req, (size_t)n) == n) {
-        ssize_t got = read(fd, resp, sizeof resp - 1);
-        if (got > 12 && strncmp(resp, "HTTP/1.", 7) == 0) {
-            resp[got] = '\0';
-            status = (int)strtol(resp + 9, NULL, 10);
-        }
-    }
-    close(fd);
-    return status;
-}
 
 /* The worker survived what it was fed: still running, answering /healthz, and it stops cleanly
  * (exit 0 also means no sanitizer report). */
 static void worker_stop_healthy(worker *w) {
     int status = 0;
     if (waitpid(w->pid, &status, WNOHANG) != 0) fail_msg("brain-worker %s died (log %s)", w->prefix, w->log_path);
-    assert_int_equal(http_get_status(worker_http_port(w), "/healthz"), 200);
+    assert_int_equal(bf_test_http_status(worker_http_port(w), "/healthz"), 200);
     kill(w->pid, SIGTERM);
     waitpid(w->pid, &status, 0);
     untrack(w->pid);
