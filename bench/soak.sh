@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench/soak.sh — memory over time: the three workers under steady traffic for a while (default
+# 10 minutes), their resident memory sampled every minute. Flat RSS is the goal (bounded caches,
+# no leaks); the figures belong in a report, not a test.
+#
+#   bench/soak.sh [MINUTES]        default 10; needs a Release build (build/release)
+#
+# Private stack in .stack-soak (stopped afterwards), fake models at 20-50 ms, one request with one
+# image every ~50 ms over 500 projects via fleetctl (new image URLs each time, so the caches fill
+# and evict).
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$REPO"
+MINUTES=${1:-10}
+BUILD="$REPO/build/release"
+export BF_STACK_DIR="$REPO/.stack-soak"
+RUN="$BF_STACK_DIR/run"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    scripts/stack down --purge >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+BF_BIN_DIR="$BUILD/memory-writer" scripts/stack up >/dev/null
+eval "$(scripts/stack env)"
+export BRAINFLEET_KAFKA_BROKERS BRAINFLEET_PG_DSN
+mkdir -p "$RUN"
+python3 - "$RUN/img.png" <<'PY'
+import struct, sys, zlib
+w, h = 96, 64
+raw = b"".join(b"\x00" + b"".join(bytes(((x * 3) & 255, (y * 4) & 255, 128)) for x in range(w)) for y in range(h))
+def chunk(k, d):
+    c = struct.pack(">I", len(d)) + k + d
+    return c + struct.pack(">I", zlib.crc32(k + d) & 0xffffffff)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                              + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+start_fake() {
+    "$BUILD/tests/fake_openai" --port 0 --images-dir "$RUN" --latency-ms 20 --latency-jitter-ms 30 "$@" >"$RUN/fake$#.out" 2>/dev/null &
+    pids+=($!)
+    for _ in $(seq 1 50); do grep -q listening "$RUN/fake$#.out" 2>/dev/null && break; sleep 0.1; done
+    sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$RUN/fake$#.out"
+}
+LLM=$(start_fake --content '{"tool":"addScene","summary":"a scene","params":{}}')
+VISION=$(start_fake --content '{"objects":["shape"]}' --seed 2)
+declare -A wpid
+start_worker() {
+    env BRAINFLEET_HTTP_PORT=0 BRAINFLEET_LOG_LEVEL=warn "${@:2}" "$BUILD/$1/$1" 2>>"$RUN/$1.log" &
+    wpid[$1]=$!
+    pids+=($!)
+}
+start_worker memory-writer
+start_worker image-worker BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32 BRAINFLEET_VISION_URL="$VISION/v1/chat/completions" BRAINFLEET_VISION_MODEL=fake
+start_worker brain-worker BRAINFLEET_LLM_URL="$LLM"
+sleep 5
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+end=$(( $(date +%s) + MINUTES * 60 ))
+sent=0
+next_sample=$(date +%s)
+printf '%-8s %8s %14s %14s %14s\n' minute sent "memory-writer" "image-worker" "brain-worker"
+minute=0
+while (( $(date +%s) < end )); do
+    if (( $(date +%s) >= next_sample )); then
+        printf '%-8s %8s %11s kB %11s kB %11s kB\n' "$minute" "$sent" "$(rss "${wpid[memory-writer]}")" \
+            "$(rss "${wpid[image-worker]}")" "$(rss "${wpid[brain-worker]}")"
+        minute=$((minute + 1))
+        next_sample=$((next_sample + 60))
+    fi
+    p=$((sent % 500))
+    "$BUILD/fleetctl/fleetctl" send --project "soak-$p" --prompt "make it like this, request $sent" \
+        --image "$LLM/images/img.png?n=$sent" >/dev/null 2>&1 || true
+    sent=$((sent + 1))
+    sleep 0.05
+done
+printf '%-8s %8s %11s kB %11s kB %11s kB\n' "$minute" "$sent" "$(rss "${wpid[memory-writer]}")" \
+    "$(rss "${wpid[image-worker]}")" "$(rss "${wpid[brain-worker]}")"
+for w in memory-writer image-worker brain-worker; do
+    kill -0 "${wpid[$w]}" 2>/dev/null || echo "$w died during the soak (log: $RUN/$w.log)"
+done
+decided=$("$BUILD/fleetctl/fleetctl" replay --topic brainDecisions --since 2h 2>/dev/null | grep -c '"kind":"decision"' || true)
+echo "requests sent: $sent; decisions on brainDecisions: $decided"
