@@ -13,6 +13,8 @@
 #include "bf_runtime.h"
 #include "bf_test_kafka.h"
 
+extern char **environ;
+
 typedef struct {
     long want, seen;
     double t_first, t_last;
@@ -49,7 +51,7 @@ static double run_noop(const char *prefix, long n) {
     static const char *const inputs[] = {"in"};
     bf_runtime_opts o = {.worker = "noop-bench", .cfg = &cfg, .input_topics = inputs, .n_inputs = 1,
                          .ops = {.handle = noop_handle, .tick = noop_tick}, .ctx = &ctx, .log = &log, .metrics = m,
-                         .no_http = true};
+                         .envp = environ, .no_http = true};
     char err[512];
     bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
     if (!rt) {
