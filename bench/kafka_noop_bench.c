@@ -48,8 +48,9 @@ static double run_noop(const char *prefix, long n) {
     bf_log_init(&log, stderr, "noop-bench", BF_LOG_WARN);
     bf_metrics *m = bf_metrics_new();
     noop_ctx ctx = {.want = n};
-    static const char *const inputs[] = {"in"};
+    static const char *const inputs[] = {"in"}, *const outputs[] = {"out"};
     bf_runtime_opts o = {.worker = "noop-bench", .cfg = &cfg, .input_topics = inputs, .n_inputs = 1,
+                         .output_topics = outputs, .n_outputs = 1,
                          .ops = {.handle = noop_handle, .tick = noop_tick}, .ctx = &ctx, .log = &log, .metrics = m,
                          .envp = environ, .no_http = true};
     char err[512];

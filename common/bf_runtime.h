@@ -74,6 +74,11 @@ typedef struct bf_runtime_opts {
     const bf_common_cfg *cfg;            /* borrowed, must outlive the runtime */
     const char *const *input_topics;     /* base names, without the prefix */
     size_t n_inputs;
+    /* Base names the stage produces to (deadLetters is implied). The runtime looks their metadata
+     * up at start: librdkafka otherwise finds a topic it never produced to only on its
+     * once-a-second scan, and the first output to each waits up to a second. May be NULL. */
+    const char *const *output_topics;
+    size_t n_outputs;
     bf_stage_ops ops;
     void *ctx;                           /* passed to every op */
     bf_log *log;                         /* borrowed */
