@@ -11,8 +11,9 @@
  * at any point re-delivers what was not finished; stages are idempotent downstream.
  *
  * Handlers finish synchronously (BF_HANDLED) or later (BF_PENDING, then bf_runtime_finish), which
- * is how stages keep hundreds of LLM/HTTP calls in flight. Above max_in_flight the consumer pauses
- * its partitions but keeps polling, so slow calls never trip max.poll.interval.ms.
+ * is how stages keep hundreds of LLM/HTTP calls in flight. At max_in_flight the loop stops taking
+ * messages from the partitions' queues (prefetched messages wait there, nothing is re-fetched) but
+ * keeps polling the consumer, so slow calls never trip max.poll.interval.ms.
  *
  * A delivery that librdkafka reports as failed after its own retries is fatal: the runtime stops
  * with an error (exit non-zero, the pod restarts, the input is re-delivered) rather than store an
