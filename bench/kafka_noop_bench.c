@@ -1,7 +1,10 @@
 /* The Kafka path's own cost: one no-op stage on the real runtime (consume, produce one message
  * per input with the input as its cause, store offsets only after the ack) against kcat reading
- * the same topic to /dev/null, the client library's physical limit on this machine. Median of
- * several repetitions, and the ratio.
+ * the same topic to /dev/null, the client library's physical limit on this machine. The stage
+ * runs twice: with a high in-flight limit (10000) and with the workers' default
+ * (BRAINFLEET_MAX_IN_FLIGHT=256), where each output's acknowledgement time bounds the rate. A
+ * second baseline, kcat consuming piped into kcat producing, does the same work as the stage
+ * minus the acknowledgement-before-offset rule. Medians of several repetitions, and ratios.
  *
  * Not a test: prints a table and one JSON line, asserts nothing.
  *   eval "$(scripts/stack env)"; build/release/bench/kafka_noop_bench [--quick] [N] */
@@ -12,6 +15,8 @@
 
 #include "bf_runtime.h"
 #include "bf_test_kafka.h"
+
+extern char **environ;
 
 typedef struct {
     long want, seen;
@@ -37,8 +42,8 @@ static void noop_tick(void *c, bf_runtime *rt) {
     }
 }
 
-static double run_noop(const char *prefix, long n) {
-    bf_common_cfg cfg = {.max_in_flight = 10000, .shutdown_timeout_ms = 5000, .poll_stall_ms = 30000};
+static double run_noop(const char *prefix, long n, long max_in_flight) {
+    bf_common_cfg cfg = {.max_in_flight = max_in_flight, .shutdown_timeout_ms = 5000, .poll_stall_ms = 30000};
     snprintf(cfg.kafka_brokers, sizeof cfg.kafka_brokers, "%s", bf_test_brokers());
     snprintf(cfg.group_id, sizeof cfg.group_id, "%snoop-%ld", prefix, (long)(now_s() * 1000));
     snprintf(cfg.topic_prefix, sizeof cfg.topic_prefix, "%s", prefix);
@@ -46,10 +51,11 @@ static double run_noop(const char *prefix, long n) {
     bf_log_init(&log, stderr, "noop-bench", BF_LOG_WARN);
     bf_metrics *m = bf_metrics_new();
     noop_ctx ctx = {.want = n};
-    static const char *const inputs[] = {"in"};
+    static const char *const inputs[] = {"in"}, *const outputs[] = {"out"};
     bf_runtime_opts o = {.worker = "noop-bench", .cfg = &cfg, .input_topics = inputs, .n_inputs = 1,
+                         .output_topics = outputs, .n_outputs = 1,
                          .ops = {.handle = noop_handle, .tick = noop_tick}, .ctx = &ctx, .log = &log, .metrics = m,
-                         .no_http = true};
+                         .envp = environ, .no_http = true};
     char err[512];
     bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
     if (!rt) {
@@ -63,17 +69,32 @@ static double run_noop(const char *prefix, long n) {
     return ctx.t_last > ctx.t_first ? (double)n / (ctx.t_last - ctx.t_first) : 0;
 }
 
-static double run_kcat(const char *topic, long n) {
-    char cmd[512];
-    /* kcat has no "first message" hook: its whole run is timed, start-up included, which favours
-     * the no-op stage slightly; the figure is a ceiling to compare with, not a race. */
-    snprintf(cmd, sizeof cmd, "kcat -b %s -C -t %s -o beginning -e -q -c %ld > /dev/null", bf_test_brokers(), topic, n);
+/* kcat has no "first message" hook: its whole run is timed, start-up included, which favours
+ * the no-op stage slightly; the figure is a ceiling to compare with, not a race. */
+static double run_timed(const char *cmd, long n) {
     double t0 = now_s();
     if (system(cmd) != 0) {
-        fprintf(stderr, "kcat failed\n");
+        fprintf(stderr, "failed: %s\n", cmd);
         exit(1);
     }
     return (double)n / (now_s() - t0);
+}
+
+static double run_kcat(const char *topic, long n) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "kcat -b %s -C -t %s -o beginning -e -q -c %ld > /dev/null", bf_test_brokers(), topic, n);
+    return run_timed(cmd, n);
+}
+
+/* Consume and re-produce (key and value; librdkafka's producer defaults: acks=all, linger 5 ms),
+ * ending when every message is acknowledged. No offsets are committed. */
+static double run_kcat_pipe(const char *in, const char *out, long n) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "kcat -b %s -C -t %s -o beginning -e -q -c %ld -f '%%k\\t%%s\\n'"
+             " | kcat -b %s -P -t %s -K '\\t' -z lz4",
+             bf_test_brokers(), in, n, bf_test_brokers(), out);
+    return run_timed(cmd, n);
 }
 
 static int cmp(const void *a, const void *b) {
@@ -90,10 +111,11 @@ int main(int argc, char **argv) {
     }
     char prefix[32];
     bf_test_unique_prefix(prefix, sizeof prefix);
-    const char *topics[] = {"in", "out", "deadLetters"};
-    bf_test_create_topics(prefix, topics, 3, 6);
-    char in[128];
+    const char *topics[] = {"in", "out", "deadLetters", "pipe"};
+    bf_test_create_topics(prefix, topics, 4, 6);
+    char in[128], pipe_out[128];
     snprintf(in, sizeof in, "%sin", prefix);
+    snprintf(pipe_out, sizeof pipe_out, "%spipe", prefix);
     /* N small messages over 1000 keys, produced once and read by every repetition. */
     char cmd[512];
     snprintf(cmd, sizeof cmd,
@@ -104,20 +126,27 @@ int main(int argc, char **argv) {
         fprintf(stderr, "producing the input failed\n");
         return 1;
     }
-    double noop[8], kcat[8];
+    enum { HIGH_IN_FLIGHT = 10000, DEFAULT_IN_FLIGHT = 256 };
+    double noop[8], noop_default[8], kcat[8], pipe[8];
+    if (reps > 8) reps = 8;
     for (int r = 0; r < reps; r++) {
         kcat[r] = run_kcat(in, n);
-        noop[r] = run_noop(prefix, n);
+        noop[r] = run_noop(prefix, n, HIGH_IN_FLIGHT);
+        pipe[r] = run_kcat_pipe(in, pipe_out, n);
+        noop_default[r] = run_noop(prefix, n, DEFAULT_IN_FLIGHT);
     }
-    qsort(noop, (size_t)reps, sizeof *noop, cmp);
-    qsort(kcat, (size_t)reps, sizeof *kcat, cmp);
-    double a = noop[reps / 2], b = kcat[reps / 2];
-    printf("%-44s %12s\n", "path", "msgs/s");
-    printf("%-44s %12.0f\n", "no-op stage (consume, produce, store offset)", a);
-    printf("%-44s %12.0f\n", "kcat consume to /dev/null", b);
-    printf("ratio no-op / kcat: %.2f\n", a / b);
+    double *sets[] = {noop, noop_default, kcat, pipe};
+    for (size_t i = 0; i < 4; i++) qsort(sets[i], (size_t)reps, sizeof *sets[i], cmp);
+    double a = noop[reps / 2], d = noop_default[reps / 2], b = kcat[reps / 2], p = pipe[reps / 2];
+    printf("%-56s %12s\n", "path", "msgs/s");
+    printf("%-56s %12.0f\n", "no-op stage, MAX_IN_FLIGHT=10000", a);
+    printf("%-56s %12.0f\n", "no-op stage, MAX_IN_FLIGHT=256 (the workers' default)", d);
+    printf("%-56s %12.0f\n", "kcat consume to /dev/null", b);
+    printf("%-56s %12.0f\n", "kcat consume | kcat produce", p);
+    printf("ratio no-op / kcat: %.2f (256 in flight: %.3f); no-op / kcat pipe: %.2f\n", a / b, d / b, a / p);
     printf("{\"bench\":\"kafka_noop\",\"messages\":%ld,\"repetitions\":%d,\"noop_msgs_per_s\":%.0f,"
-           "\"kcat_msgs_per_s\":%.0f,\"ratio\":%.3f}\n",
-           n, reps, a, b, a / b);
+           "\"noop_default_in_flight_msgs_per_s\":%.0f,\"kcat_msgs_per_s\":%.0f,\"kcat_pipe_msgs_per_s\":%.0f,"
+           "\"ratio\":%.3f,\"ratio_default_in_flight\":%.4f,\"ratio_pipe\":%.3f}\n",
+           n, reps, a, d, b, p, a / b, d / b, a / p);
     return 0;
 }

@@ -23,6 +23,9 @@
 
 const char *const brain_stage_inputs[] = {"brainRequests", "imageFactsProcessed"};
 const size_t brain_stage_n_inputs = 2;
+const char *const brain_stage_outputs[] = {BF_SCHEMA_BRAIN_DECISIONS, BF_SCHEMA_MEMORY_UPDATES,
+                                             BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED};
+const size_t brain_stage_n_outputs = 3;
 
 typedef enum { JOB_QUEUED, JOB_AWAITING, JOB_DECIDING, JOB_DECIDED } job_phase;
 

@@ -39,9 +39,11 @@ brain_stage *brain_stage_new(const brain_cfg *cfg, bf_db *db, const brain_llm_tr
                              bf_metrics *metrics);
 void brain_stage_free(brain_stage *st);
 
-/* The runtime ops (ctx = the stage) and its input topics. */
+/* The runtime ops (ctx = the stage), its input topics and the topics it produces to. */
 bf_stage_ops brain_stage_ops(const brain_stage *st);
 extern const char *const brain_stage_inputs[];
 extern const size_t brain_stage_n_inputs;
+extern const char *const brain_stage_outputs[];
+extern const size_t brain_stage_n_outputs;
 
 #endif

@@ -57,7 +57,8 @@ int main(int argc, char **argv) {
     bf_runtime *rt = NULL;
     if (st) {
         bf_runtime_opts o = {.worker = "brain-worker", .cfg = &app.cfg, .input_topics = brain_stage_inputs,
-                             .n_inputs = brain_stage_n_inputs, .ops = brain_stage_ops(st), .ctx = st,
+                             .n_inputs = brain_stage_n_inputs, .output_topics = brain_stage_outputs,
+                             .n_outputs = brain_stage_n_outputs, .ops = brain_stage_ops(st), .ctx = st,
                              .log = &app.log, .metrics = app.metrics, .envp = environ};
         char err[1024];
         rt = bf_runtime_new(&o, err, sizeof err);

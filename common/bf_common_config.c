@@ -25,7 +25,7 @@ const bf_cfg_var bf_common_cfg_vars[] = {
      "PostgreSQL connection string (libpq keyword=value or postgresql:// URI, sslmode and all). "
      "Empty: no database (brain-worker then decides on degraded context)."},
     {"MAX_IN_FLIGHT", BF_CFG_INT, F(max_in_flight), "256", 1, 100000, NULL, 0,
-     "Messages handled concurrently per process; above it the consumer pauses its partitions "
+     "Messages handled concurrently per process; at it the runtime stops taking messages "
      "(and keeps polling, so the group never times it out)."},
     {"SHUTDOWN_TIMEOUT", BF_CFG_MS, F(shutdown_timeout_ms), "20s", 0, 600000, NULL, 0,
      "On SIGTERM, how long in-flight work may finish before it is abandoned (it is then redelivered "

@@ -52,7 +52,12 @@ rd_kafka_conf_t *bf_kafka_conf_new(const bf_common_cfg *cfg, bf_kafka_role role,
             set(conf, "auto.commit.interval.ms", "1000", err, errlen) ||
             set(conf, "auto.offset.reset", "earliest", err, errlen) ||
             set(conf, "partition.assignment.strategy", "range,roundrobin", err, errlen) ||
-            set(conf, "enable.partition.eof", "false", err, errlen))
+            set(conf, "enable.partition.eof", "false", err, errlen) ||
+            /* The runtime reads each partition from its own queue, where these prefetch bounds
+             * apply per partition rather than to the whole consumer (100000 messages and
+             * 64 MiB by default): 12 partitions stay under 48 MiB. */
+            set(conf, "queued.min.messages", "10000", err, errlen) ||
+            set(conf, "queued.max.messages.kbytes", "4096", err, errlen))
             goto fail;
     } else {
         if (set(conf, "enable.idempotence", "true", err, errlen) ||

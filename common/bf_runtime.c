@@ -26,6 +26,7 @@
 #define MAX_DEPS 8
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
+#define WARM_UP_BUDGET_MS 5000
 
 /* The runtime's view of an input message; bf_inmsg is its public face (first member). */
 typedef struct inmsg_impl {
@@ -57,7 +58,13 @@ struct bf_runtime {
     bf_metrics *metrics;
     char group_id[BF_CFG_STR_MAX];
     rd_kafka_t *consumer, *producer;
+    rd_kafka_topic_t **out_topics; /* held so the producer keeps their metadata fresh */
+    size_t n_out_topics;
     rd_kafka_queue_t *consumer_q, *producer_q;
+    /* The assigned partitions' own queues, detached from consumer_q (see attach_partition_queues);
+     * read round robin from part_next. */
+    rd_kafka_queue_t **part_qs;
+    size_t n_part_qs, part_next;
     int wake_pipe[2];
     int signal_fd;
     sigset_t old_mask;
@@ -204,17 +211,60 @@ static void set_paused(bf_runtime *rt, bool pause) {
     bf_metric_set(rt->m_paused, pause ? 1 : 0);
 }
 
+/* Each assigned partition's messages stay in that partition's own queue instead of being
+ * forwarded to the consumer queue, and the loop takes from them only while below max_in_flight.
+ * Pausing at the limit (what the runtime did before) makes librdkafka purge every prefetched
+ * message and, on resume, restart fetching only when its broker thread next wakes: 0.6 s per
+ * pause/resume cycle measured with MAX_IN_FLIGHT=256 (bench/README.md). Left in their queues,
+ * prefetched messages wait, and librdkafka stops fetching a partition whose queue holds
+ * queued.min.messages or queued.max.messages.kbytes (per partition in this mode). Events
+ * (rebalances, errors) still come through the consumer queue, polled every turn, which also keeps
+ * the group membership (max.poll.interval.ms) whatever the in-flight count. */
+static void detach_partition_queues(bf_runtime *rt) {
+    for (size_t i = 0; i < rt->n_part_qs; i++) {
+        rd_kafka_queue_io_event_enable(rt->part_qs[i], -1, NULL, 0);
+        rd_kafka_queue_destroy(rt->part_qs[i]);
+    }
+    free(rt->part_qs);
+    rt->part_qs = NULL;
+    rt->n_part_qs = rt->part_next = 0;
+}
+
+static void attach_partition_queues(bf_runtime *rt, const rd_kafka_topic_partition_list_t *parts) {
+    detach_partition_queues(rt);
+    if (parts->cnt == 0) return;
+    rt->part_qs = calloc((size_t)parts->cnt, sizeof *rt->part_qs);
+    if (!rt->part_qs) {
+        bf_log_error(rt->log, "out of memory attaching partition queues; stopping");
+        rt->fatal = rt->stopping = true;
+        return;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_queue_t *q = rd_kafka_queue_get_partition(rt->consumer, parts->elems[i].topic, parts->elems[i].partition);
+        if (!q) {
+            /* Still forwarded: its messages arrive through the consumer queue, as before. */
+            bf_log_warn(rt->log, "no queue for %s [%d]: consumed through the consumer queue", parts->elems[i].topic,
+                        (int)parts->elems[i].partition);
+            continue;
+        }
+        rd_kafka_queue_forward(q, NULL);
+        rd_kafka_queue_io_event_enable(q, rt->wake_pipe[1], "m", 1);
+        rt->part_qs[rt->n_part_qs++] = q;
+    }
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
     bf_runtime *rt = opaque;
     bf_metric_inc(rt->m_rebalances);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
+        attach_partition_queues(rt, parts);
         atomic_store(&rt->n_assigned, parts->cnt);
         atomic_store(&rt->joined, true);
         bf_log_info(rt->log, "assigned %d partitions", parts->cnt);
         /* librdkafka keeps a partition's pause flag across unassign/assign: a partition we paused
-         * (in-flight limit, dependency down) before its assignment was lost comes back paused
+         * (dependency down, shutdown) before its assignment was lost comes back paused
          * while we believe it resumed, and is then never fetched again (seen after a broker
          * restart). So every new assignment gets our current state explicitly. */
         if (rt->paused) rd_kafka_pause_partitions(rk, parts);
@@ -228,6 +278,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     commit_sync(rt);
     for (int i = 0; i < parts->cnt; i++) bf_offsets_forget(rt->offsets, parts->elems[i].topic, parts->elems[i].partition);
     rt->generation++;
+    detach_partition_queues(rt);
     rd_kafka_assign(rk, NULL);
     atomic_store(&rt->n_assigned, 0);
     bf_log_info(rt->log, "revoked %d partitions", parts->cnt);
@@ -432,12 +483,60 @@ bool bf_runtime_stopping(const bf_runtime *rt) { return rt->stopping; }
 
 void bf_runtime_hold(bf_runtime *rt, bool hold) { rt->held = hold; }
 
+/* Pausing is for long stops only (a dependency down, shutdown): it drops what librdkafka had
+ * prefetched. The in-flight limit is kept by take_from_partitions. */
 static void update_flow_control(bf_runtime *rt) {
-    size_t max = (size_t)rt->cfg->max_in_flight;
-    bool want = rt->stopping || rt->held || rt->inflight >= max;
-    /* Resume below three quarters so a busy stage does not flap between pause and resume. */
-    if (!want && rt->paused && rt->inflight > max * 3 / 4 && !rt->held && !rt->stopping) want = true;
+    bool want = rt->stopping || rt->held;
     if (want != rt->paused) set_paused(rt, want);
+}
+
+/* Dispatches up to budget messages from the partition queues, one partition after the other,
+ * while below max_in_flight. Returns how many. */
+static int take_from_partitions(bf_runtime *rt, int budget) {
+    size_t max = (size_t)rt->cfg->max_in_flight;
+    int n = 0;
+    size_t empty = 0; /* consecutive partitions found empty: all of them ends the turn */
+    while (n < budget && rt->inflight < max && !rt->stopping && !rt->held && empty < rt->n_part_qs) {
+        rd_kafka_queue_t *q = rt->part_qs[rt->part_next];
+        rt->part_next = (rt->part_next + 1) % rt->n_part_qs;
+        /* One at a time: rd_kafka_consume_batch_queue can skip offsets around pause/resume
+         * before librdkafka 2.1 (librdkafka#4208). */
+        rd_kafka_message_t *rkm = rd_kafka_consume_queue(q, 0);
+        if (!rkm) {
+            empty++;
+            continue;
+        }
+        empty = 0;
+        n++;
+        dispatch(rt, rkm);
+    }
+    return n;
+}
+
+/* librdkafka (2.0.2 here, still open upstream: librdkafka#3202, #5032) asks the cluster about a
+ * topic it has never produced to only on its once-a-second scan of unknown topics, so each
+ * process's first output to each topic waited up to a second (0.88 s measured, bench/README.md).
+ * One metadata request per output topic at start makes the producer know them all before the
+ * first message. Best effort: on failure librdkafka's scan still finds the topic later. */
+static void warm_up_outputs(bf_runtime *rt) {
+    size_t n = rt->opts.n_outputs + 1;
+    rt->out_topics = calloc(n, sizeof *rt->out_topics);
+    if (!rt->out_topics) return;
+    int64_t deadline = bf_now_ms() + WARM_UP_BUDGET_MS;
+    for (size_t i = 0; i < n; i++) {
+        char t[BF_CFG_STR_MAX * 2];
+        bf_topic_name(rt->cfg, i < rt->opts.n_outputs ? rt->opts.output_topics[i] : "deadLetters", t, sizeof t);
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rt->producer, t, NULL);
+        if (!rkt) continue;
+        rt->out_topics[rt->n_out_topics++] = rkt;
+        int left = (int)(deadline - bf_now_ms());
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err =
+            left > 0 ? rd_kafka_metadata(rt->producer, 0, rkt, &md, left) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (err) bf_log_warn(rt->log, "metadata for output topic %s: %s (its first message may wait ~1 s)", t,
+                             rd_kafka_err2str(err));
+        if (md) rd_kafka_metadata_destroy(md);
+    }
 }
 
 int bf_runtime_run(bf_runtime *rt) {
@@ -462,18 +561,22 @@ int bf_runtime_run(bf_runtime *rt) {
     }
     bf_log_info(rt->log, "consuming %s as group %s; http port %d", topics_log, rt->group_id,
                 bf_runtime_http_port(rt));
+    /* After subscribe, so the group join goes on meanwhile. */
+    warm_up_outputs(rt);
     int fds[2] = {rt->wake_pipe[0], rt->signal_fd};
     for (;;) {
         atomic_store(&rt->last_turn_ms, bf_now_ms());
         check_signals(rt);
         int n = 0;
         rd_kafka_message_t *rkm;
+        /* Events; messages only from a partition whose queue could not be detached. */
         while (n < POLL_BATCH && (rkm = rd_kafka_consumer_poll(rt->consumer, 0)) != NULL) {
             n++;
             /* After stop, messages already fetched are left for the next owner. */
             if (rt->stopping) rd_kafka_message_destroy(rkm);
             else dispatch(rt, rkm);
         }
+        n += take_from_partitions(rt, POLL_BATCH - n);
         rd_kafka_poll(rt->producer, 0);
         if (rt->opts.ops.tick) rt->opts.ops.tick(rt->opts.ctx, rt);
         rd_kafka_poll(rt->producer, 0);
@@ -498,6 +601,7 @@ int bf_runtime_run(bf_runtime *rt) {
         commit_sync(rt);
     }
     int64_t t0 = bf_now_ms();
+    detach_partition_queues(rt); /* librdkafka wants them destroyed before the close */
     rd_kafka_consumer_close(rt->consumer);
     bf_log_info(rt->log, "stopped%s (consumer close took %lld ms)", rt->fatal ? " on a fatal error" : "",
                 (long long)(bf_now_ms() - t0));
@@ -575,7 +679,7 @@ bf_runtime *bf_runtime_new(const bf_runtime_opts *opts, char *err, size_t errlen
                                  "Consumer lag summed over assigned partitions (from librdkafka statistics).", NULL);
     rt->m_rebalances = bf_metrics_counter(rt->metrics, "bf_rebalances_total", "Partition assignments and revocations.", NULL);
     rt->m_produce_errors = bf_metrics_counter(rt->metrics, "bf_produce_errors_total", "Messages that could not be produced.", NULL);
-    rt->m_paused = bf_metrics_gauge(rt->metrics, "bf_consumer_paused", "1 while consumption is paused (in-flight limit, dependency down, shutdown).", NULL);
+    rt->m_paused = bf_metrics_gauge(rt->metrics, "bf_consumer_paused", "1 while consumption is paused (dependency down, shutdown).", NULL);
 
     if (!opts->no_http) {
         bf_http_server_opts ho = {.bind_addr = opts->cfg->http_bind, .port = (int)opts->cfg->http_port,
@@ -599,6 +703,9 @@ void bf_runtime_free(bf_runtime *rt) {
         rd_kafka_message_destroy(m->rkm);
         free(m);
     }
+    for (size_t i = 0; i < rt->n_out_topics; i++) rd_kafka_topic_destroy(rt->out_topics[i]);
+    free(rt->out_topics);
+    detach_partition_queues(rt);
     if (rt->consumer_q) rd_kafka_queue_destroy(rt->consumer_q);
     if (rt->producer_q) rd_kafka_queue_destroy(rt->producer_q);
     if (rt->consumer) rd_kafka_destroy(rt->consumer);

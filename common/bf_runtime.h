@@ -11,8 +11,9 @@
  * at any point re-delivers what was not finished; stages are idempotent downstream.
  *
  * Handlers finish synchronously (BF_HANDLED) or later (BF_PENDING, then bf_runtime_finish), which
- * is how stages keep hundreds of LLM/HTTP calls in flight. Above max_in_flight the consumer pauses
- * its partitions but keeps polling, so slow calls never trip max.poll.interval.ms.
+ * is how stages keep hundreds of LLM/HTTP calls in flight. At max_in_flight the loop stops taking
+ * messages from the partitions' queues (prefetched messages wait there, nothing is re-fetched) but
+ * keeps polling the consumer, so slow calls never trip max.poll.interval.ms.
  *
  * A delivery that librdkafka reports as failed after its own retries is fatal: the runtime stops
  * with an error (exit non-zero, the pod restarts, the input is re-delivered) rather than store an
@@ -74,6 +75,11 @@ typedef struct bf_runtime_opts {
     const bf_common_cfg *cfg;            /* borrowed, must outlive the runtime */
     const char *const *input_topics;     /* base names, without the prefix */
     size_t n_inputs;
+    /* Base names the stage produces to (deadLetters is implied). The runtime looks their metadata
+     * up at start: librdkafka otherwise finds a topic it never produced to only on its
+     * once-a-second scan, and the first output to each waits up to a second. May be NULL. */
+    const char *const *output_topics;
+    size_t n_outputs;
     bf_stage_ops ops;
     void *ctx;                           /* passed to every op */
     bf_log *log;                         /* borrowed */

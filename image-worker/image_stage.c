@@ -17,6 +17,8 @@
 
 const char *const image_stage_inputs[] = {BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED};
 const size_t image_stage_n_inputs = 1;
+const char *const image_stage_outputs[] = {BF_SCHEMA_IMAGE_FACTS_READY};
+const size_t image_stage_n_outputs = 1;
 
 #define WORKER "image-worker"
 

@@ -25,5 +25,7 @@ void image_stage_free(image_stage *st);
 bf_stage_ops image_stage_ops(void);
 extern const char *const image_stage_inputs[];
 extern const size_t image_stage_n_inputs;
+extern const char *const image_stage_outputs[];
+extern const size_t image_stage_n_outputs;
 
 #endif

@@ -37,7 +37,8 @@ int main(int argc, char **argv) {
         if (icfg.vision_url[0]) bf_log_info(&app.log, "vision model %s configured", icfg.vision_model);
         else bf_log_info(&app.log, "no BRAINFLEET_VISION_URL: built-in analysis only");
         bf_runtime_opts o = {.worker = "image-worker", .cfg = &app.cfg, .input_topics = image_stage_inputs,
-                             .n_inputs = image_stage_n_inputs, .ops = image_stage_ops(), .ctx = st,
+                             .n_inputs = image_stage_n_inputs, .output_topics = image_stage_outputs,
+                             .n_outputs = image_stage_n_outputs, .ops = image_stage_ops(), .ctx = st,
                              .log = &app.log, .metrics = app.metrics, .envp = environ};
         bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
         if (!rt) bf_log_error(&app.log, "runtime: %s", err);

@@ -58,7 +58,8 @@ static int run_stage(bf_app *app, const memory_cfg *mcfg) {
         return 1;
     }
     bf_runtime_opts o = {.worker = "memory-writer", .cfg = &app->cfg, .input_topics = memory_stage_inputs,
-                         .n_inputs = memory_stage_n_inputs, .ops = memory_stage_ops(), .ctx = stage,
+                         .n_inputs = memory_stage_n_inputs, .output_topics = memory_stage_outputs,
+                         .n_outputs = memory_stage_n_outputs, .ops = memory_stage_ops(), .ctx = stage,
                          .log = &app->log, .metrics = app->metrics, .envp = environ};
     bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
     int rc = 1;

@@ -16,6 +16,8 @@
 
 const char *const memory_stage_inputs[] = {BF_SCHEMA_IMAGE_FACTS_READY, BF_SCHEMA_MEMORY_UPDATES};
 const size_t memory_stage_n_inputs = 2;
+const char *const memory_stage_outputs[] = {BF_SCHEMA_IMAGE_FACTS_PROCESSED};
+const size_t memory_stage_n_outputs = 1;
 
 struct memory_stage {
     const memory_cfg *cfg;

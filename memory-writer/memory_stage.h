@@ -24,5 +24,7 @@ bf_stage_ops memory_stage_ops(void);
 
 extern const char *const memory_stage_inputs[];
 extern const size_t memory_stage_n_inputs;
+extern const char *const memory_stage_outputs[];
+extern const size_t memory_stage_n_outputs;
 
 #endif
