@@ -50,10 +50,8 @@ static int run_cleanup(bf_app *app, const memory_cfg *mcfg) {
 
 static int run_stage(bf_app *app, const memory_cfg *mcfg) {
     char err[1024];
-    bf_db *db = bf_db_new(app->cfg.pg_dsn, &app->log);
-    memory_stage *stage = db ? memory_stage_new(mcfg, db, &app->log, app->metrics) : NULL;
+    memory_stage *stage = memory_stage_new(mcfg, app->cfg.pg_dsn, &app->log, app->metrics);
     if (!stage) {
-        bf_db_free(db);
         bf_log_error(&app->log, "out of memory");
         return 1;
     }
@@ -70,7 +68,6 @@ static int run_stage(bf_app *app, const memory_cfg *mcfg) {
         bf_runtime_free(rt);
     }
     memory_stage_free(stage);
-    bf_db_free(db);
     return rc;
 }
 

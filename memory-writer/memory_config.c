@@ -7,11 +7,16 @@
 
 const bf_cfg_var memory_cfg_vars[] = {
     {"BATCH_SIZE", BF_CFG_INT, F(batch_size), "500", 1, 100000, NULL, 0,
-     "Messages written per PostgreSQL transaction, at most. A batch is also flushed when the "
-     "consumer reaches BRAINFLEET_MAX_IN_FLIGHT, so raise both together."},
+     "Messages written per PostgreSQL transaction, at most. Each connection holds one batch in "
+     "flight and the next filling, all within BRAINFLEET_MAX_IN_FLIGHT: batches are full only when "
+     "MAX_IN_FLIGHT >= 2 x WRITE_CONNECTIONS x BATCH_SIZE."},
     {"BATCH_LINGER", BF_CFG_MS, F(batch_linger_ms), "50ms", 0, 60000, NULL, 0,
      "How long the oldest message of an unfilled batch waits before the batch is written anyway: "
      "the latency a quiet topic pays for batching."},
+    {"WRITE_CONNECTIONS", BF_CFG_INT, F(write_connections), "2", 1, MEMORY_MAX_CONNECTIONS, NULL, 0,
+     "PostgreSQL connections one memory-writer writes batches through at the same time. A "
+     "project always uses the same one, so its updates apply in order; BRAINFLEET_MAX_IN_FLIGHT "
+     "is shared among them. Count them in the database's max_connections (per replica)."},
     {"DB_RETRY_MAX", BF_CFG_MS, F(retry_max_ms), "5s", 10, 600000, NULL, 0,
      "Longest pause between attempts while PostgreSQL is unreachable (the backoff doubles from "
      "100 ms up to this). Consumption is held meanwhile and /readyz reports not ready."},

@@ -19,20 +19,30 @@ const size_t memory_stage_n_inputs = 2;
 const char *const memory_stage_outputs[] = {BF_SCHEMA_IMAGE_FACTS_PROCESSED};
 const size_t memory_stage_n_outputs = 1;
 
-struct memory_stage {
-    const memory_cfg *cfg;
-    bf_db *db;
-    bf_log *log;
+/* One database connection and the batches written through it. A project always maps to the
+ * same lane, so its messages are applied in order (the confidence merge depends on it) while
+ * lanes write different projects at the same time. */
+typedef struct memory_lane {
+    bf_db *db; /* owned */
     memory_batch batch;
     /* While batch is being written without waiting (async), new messages go to next, so the
      * loop decodes the next batch while the server works on this one; next is always the
      * younger of the two and is written after batch. */
     memory_batch next;
     memory_store_async async;
-    bool inflight;             /* batch is being written through async */
-    bool async_ended;          /* memory_store_progress returned true; results not handled yet */
+    bool inflight;    /* batch is being written through async */
+    bool async_ended; /* memory_store_progress returned true; results not handled yet */
     int64_t async_t0;
-    unsigned handled;          /* messages handled, to look at the pipelined write now and then */
+} memory_lane;
+
+struct memory_stage {
+    const memory_cfg *cfg;
+    bf_log *log;
+    memory_lane *lanes;
+    size_t n_lanes;
+    unsigned handled;          /* messages handled, to look at the pipelined writes now and then */
+    /* The database's state is one for all lanes: a lost connection holds consumption, and the
+     * retry time applies to every lane's waiting batch. */
     bool db_down;
     bool probed;               /* the database was tried once at start */
     int transient_failures;
@@ -45,15 +55,28 @@ struct memory_stage {
     bf_metric *m_batches, *m_rows, *m_duplicates, *m_db_errors, *m_rejected, *m_flush_seconds;
 };
 
-memory_stage *memory_stage_new(const memory_cfg *cfg, bf_db *db, bf_log *log, bf_metrics *metrics) {
+memory_stage *memory_stage_new(const memory_cfg *cfg, const char *dsn, bf_log *log, bf_metrics *metrics) {
     memory_stage *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cfg = cfg;
-    s->db = db;
     s->log = log;
     s->backoff_ms = RETRY_FIRST_MS;
-    memory_batch_init(&s->batch, MEMORY_AN_COLS, MEMORY_MSG_COLS);
-    memory_batch_init(&s->next, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+    s->n_lanes = (size_t)cfg->write_connections;
+    s->lanes = calloc(s->n_lanes, sizeof *s->lanes);
+    if (!s->lanes) {
+        free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        memory_lane *l = &s->lanes[i];
+        memory_batch_init(&l->batch, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+        memory_batch_init(&l->next, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+        l->db = bf_db_new(dsn, log);
+        if (!l->db) {
+            memory_stage_free(s);
+            return NULL;
+        }
+    }
     s->m_batches = bf_metrics_counter(metrics, "bf_memory_batches_total", "Batches committed to PostgreSQL.", NULL);
     s->m_rows = bf_metrics_counter(metrics, "bf_memory_messages_committed_total",
                                    "Input messages whose batch committed (duplicates included).", NULL);
@@ -71,25 +94,41 @@ memory_stage *memory_stage_new(const memory_cfg *cfg, bf_db *db, bf_log *log, bf
 
 void memory_stage_free(memory_stage *s) {
     if (!s) return;
-    memory_batch_free(&s->batch);
-    memory_batch_free(&s->next);
-    memory_store_async_free(&s->async);
+    for (size_t i = 0; s->lanes && i < s->n_lanes; i++) {
+        memory_lane *l = &s->lanes[i];
+        memory_batch_free(&l->batch);
+        memory_batch_free(&l->next);
+        memory_store_async_free(&l->async);
+        bf_db_free(l->db);
+    }
+    free(s->lanes);
     free(s->abandoned);
     free(s);
 }
 
 /* ---- handler ---- */
 
-static memory_batch *filling(memory_stage *s) { return s->inflight || s->next.n_items ? &s->next : &s->batch; }
+static memory_batch *filling(memory_lane *l) { return l->inflight || l->next.n_items ? &l->next : &l->batch; }
+
+/* FNV-1a of the envelope's project id (not the Kafka key, which nothing forces to match): the
+ * same project, the same lane. */
+static memory_batch *lane_batch(memory_stage *s, const char *project_id) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)project_id; *p; p++) h = (h ^ *p) * 16777619u;
+    return filling(&s->lanes[h % s->n_lanes]);
+}
 
 static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
     memory_stage *s = ctx;
     char err[512];
     /* The runtime hands out up to a few hundred messages before the next tick: look at the
-     * pipelined write in between so its second phase is sent without waiting for the tick.
+     * pipelined writes in between so their second phase is sent without waiting for the tick.
      * Only reading and sending here; completion (producing, finishing) stays in tick. */
-    if (s->inflight && !s->async_ended && ++s->handled % 32 == 0)
-        s->async_ended = memory_store_progress(&s->async, &s->batch, false);
+    if (++s->handled % 32 == 0)
+        for (size_t i = 0; i < s->n_lanes; i++) {
+            memory_lane *l = &s->lanes[i];
+            if (l->inflight && !l->async_ended) l->async_ended = memory_store_progress(&l->async, &l->batch, false);
+        }
     const char *payload = msg->payload ? msg->payload : "";
     int rc;
     if (strcmp(msg->topic_base, BF_SCHEMA_IMAGE_FACTS_READY) == 0) {
@@ -98,7 +137,7 @@ static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
             bf_runtime_dead_letter(rt, msg, "invalid_message", err);
             return BF_HANDLED;
         }
-        rc = memory_extract_image_facts(filling(s), msg, &m, s->cfg->inferred_weight, bf_now_ms(), bf_wall_ms(), err,
+        rc = memory_extract_image_facts(lane_batch(s, m.env.project_id), msg, &m, s->cfg->inferred_weight, bf_now_ms(), bf_wall_ms(), err,
                                         sizeof err);
         bf_msg_image_facts_ready_free(&m);
     } else if (strcmp(msg->topic_base, BF_SCHEMA_MEMORY_UPDATES) == 0) {
@@ -107,7 +146,7 @@ static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
             bf_runtime_dead_letter(rt, msg, "invalid_message", err);
             return BF_HANDLED;
         }
-        rc = memory_extract_memory_update(filling(s), msg, &m, bf_now_ms(), err, sizeof err);
+        rc = memory_extract_memory_update(lane_batch(s, m.env.project_id), msg, &m, bf_now_ms(), err, sizeof err);
         bf_msg_memory_update_free(&m);
     } else {
         snprintf(err, sizeof err, "memory-writer does not consume topic %s", msg->topic);
@@ -168,18 +207,36 @@ static void set_db_state(memory_stage *s, bf_runtime *rt, bool up, const char *e
 /* ---- flushing ---- */
 
 static void set_active(memory_batch *b, size_t only) {
-    for (size_t i = 0; i < b->n_items; i++) b->items[i].active = only == SIZE_MAX ? !b->items[i].done : i == only;
+    for (size_t i = 0; i < b->n_items; i++) b->items[i].active = i == only;
+}
+
+/* Selects the oldest `limit` unfinished items: a lane's batch can hold more than a transaction
+ * takes (messages that arrived while its connection was busy), the rest wait for the next one. */
+static void set_active_first(memory_batch *b, size_t limit) {
+    for (size_t i = 0, n = 0; i < b->n_items; i++) {
+        b->items[i].active = !b->items[i].done && n < limit;
+        n += b->items[i].active;
+    }
+}
+
+static size_t flush_size(const memory_stage *s, bf_runtime *rt) {
+    /* The runtime stops handing out messages at MAX_IN_FLIGHT, shared by the lanes, and each
+     * lane holds a batch in flight and the next one filling: a larger batch would only ever
+     * flush on the linger. */
+    long long n = s->cfg->batch_size, cap = bf_runtime_config(rt)->max_in_flight / (2 * (long long)s->n_lanes);
+    if (cap < 1) cap = 1;
+    return (size_t)(n < cap ? n : cap);
 }
 
 /* One transaction per item, to find the ones the database refuses; stops at a connection loss
  * (what is left stays in the batch). */
-static void isolate(memory_stage *s, bf_runtime *rt) {
+static void isolate(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     char err[1024];
-    for (size_t i = 0; i < s->batch.n_items; i++) {
-        memory_item *it = &s->batch.items[i];
+    for (size_t i = 0; i < l->batch.n_items; i++) {
+        memory_item *it = &l->batch.items[i];
         if (it->done) continue;
-        set_active(&s->batch, i);
-        memory_store_status st = memory_store_write(s->db, &s->batch, MEMORY_CONSUMER, err, sizeof err);
+        set_active(&l->batch, i);
+        memory_store_status st = memory_store_write(l->db, &l->batch, MEMORY_CONSUMER, err, sizeof err);
         if (st == MEMORY_STORE_OK) complete_item(s, rt, it);
         else if (st == MEMORY_STORE_REJECTED) reject_item(s, rt, it, err);
         else {
@@ -188,26 +245,31 @@ static void isolate(memory_stage *s, bf_runtime *rt) {
             break;
         }
     }
-    memory_batch_compact(&s->batch);
+    memory_batch_compact(&l->batch);
 }
 
-static void committed(memory_stage *s, bf_runtime *rt, int64_t t0) {
+static void committed(memory_stage *s, bf_runtime *rt, memory_lane *l, int64_t t0) {
     if (s->db_down) set_db_state(s, rt, true, NULL);
     s->transient_failures = 0;
     bf_metric_inc(s->m_batches);
-    bf_metric_add(s->m_rows, (double)s->batch.n_items);
-    for (size_t i = 0; i < s->batch.n_items; i++) complete_item(s, rt, &s->batch.items[i]);
-    memory_batch_clear(&s->batch);
+    size_t n = 0;
+    for (size_t i = 0; i < l->batch.n_items; i++)
+        if (l->batch.items[i].active) {
+            complete_item(s, rt, &l->batch.items[i]);
+            n++;
+        }
+    bf_metric_add(s->m_rows, (double)n);
+    memory_batch_compact(&l->batch);
     bf_metric_observe(s->m_flush_seconds, (double)(bf_now_ms() - t0) / 1000.0);
 }
 
-static void flush(memory_stage *s, bf_runtime *rt) {
+static void flush(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     char err[1024];
     int64_t t0 = bf_now_ms();
-    set_active(&s->batch, SIZE_MAX);
-    memory_store_status st = memory_store_write(s->db, &s->batch, MEMORY_CONSUMER, err, sizeof err);
+    set_active_first(&l->batch, flush_size(s, rt));
+    memory_store_status st = memory_store_write(l->db, &l->batch, MEMORY_CONSUMER, err, sizeof err);
     if (st == MEMORY_STORE_OK) {
-        committed(s, rt, t0);
+        committed(s, rt, l, t0);
         return;
     }
     bf_metric_inc(s->m_db_errors);
@@ -217,77 +279,70 @@ static void flush(memory_stage *s, bf_runtime *rt) {
     }
     if (s->db_down) set_db_state(s, rt, true, NULL); /* it answered: reachable */
     if (st == MEMORY_STORE_TRANSIENT && ++s->transient_failures < TRANSIENT_LIMIT) {
-        bf_log_warn(s->log, "batch of %zu failed transiently (%d of %d), retrying: %s", s->batch.n_items,
+        bf_log_warn(s->log, "batch of %zu failed transiently (%d of %d), retrying: %s", l->batch.n_items,
                     s->transient_failures, TRANSIENT_LIMIT, err);
         s->retry_at_ms = bf_now_ms() + RETRY_FIRST_MS * s->transient_failures;
         return;
     }
-    bf_log_warn(s->log, "batch of %zu refused (%s), writing its messages one by one: %s", s->batch.n_items,
+    bf_log_warn(s->log, "batch of %zu refused (%s), writing its messages one by one: %s", l->batch.n_items,
                 memory_store_status_name(st), err);
     s->transient_failures = 0;
-    isolate(s, rt);
+    isolate(s, rt, l);
 }
 
 /* batch written: the younger messages become the batch. */
-static void promote(memory_stage *s) {
-    if (s->batch.n_items || !s->next.n_items) return;
-    memory_batch t = s->batch;
-    s->batch = s->next;
-    s->next = t;
+static void promote(memory_lane *l) {
+    if (l->batch.n_items || !l->next.n_items) return;
+    memory_batch t = l->batch;
+    l->batch = l->next;
+    l->next = t;
 }
 
 /* Handles the end of a pipelined write: on success as flush does; on failure the batch is
  * written again the blocking way, whose error handling decides (retry, isolate, hold). */
-static void async_end(memory_stage *s, bf_runtime *rt) {
-    s->inflight = false;
-    s->async_ended = false;
-    if (s->async.status == MEMORY_STORE_OK) committed(s, rt, s->async_t0);
+static void async_end(memory_stage *s, bf_runtime *rt, memory_lane *l) {
+    l->inflight = false;
+    l->async_ended = false;
+    if (l->async.status == MEMORY_STORE_OK) committed(s, rt, l, l->async_t0);
     else {
-        bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", s->batch.n_items,
-                    memory_store_status_name(s->async.status), s->async.err);
-        flush(s, rt);
+        bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", l->batch.n_items,
+                    memory_store_status_name(l->async.status), l->async.err);
+        flush(s, rt, l);
     }
-    promote(s);
+    promote(l);
 }
 
 /* Waits for a pipelined write to end, if one is under way. */
-static void async_wait(memory_stage *s, bf_runtime *rt) {
-    if (!s->inflight) return;
-    if (!s->async_ended) memory_store_progress(&s->async, &s->batch, true);
-    async_end(s, rt);
+static void async_wait(memory_stage *s, bf_runtime *rt, memory_lane *l) {
+    if (!l->inflight) return;
+    if (!l->async_ended) memory_store_progress(&l->async, &l->batch, true);
+    async_end(s, rt, l);
 }
 
-/* Starts writing batch: pipelined while the database is healthy, else the blocking way (which
- * owns the retry and hold logic). */
-static void start_flush(memory_stage *s, bf_runtime *rt) {
+/* Starts writing the lane's batch: pipelined while the database is healthy, else the blocking
+ * way (which owns the retry and hold logic). */
+static void start_flush(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     if (s->db_down || s->transient_failures) {
-        flush(s, rt);
+        flush(s, rt, l);
         return;
     }
-    set_active(&s->batch, SIZE_MAX);
-    s->async_t0 = bf_now_ms();
-    if (memory_store_send(s->db, &s->batch, MEMORY_CONSUMER, &s->async) == MEMORY_STORE_OK) {
-        s->inflight = true;
-        s->async_ended = false;
+    set_active_first(&l->batch, flush_size(s, rt));
+    l->async_t0 = bf_now_ms();
+    if (memory_store_send(l->db, &l->batch, MEMORY_CONSUMER, &l->async) == MEMORY_STORE_OK) {
+        l->inflight = true;
+        l->async_ended = false;
         return;
     }
-    flush(s, rt);
+    flush(s, rt, l);
 }
 
-static size_t flush_size(const memory_stage *s, bf_runtime *rt) {
-    /* The runtime stops handing out messages at MAX_IN_FLIGHT, so a larger batch would only ever
-     * flush on the linger. */
-    long long n = s->cfg->batch_size, cap = bf_runtime_config(rt)->max_in_flight;
-    return (size_t)(n < cap ? n : cap);
-}
-
-/* ms until the next flush is due; 0 when due now, -1 when nothing is waiting. */
-static long long due_in_ms(const memory_stage *s, bf_runtime *rt) {
+/* ms until the lane's next flush is due; 0 when due now, -1 when nothing is waiting. */
+static long long due_in_ms(const memory_stage *s, bf_runtime *rt, const memory_lane *l) {
     int64_t now = bf_now_ms();
     if (s->retry_at_ms) return s->retry_at_ms > now ? s->retry_at_ms - now : 0;
-    if (s->batch.n_items == 0) return -1;
-    if (s->batch.n_items >= flush_size(s, rt) || bf_runtime_stopping(rt)) return 0;
-    int64_t at = s->batch.oldest_ms + s->cfg->batch_linger_ms;
+    if (l->batch.n_items == 0) return -1;
+    if (l->batch.n_items >= flush_size(s, rt) || bf_runtime_stopping(rt)) return 0;
+    int64_t at = l->batch.oldest_ms + s->cfg->batch_linger_ms;
     return at > now ? at - now : 0;
 }
 
@@ -299,59 +354,79 @@ static void tick(void *ctx, bf_runtime *rt) {
     if (!s->probed) {
         /* Not fatal at start: consumption is held until the database answers. */
         s->probed = true;
-        set_db_state(s, rt, bf_db_connect(s->db, 1, 0, err, sizeof err) == 0, err);
+        set_db_state(s, rt, bf_db_connect(s->lanes[0].db, 1, 0, err, sizeof err) == 0, err);
     }
-    if (s->inflight) {
-        /* Block only when the next batch is due as well: the write in flight is then what
-         * holds the loop back anyway. */
-        bool next_due = s->next.n_items >= flush_size(s, rt) || bf_runtime_stopping(rt);
-        if (!s->async_ended) s->async_ended = memory_store_progress(&s->async, &s->batch, next_due);
-        if (!s->async_ended) return;
-        async_end(s, rt);
+    bool wrote = false, retry_due = s->retry_at_ms && s->retry_at_ms <= bf_now_ms();
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        memory_lane *l = &s->lanes[i];
+        if (l->inflight) {
+            /* Never block here: other lanes may have batches to send, and messages keep coming
+             * (MAX_IN_FLIGHT bounds them). wait_fn wakes the loop when a write has answers. */
+            if (!l->async_ended) l->async_ended = memory_store_progress(&l->async, &l->batch, false);
+            if (!l->async_ended) continue;
+            async_end(s, rt, l);
+        }
+        promote(l);
+        if (l->batch.n_items == 0 || due_in_ms(s, rt, l) != 0) continue;
+        if (retry_due) s->retry_at_ms = 0;
+        start_flush(s, rt, l);
+        wrote = true;
     }
-    promote(s);
-    if (due_in_ms(s, rt) != 0) return;
-    s->retry_at_ms = 0;
-    if (s->batch.n_items > 0) {
-        start_flush(s, rt);
-        return;
+    if (retry_due && !wrote) {
+        s->retry_at_ms = 0;
+        /* Held with nothing to write: probe, so consumption resumes when the database is back. */
+        if (s->db_down) set_db_state(s, rt, bf_db_connect(s->lanes[0].db, 1, 0, err, sizeof err) == 0, err);
     }
-    /* Held with nothing to write: probe, so consumption resumes when the database is back. */
-    if (s->db_down) set_db_state(s, rt, bf_db_connect(s->db, 1, 0, err, sizeof err) == 0, err);
 }
 
-/* Sleeps no longer than the batch's linger or the next retry, so a quiet topic's batch is written
- * after BATCH_LINGER rather than after the runtime's idle wait. */
+/* Sleeps no longer than the earliest batch linger or the next retry, so a quiet topic's batch is
+ * written after BATCH_LINGER rather than after the runtime's idle wait; the sockets of writes in
+ * flight wake it too, so their next phase is not late. */
 static void wait_fn(void *ctx, const int *fds, size_t n, int timeout_ms) {
     memory_stage *s = ctx;
-    int64_t at = s->retry_at_ms ? s->retry_at_ms
-                 : s->batch.n_items ? s->batch.oldest_ms + s->cfg->batch_linger_ms : 0;
+    int64_t at = s->retry_at_ms;
+    for (size_t i = 0; !at && i < s->n_lanes; i++) {
+        const memory_lane *l = &s->lanes[i];
+        if (l->batch.n_items && !l->inflight) {
+            int64_t t = l->batch.oldest_ms + s->cfg->batch_linger_ms;
+            if (!at || t < at) at = t;
+        }
+    }
     if (at) {
         int64_t left = at - bf_now_ms();
         if (left < 0) left = 0;
         if (left < timeout_ms) timeout_ms = (int)left;
     }
-    struct pollfd p[9];
+    struct pollfd p[8 + MEMORY_MAX_CONNECTIONS];
     if (n > 8) n = 8;
     for (size_t i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-    /* A pipelined write's results wake the loop too, so its next phase is not late. */
-    int pg = s->inflight && !s->async_ended ? memory_store_socket(&s->async) : -1;
-    if (pg >= 0) p[n++] = (struct pollfd){.fd = pg, .events = POLLIN};
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        const memory_lane *l = &s->lanes[i];
+        int pg = l->inflight && !l->async_ended ? memory_store_socket(&l->async) : -1;
+        if (pg >= 0) p[n++] = (struct pollfd){.fd = pg, .events = POLLIN};
+    }
     poll(p, n, timeout_ms);
 }
 
-/* The batch holds messages of the partitions being revoked: write it now if the database lets
+/* The batches hold messages of the partitions being revoked: write them now if the database lets
  * us (their offsets are then committed with the revocation, and the next owner skips them); what
  * cannot be written is given up and re-delivered to the next owner. */
 static void revoked(void *ctx, bf_runtime *rt) {
     memory_stage *s = ctx;
-    async_wait(s, rt);
-    if (s->batch.n_items > 0 && !s->db_down) flush(s, rt);
-    promote(s);
-    if (s->batch.n_items > 0 && !s->db_down) flush(s, rt);
     size_t left = 0;
-    for (size_t i = 0; i < s->batch.n_items; i++) left += !s->batch.items[i].done;
-    left += s->next.n_items; /* only non-empty when batch could not be written */
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        memory_lane *l = &s->lanes[i];
+        async_wait(s, rt, l);
+        for (;;) {
+            promote(l);
+            size_t before = l->batch.n_items;
+            if (before == 0 || s->db_down) break;
+            flush(s, rt, l);
+            if (l->batch.n_items >= before) break; /* not written (transient failure): give up */
+        }
+        for (size_t j = 0; j < l->batch.n_items; j++) left += !l->batch.items[j].done;
+        left += l->next.n_items; /* only non-empty when batch could not be written */
+    }
     if (left == 0) return;
     if (s->n_abandoned + left > s->cap_abandoned) {
         size_t cap = s->n_abandoned + left;
@@ -364,12 +439,15 @@ static void revoked(void *ctx, bf_runtime *rt) {
         s->abandoned = a;
         s->cap_abandoned = cap;
     }
-    for (size_t i = 0; i < s->batch.n_items; i++)
-        if (!s->batch.items[i].done) s->abandoned[s->n_abandoned++] = s->batch.items[i].cause;
-    for (size_t i = 0; i < s->next.n_items; i++) s->abandoned[s->n_abandoned++] = s->next.items[i].cause;
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        memory_lane *l = &s->lanes[i];
+        for (size_t j = 0; j < l->batch.n_items; j++)
+            if (!l->batch.items[j].done) s->abandoned[s->n_abandoned++] = l->batch.items[j].cause;
+        for (size_t j = 0; j < l->next.n_items; j++) s->abandoned[s->n_abandoned++] = l->next.items[j].cause;
+        memory_batch_clear(&l->batch);
+        memory_batch_clear(&l->next);
+    }
     bf_log_info(s->log, "revocation: %zu unwritten messages left for the next owner", left);
-    memory_batch_clear(&s->batch);
-    memory_batch_clear(&s->next);
     s->retry_at_ms = 0;
 }
 

@@ -2,7 +2,9 @@
  * the batch (invalid -> deadLetters) and leave it pending; tick writes the batch when it is full
  * or old, then publishes imageFactsProcessed with each input as its cause and finishes the inputs,
  * so an offset is stored only after the commit and the publication. While PostgreSQL is
- * unreachable consumption is held, /readyz says so, and the batch is retried with backoff. */
+ * unreachable consumption is held, /readyz says so, and the batch is retried with backoff.
+ * Projects are spread over WRITE_CONNECTIONS lanes, each a connection writing its own batches,
+ * so one project's messages are applied in order while lanes write at the same time. */
 #ifndef MEMORY_STAGE_H
 #define MEMORY_STAGE_H
 
@@ -15,8 +17,9 @@
 
 typedef struct memory_stage memory_stage;
 
-/* db, cfg, log and metrics are borrowed. NULL when out of memory. */
-memory_stage *memory_stage_new(const memory_cfg *cfg, bf_db *db, bf_log *log, bf_metrics *metrics);
+/* Opens cfg->write_connections connections to dsn (lazily, on first use); cfg, log and metrics
+ * are borrowed. NULL when out of memory. */
+memory_stage *memory_stage_new(const memory_cfg *cfg, const char *dsn, bf_log *log, bf_metrics *metrics);
 void memory_stage_free(memory_stage *s);
 
 /* handle, tick, wait and revoked, with the stage as ctx. */
