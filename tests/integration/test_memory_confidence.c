@@ -1,7 +1,8 @@
 /* The confidence merge done by PostgreSQL (memory_store's ON CONFLICT DO UPDATE) equals the C rule
  * (memory_confidence_merge) for a sequence of explicit and inferred, agreeing and contradicting
  * updates, written in one batch (several updates of one key in one transaction) and across
- * batches. A message the database refuses is dead-lettered alone; the rest of its batch lands. */
+ * batches, and per project when many projects are written through several connections at once.
+ * A message the database refuses is dead-lettered alone; the rest of its batch lands. */
 #include "test_memory_util.h"
 
 #include <cjson/cJSON.h>
@@ -102,6 +103,42 @@ static void test_db_equals_c_rule_batch_per_message(void **state) {
     run_steps(false);
 }
 
+/* Many projects over four lanes with batches of three, the steps of all projects interleaved:
+ * every project's rows must still equal the sequential C fold, which the order-sensitive steps
+ * (contradictions, explicit over inferred) only give if each project's messages are applied in
+ * arrival order, across transactions and while other lanes write. */
+static void test_lanes_keep_each_projects_order(void **state) {
+    (void)state;
+    enum { PROJECTS = 24 };
+    mt_fixture f;
+    mt_fixture_init(&f, 1);
+    PGconn *db = mt_db();
+    const char *env[] = {"BRAINFLEET_BATCH_SIZE=3", "BRAINFLEET_WRITE_CONNECTIONS=4", "BRAINFLEET_MAX_IN_FLIGHT=64",
+                         NULL};
+    pid_t w = mt_spawn(&f, "run", NULL, env, NULL);
+    rd_kafka_t *rk = mt_producer_new();
+    char project[PROJECTS][128];
+    for (int p = 0; p < PROJECTS; p++) snprintf(project[p], sizeof project[p], "%s-%d", f.project, p);
+    for (size_t i = 0; i < N_STEPS; i++)
+        for (int p = 0; p < PROJECTS; p++) {
+            char *json =
+                mt_memory_update(project[p], steps[i].key, steps[i].value, steps[i].w, steps[i].is_explicit, NULL);
+            mt_produce(rk, f.updates_topic, 0, project[p], json);
+            free(json);
+        }
+    mt_producer_free(rk);
+    int64_t total = (int64_t)(N_STEPS * PROJECTS), end = bf_test_now_ms() + 60000;
+    while (bf_test_committed_offset(f.group, f.updates_topic, 0) < total && bf_test_now_ms() < end)
+        bf_test_sleep_ms(200);
+    assert_int_equal(bf_test_committed_offset(f.group, f.updates_topic, 0), total);
+    for (int p = 0; p < PROJECTS; p++) {
+        check_row(db, project[p], "style");
+        check_row(db, project[p], "pace");
+    }
+    assert_int_equal(mt_stop(w, SIGTERM), 0);
+    PQfinish(db);
+}
+
 static void test_refused_message_dead_lettered_alone(void **state) {
     (void)state;
     mt_fixture f;
@@ -146,6 +183,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_db_equals_c_rule_one_batch),
         cmocka_unit_test(test_db_equals_c_rule_batch_per_message),
+        cmocka_unit_test(test_lanes_keep_each_projects_order),
         cmocka_unit_test(test_refused_message_dead_lettered_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

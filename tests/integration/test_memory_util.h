@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,9 @@ static inline pid_t mt_spawn(const mt_fixture *f, const char *command, const cha
     pid_t pid = fork();
     if (pid < 0) fail_msg("fork failed");
     if (pid == 0) {
+        /* A failed assertion leaves the test without reaching mt_stop: the worker must not
+         * outlive it (it would hold ctest's output pipe open until the test's timeout). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         setenv("BRAINFLEET_KAFKA_BROKERS", bf_test_brokers(), 1);
         setenv("BRAINFLEET_PG_DSN", dsn ? dsn : bf_test_pg_dsn(), 1);
         setenv("BRAINFLEET_TOPIC_PREFIX", f->prefix, 1);
