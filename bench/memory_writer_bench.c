@@ -7,7 +7,9 @@
  *   copy         a plain COPY of the same rows (image_analysis + processed_events) in one
  *                transaction: the ceiling for getting these bytes into these tables;
  *   per-message  the same store code with one transaction per message (what a writer without
- *                batching does), on min(N, 5000) messages.
+ *                batching does), on min(N, 5000) messages;
+ *   store only   the store code alone on prebuilt 500-message batches over 1 and over 2
+ *                connections (separate projects each): the database's ceiling for the writer.
  *
  * Not a test: it prints a table and one JSON line, and asserts nothing.
  *   eval "$(scripts/stack env)"; build/<dir>/bench/memory_writer_bench [--quick] [N]
@@ -240,36 +242,58 @@ static double bench_per_message(const char *prefix, long n) {
     return (double)n / busy;
 }
 
-/* The store alone: the writer's statements for BATCH_SIZE-message batches built beforehand, on
- * one connection, timed around memory_store_write only. No Kafka, no decoding, no encoding: the
- * ceiling one database connection puts on the writer. */
-static double bench_store_only(const char *prefix, long n, long batch) {
-    char run[64], err[1024];
-    snprintf(run, sizeof run, "%sstore", prefix);
+/* The store alone: the writer's statements for BATCH_SIZE-message batches built beforehand,
+ * timed around memory_store_write only; no Kafka, no decoding, no encoding. With conns > 1,
+ * that many processes each write their own projects over their own connection, as the
+ * writer's lanes do: the ceiling the database puts on a writer with that many connections. */
+static void store_part(const char *run, long n, long batch, int conns, int part, double start_at) {
+    char err[1024];
     bf_log log;
     bf_log_init(&log, stderr, "bench", BF_LOG_WARN);
     bf_db *db = bf_db_new(bf_test_pg_dsn(), &log);
     if (bf_db_connect(db, 1, 0, err, sizeof err) != 0) die("postgres", err);
-    long nb = (n + batch - 1) / batch;
+    long nb = (n / conns + batch - 1) / batch + 1, k = 0;
     memory_batch *bs = calloc((size_t)nb, sizeof *bs);
     if (!bs) die("store", "out of memory");
+    memory_batch_init(&bs[0], MEMORY_AN_COLS, MEMORY_MSG_COLS);
     for (long i = 0; i < n; i++) {
-        memory_batch *b = &bs[i / batch];
-        if (i % batch == 0) memory_batch_init(b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+        if (i % PROJECTS % conns != part) continue; /* message i belongs to project i % PROJECTS */
+        if ((long)bs[k].n_items == batch) memory_batch_init(&bs[++k], MEMORY_AN_COLS, MEMORY_MSG_COLS);
         bf_msg_image_facts_ready m;
         char url[256];
         free(message(run, i, &m, url, sizeof url));
-        if (memory_extract_image_facts(b, NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
-        b->items[b->n_items - 1].active = true;
+        if (memory_extract_image_facts(&bs[k], NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
+        bs[k].items[bs[k].n_items - 1].active = true;
     }
-    double t0 = now_s();
-    for (long k = 0; k < nb; k++)
-        if (memory_store_write(db, &bs[k], MEMORY_CONSUMER, err, sizeof err) != MEMORY_STORE_OK) die("write", err);
-    double dt = now_s() - t0;
-    for (long k = 0; k < nb; k++) memory_batch_free(&bs[k]);
+    while (now_s() < start_at) usleep(1000);
+    for (long j = 0; j <= k; j++)
+        if (memory_store_write(db, &bs[j], MEMORY_CONSUMER, err, sizeof err) != MEMORY_STORE_OK) die("write", err);
+    for (long j = 0; j <= k; j++) memory_batch_free(&bs[j]);
     free(bs);
     bf_db_free(db);
-    return (double)n / dt;
+}
+
+static double bench_store_only(const char *prefix, long n, long batch, int conns) {
+    char run[64];
+    snprintf(run, sizeof run, "%sstore%d", prefix, conns);
+    /* Every part builds its batches first; the clock starts when the slowest surely has. */
+    double start_at = now_s() + 3.0 + (double)n / 20000.0;
+    pid_t pids[8];
+    for (int c = 0; c < conns; c++) {
+        pids[c] = fork();
+        if (pids[c] < 0) die("fork", "failed");
+        if (pids[c] == 0) {
+            store_part(run, n, batch, conns, c, start_at);
+            _exit(0);
+        }
+    }
+    for (int c = 0; c < conns; c++) {
+        int st = 0;
+        waitpid(pids[c], &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) die("store", "a writing process failed");
+    }
+    if (now_s() <= start_at + 0.01) die("store", "the batches took longer to build than allowed for");
+    return (double)n / (now_s() - start_at);
 }
 
 int main(int argc, char **argv) {
@@ -303,15 +327,17 @@ int main(int argc, char **argv) {
     double writer = bench_writer(prefix, n, bin);
     double copy = bench_copy(prefix, n);
     double one = bench_per_message(prefix, n_one);
-    double store = bench_store_only(prefix, n, 500);
+    double store = bench_store_only(prefix, n, 500, 1);
+    double store2 = bench_store_only(prefix, n, 500, 2);
     printf("%-34s %12s %10s\n", "method", "rows/s", "vs COPY");
     printf("%-34s %12.0f %9.2fx\n", "memory-writer (batched, Kafka->PG)", writer, writer / copy);
     printf("%-34s %12.0f %9.2fx\n", "plain COPY (same rows, 1 tx)", copy, 1.0);
     printf("%-34s %12.0f %9.2fx\n", "one transaction per message", one, one / copy);
     printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 1 connection)", store, store / copy);
+    printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 2 connections)", store2, store2 / copy);
     printf("{\"bench\":\"memory_writer\",\"messages\":%ld,\"projects\":%d,\"writer_rows_per_s\":%.0f,"
            "\"copy_rows_per_s\":%.0f,\"per_message_rows_per_s\":%.0f,\"per_message_messages\":%ld,"
-           "\"store_only_rows_per_s\":%.0f,\"writer_vs_copy\":%.3f}\n",
-           n, PROJECTS, writer, copy, one, n_one, store, writer / copy);
+           "\"store_only_rows_per_s\":%.0f,\"store_only_2conn_rows_per_s\":%.0f,\"writer_vs_copy\":%.3f}\n",
+           n, PROJECTS, writer, copy, one, n_one, store, store2, writer / copy);
     return 0;
 }
