@@ -112,7 +112,10 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sorted rather than pairwise so a hostile object with many keys stays O(n log n). */
+/* Small objects (all of ours) are compared pairwise without allocating; larger ones are sorted,
+ * so a hostile object with many keys stays O(n log n). */
+#define PAIRWISE_MAX 16
+
 static const char *duplicate_key(const cJSON *j) {
     for (const cJSON *ch = j ? j->child : NULL; ch; ch = ch->next) {
         const char *d = duplicate_key(ch);
@@ -122,12 +125,19 @@ static const char *duplicate_key(const cJSON *j) {
     size_t n = 0;
     for (const cJSON *ch = j->child; ch; ch = ch->next) n++;
     if (n < 2) return NULL;
-    const char **keys = malloc(n * sizeof *keys);
+    const char *few[PAIRWISE_MAX];
+    const char **keys = n <= PAIRWISE_MAX ? few : malloc(n * sizeof *keys);
     if (!keys) return "(out of memory)";
     size_t i = 0;
     for (const cJSON *ch = j->child; ch; ch = ch->next) keys[i++] = ch->string ? ch->string : "";
-    qsort(keys, n, sizeof *keys, cmp_str);
     const char *dup = NULL;
+    if (n <= PAIRWISE_MAX) {
+        for (i = 1; i < n && !dup; i++)
+            for (size_t k = 0; k < i && !dup; k++)
+                if (strcmp(keys[k], keys[i]) == 0) dup = keys[i];
+        return dup;
+    }
+    qsort(keys, n, sizeof *keys, cmp_str);
     for (i = 1; i < n && !dup; i++)
         if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
     free(keys);

@@ -114,6 +114,22 @@ static void test_parse_bounds(void **state) {
     expect_parse_error("{\"a\":\"x\\u0000\"}", 14, "\\u0000 escape");
     expect_parse_error("{\"a\":1,\"a\":2}", 13, "duplicate key \"a\"");
     expect_parse_error("{\"b\":{\"a\":1,\"a\":2}}", 19, "duplicate key \"a\"");
+    /* Both ways of looking: up to 16 keys pairwise, more sorted; first and last key equal. */
+    for (int keys = 16; keys <= 17; keys++) {
+        char obj[256];
+        size_t o = 0;
+        obj[o++] = '{';
+        for (int k = 0; k < keys; k++)
+            o += (size_t)snprintf(obj + o, sizeof obj - o, "%s\"k%d\":%d", k ? "," : "", k == keys - 1 ? 0 : k, k);
+        obj[o++] = '}';
+        expect_parse_error(obj, o, "duplicate key \"k0\"");
+        o = (size_t)snprintf(obj, sizeof obj, "{");
+        for (int k = 0; k < keys; k++) o += (size_t)snprintf(obj + o, sizeof obj - o, "%s\"k%d\":%d", k ? "," : "", k, k);
+        o += (size_t)snprintf(obj + o, sizeof obj - o, "}");
+        j = bf_json_parse(obj, o, 1024, 32, err, sizeof err);
+        assert_non_null(j);
+        cJSON_Delete(j);
+    }
     expect_parse_error("", 0, "empty message");
     expect_parse_error("{}", 2000, "message of 2000 bytes is above the limit of 1024");
     expect_parse_error("{\"a\":\"\\ud800\"}", 14, "not valid JSON"); /* lone surrogate escape */
