@@ -103,16 +103,7 @@ typedef struct {
  * measured latency. */
 static rd_kafka_t *producer(void) {
     static rd_kafka_t *rk;
-    if (rk) return rk;
-    char err[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bf_test_brokers(), err, sizeof err);
-    rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof err);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk) {
-        fprintf(stderr, "producer: %s\n", err);
-        exit(1);
-    }
+    if (!rk) rk = bf_test_producer_new(0);
     return rk;
 }
 
