@@ -273,7 +273,7 @@ static int parse_ms(const char *s) {
 int main(int argc, char **argv) {
     int n = 20, context_ms = 500, pace_ms = -1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quick") == 0) n = 6;
+        if (strcmp(argv[i], "--quick") == 0) n = 4;
         else if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc) n = parse_ms(argv[++i]);
         else if (strcmp(argv[i], "--context-ms") == 0 && i + 1 < argc) context_ms = parse_ms(argv[++i]);
         else if (strcmp(argv[i], "--pace-ms") == 0 && i + 1 < argc) pace_ms = parse_ms(argv[++i]);
