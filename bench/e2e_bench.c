@@ -215,7 +215,7 @@ typedef struct {
     const char *llm_url, *vision_url, *image_base;
     const char *brain_dsn; /* NULL: the stack's database directly */
     int requests, images, pace_ms;
-    int64_t blocking_every; /* every k-th request (1-based) waits for its facts; 0: none */
+    int blocking_every;     /* every k-th request (1-based) waits for its facts; 0: none */
 } flow_opts;
 
 /* One flow: fresh topics, three workers pointed at the fakes, o->requests requests, results in r
