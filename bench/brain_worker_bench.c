@@ -235,7 +235,8 @@ static void run(scenario *s, const char *build_dir, const char *run_id) {
     int max_wait = (int)(120000 + s->requests * (s->llm_latency_ms + 50) / (s->max_in_flight < 2 ? 1 : 50));
     snprintf(topic, sizeof topic, "%sbrainDecisions", prefix);
     size_t n = 0;
-    bf_test_msg *msgs = bf_test_consume_all(topic, (size_t)s->requests, 1500, max_wait, &n);
+    /* Exactly one decision per request: once they are all in, a short idle wait is enough. */
+    bf_test_msg *msgs = bf_test_consume_all(topic, (size_t)s->requests, 100, max_wait, &n);
     int64_t *lat = calloc(n + 1, sizeof *lat), *total = calloc(n + 1, sizeof *total);
     if (!lat || !total) die("out of memory", "");
     int64_t first = sent[0], last = first;

@@ -3,12 +3,15 @@
 #
 #   eval "$(scripts/stack env)"
 #   bench/scaling_bench.sh bench [--replicas "1 2 4"] [--stage memory-writer|brain-worker|brain-llm|all] [-n N]
+#                                [--small]
 #       For each replica count: fresh topics (own BRAINFLEET_TOPIC_PREFIX) and consumer group,
 #       N messages produced up front, R replicas started at once; prints the time to drain and
 #       the throughput (whole run, group join included, and steady state between 10% and 90%),
 #       and where the CPU went (workers, broker, PostgreSQL, whole machine). brain-llm is
 #       brain-worker against a fake LLM with BF_BENCH_LLM_LATENCY_MS (100) per decision and
 #       BRAINFLEET_MAX_IN_FLIGHT=BF_BENCH_LLM_IN_FLIGHT (16): the latency-bound production case.
+#       Messages per run (unless -n): memory-writer 200000, brain-worker 40000, brain-llm 8000;
+#       --small (what bench/run uses, to fit its 10 minutes): 10000, 5000 and 2000.
 #   bench/scaling_bench.sh scale-test [-n N]
 #       The proof: memory-writer replicas go 1 -> 2 -> 4 -> 3 (the last by SIGTERM) in one group
 #       while messages keep arriving. Asserts every message was processed exactly once in PostgreSQL (each project's
@@ -28,12 +31,14 @@ MODE=${1:-bench}; shift || true
 REPLICAS="1 2 4"
 STAGE=all
 N=""
+SMALL=""
 while (($#)); do
     case $1 in
         --replicas) REPLICAS=$2; shift 2 ;;
         --stage) STAGE=$2; shift 2 ;;
         -n) N=$2; shift 2 ;;
-        *) echo "usage: $0 bench|scale-test [--replicas LIST] [--stage S] [-n N]" >&2; exit 2 ;;
+        --small) SMALL=1; shift ;;
+        *) echo "usage: $0 bench|scale-test [--replicas LIST] [--stage S] [-n N] [--small]" >&2; exit 2 ;;
     esac
 done
 : "${BRAINFLEET_KAFKA_BROKERS:?run: eval \"\$(scripts/stack env)\"}"
@@ -254,7 +259,9 @@ cmd_bench() {
     printf '%-14s %8s %9s %8s %9s %9s %6s %8s %8s %8s %8s\n' stage replicas messages seconds "msgs/s" steady rebal "wrk cpu" "kafka" "pg" busy
     for s in $stages; do
         local n=$N
-        if [[ -z $n ]]; then
+        if [[ -z $n && -n $SMALL ]]; then
+            case $s in memory-writer) n=10000 ;; brain-worker) n=5000 ;; *) n=2000 ;; esac
+        elif [[ -z $n ]]; then
             case $s in memory-writer) n=200000 ;; brain-worker) n=40000 ;; *) n=8000 ;; esac
         fi
         for r in $REPLICAS; do bench_one "$s" "$r" "$n"; done

@@ -634,8 +634,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "fake_openai: --bind %s: not an IPv4 address\n", f.bind);
         return 2;
     }
+    /* poll(), not select(): with a thousand calls in flight (the brain bench) descriptors pass
+     * FD_SETSIZE, and select() would refuse those connections. */
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, (uint16_t)f.port, NULL,
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, (uint16_t)f.port, NULL,
         NULL, on_request, &f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
         f.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 0u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &f, MHD_OPTION_END);

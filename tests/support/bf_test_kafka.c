@@ -54,6 +54,23 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *group) {
     return rk;
 }
 
+rd_kafka_t *bf_test_producer_new(int linger_ms) {
+    char err[512], linger[32];
+    snprintf(linger, sizeof linger, "%d", linger_ms);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bf_test_brokers(), err, sizeof err) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "linger.ms", linger, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "producer: %s\n", err);
+        abort();
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "producer: %s\n", err);
+        abort();
+    }
+    return rk;
+}
+
 void bf_test_create_topics(const char *prefix, const char *const *bases, size_t n, int partitions) {
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, NULL);
     rd_kafka_NewTopic_t **nt = calloc(n, sizeof *nt);

@@ -36,6 +36,11 @@ typedef struct bf_test_msg {
 void bf_test_produce(const char *topic, int32_t partition, const char *key, const char *payload, size_t len,
                      const char *const *headers);
 
+/* A producer on the stack's brokers with the given linger.ms, for sending many messages on one
+ * connection (bf_test_produce makes a client per message). Aborts on failure; rd_kafka_destroy
+ * it. */
+rd_kafka_t *bf_test_producer_new(int linger_ms);
+
 /* Reads every message of topic from the beginning until none arrives for idle_ms (after at
  * least min_count messages, or until max_wait_ms). Returns a malloc'd array (free with
  * bf_test_msgs_free) and its length in *n. */
