@@ -1,7 +1,8 @@
 /* memory-writer throughput, measured for real against the stack's Kafka and PostgreSQL:
  *
  *   writer       rows/s persisted by one memory-writer process (the real binary, default
- *                settings but BATCH_SIZE/MAX_IN_FLIGHT as given) for N imageFactsReady messages
+ *                settings but BATCH_SIZE/MAX_IN_FLIGHT as given), and again (same messages, own
+ *                topics) with WRITE_CONNECTIONS=2 for N imageFactsReady messages
  *                already waiting on the topic, from its first committed batch to its last
  *                (commit times read from the imageFactsProcessed it publishes after each COMMIT);
  *   copy         a plain COPY of the same rows (image_analysis + processed_events) in one
@@ -99,7 +100,7 @@ static long long count_rows(PGconn *c, const char *run) {
     return n;
 }
 
-static double bench_writer(const char *prefix, long n, const char *bin) {
+static double bench_writer(const char *prefix, long n, const char *bin, const char *conns) {
     char topic[128], run[64];
     snprintf(topic, sizeof topic, "%simageFactsReady", prefix);
     snprintf(run, sizeof run, "%swriter", prefix);
@@ -132,6 +133,7 @@ static double bench_writer(const char *prefix, long n, const char *bin) {
         setenv("BRAINFLEET_HTTP_PORT", "0", 1);
         setenv("BRAINFLEET_LOG_LEVEL", "warn", 1);
         if (!getenv("BRAINFLEET_MAX_IN_FLIGHT")) setenv("BRAINFLEET_MAX_IN_FLIGHT", "2000", 1);
+        setenv("BRAINFLEET_WRITE_CONNECTIONS", conns, 1);
         execl(bin, bin, "run", (char *)NULL);
         _exit(127);
     }
@@ -325,20 +327,27 @@ int main(int argc, char **argv) {
 
     long n_one = n / 10 < 5000 ? (n / 10 > 0 ? n / 10 : 1) : 5000;
     fprintf(stderr, "memory_writer_bench: %ld messages (%d projects), prefix %s\n", n, PROJECTS, prefix);
-    double writer = bench_writer(prefix, n, bin);
+    double writer = bench_writer(prefix, n, bin, "1");
+    /* The same messages again, on topics of their own, through a writer with two lanes. */
+    char prefix2[40];
+    snprintf(prefix2, sizeof prefix2, "%s2-", prefix);
+    bf_test_create_topics(prefix2, topics, 4, 6);
+    double writer2 = bench_writer(prefix2, n, bin, "2");
     double copy = bench_copy(prefix, n);
     double one = bench_per_message(prefix, n_one);
     double store = bench_store_only(prefix, n, 500, 1);
     double store2 = bench_store_only(prefix, n, 500, 2);
     printf("%-34s %12s %10s\n", "method", "rows/s", "vs COPY");
     printf("%-34s %12.0f %9.2fx\n", "memory-writer (batched, Kafka->PG)", writer, writer / copy);
+    printf("%-34s %12.0f %9.2fx\n", "memory-writer, WRITE_CONNECTIONS=2", writer2, writer2 / copy);
     printf("%-34s %12.0f %9.2fx\n", "plain COPY (same rows, 1 tx)", copy, 1.0);
     printf("%-34s %12.0f %9.2fx\n", "one transaction per message", one, one / copy);
     printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 1 connection)", store, store / copy);
     printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 2 connections)", store2, store2 / copy);
     printf("{\"bench\":\"memory_writer\",\"messages\":%ld,\"projects\":%d,\"writer_rows_per_s\":%.0f,"
            "\"copy_rows_per_s\":%.0f,\"per_message_rows_per_s\":%.0f,\"per_message_messages\":%ld,"
-           "\"store_only_rows_per_s\":%.0f,\"store_only_2conn_rows_per_s\":%.0f,\"writer_vs_copy\":%.3f}\n",
-           n, PROJECTS, writer, copy, one, n_one, store, store2, writer / copy);
+           "\"store_only_rows_per_s\":%.0f,\"store_only_2conn_rows_per_s\":%.0f,\"writer_2conn_rows_per_s\":%.0f,"
+           "\"writer_vs_copy\":%.3f}\n",
+           n, PROJECTS, writer, copy, one, n_one, store, store2, writer2, writer / copy);
     return 0;
 }
