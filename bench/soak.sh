@@ -3,15 +3,32 @@
 # 10 minutes), their resident memory sampled every minute. Flat RSS is the goal (bounded caches,
 # no leaks); the figures belong in a report, not a test.
 #
-#   bench/soak.sh [MINUTES]        default 10; needs a Release build (build/release)
+#   bench/soak.sh [MINUTES] [--small-bounds]   default 10; needs a Release build (build/release)
 #
 # Private stack in .stack-soak (stopped afterwards), fake models at 20-50 ms, one request with one
 # image every ~50 ms over 500 projects via fleetctl (new image URLs each time, so the caches fill
-# and evict).
+# and evict). Each sample also shows the two bounded tables that grow with traffic, from the
+# workers' /metrics: image-worker's analysis cache (bf_image_cache_entries) and brain-worker's
+# late-facts table (brain_late_facts_entries).
+#
+# --small-bounds: image-worker BRAINFLEET_CACHE_ENTRIES=1000 and brain-worker
+# BRAINFLEET_LATE_FACTS_MAX=1000 (docs/configuration.md) instead of 10,000 entries / 15 minutes,
+# so both tables reach their bound in the first minutes: memory that still grows after that is
+# not a cache filling. SOAK_IMAGE_ENV / SOAK_BRAIN_ENV add other settings (space-separated
+# NAME=VALUE).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
-MINUTES=${1:-10}
+MINUTES=10
+IMAGE_ENV=(${SOAK_IMAGE_ENV:-})
+BRAIN_ENV=(${SOAK_BRAIN_ENV:-})
+for a in "$@"; do
+    case $a in
+        --small-bounds) IMAGE_ENV+=(BRAINFLEET_CACHE_ENTRIES=1000); BRAIN_ENV+=(BRAINFLEET_LATE_FACTS_MAX=1000) ;;
+        [0-9]*) MINUTES=$a ;;
+        *) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    esac
+done
 BUILD="$REPO/build/release"
 export BF_STACK_DIR="$REPO/.stack-soak"
 RUN="$BF_STACK_DIR/run"
@@ -51,19 +68,33 @@ start_worker() {
     pids+=($!)
 }
 start_worker memory-writer
-start_worker image-worker BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32 BRAINFLEET_VISION_URL="$VISION/v1/chat/completions" BRAINFLEET_VISION_MODEL=fake
-start_worker brain-worker BRAINFLEET_LLM_URL="$LLM"
+start_worker image-worker BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32 BRAINFLEET_VISION_URL="$VISION/v1/chat/completions" \
+    BRAINFLEET_VISION_MODEL=fake "${IMAGE_ENV[@]}"
+start_worker brain-worker BRAINFLEET_LLM_URL="$LLM" "${BRAIN_ENV[@]}"
 sleep 5
+echo "image-worker env: ${IMAGE_ENV[*]:-defaults}; brain-worker env: ${BRAIN_ENV[*]:-defaults}"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# gauge PID NAME: a metric of the worker's /metrics (its HTTP port is found with ss), or ?
+gauge() {
+    local port
+    port=$(ss -ltnpH 2>/dev/null | awk -v p="pid=$1," 'index($0, p) {sub(/.*:/, "", $4); print $4; exit}')
+    [[ -n $port ]] || { echo '?'; return; }
+    curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | awk -v m="$2" '$1 == m {printf "%d", $2; f = 1} END {if (!f) printf "?"}'
+}
 end=$(( $(date +%s) + MINUTES * 60 ))
 sent=0
 next_sample=$(date +%s)
-printf '%-8s %8s %14s %14s %14s\n' minute sent "memory-writer" "image-worker" "brain-worker"
+printf '%-8s %8s %14s %14s %14s %12s %12s\n' minute sent "memory-writer" "image-worker" "brain-worker" \
+    "image-cache" "late-facts"
+sample() {
+    printf '%-8s %8s %11s kB %11s kB %11s kB %12s %12s\n' "$minute" "$sent" "$(rss "${wpid[memory-writer]}")" \
+        "$(rss "${wpid[image-worker]}")" "$(rss "${wpid[brain-worker]}")" \
+        "$(gauge "${wpid[image-worker]}" bf_image_cache_entries)" "$(gauge "${wpid[brain-worker]}" brain_late_facts_entries)"
+}
 minute=0
 while (( $(date +%s) < end )); do
     if (( $(date +%s) >= next_sample )); then
-        printf '%-8s %8s %11s kB %11s kB %11s kB\n' "$minute" "$sent" "$(rss "${wpid[memory-writer]}")" \
-            "$(rss "${wpid[image-worker]}")" "$(rss "${wpid[brain-worker]}")"
+        sample
         minute=$((minute + 1))
         next_sample=$((next_sample + 60))
     fi
@@ -73,8 +104,7 @@ while (( $(date +%s) < end )); do
     sent=$((sent + 1))
     sleep 0.05
 done
-printf '%-8s %8s %11s kB %11s kB %11s kB\n' "$minute" "$sent" "$(rss "${wpid[memory-writer]}")" \
-    "$(rss "${wpid[image-worker]}")" "$(rss "${wpid[brain-worker]}")"
+sample
 for w in memory-writer image-worker brain-worker; do
     kill -0 "${wpid[$w]}" 2>/dev/null || echo "$w died during the soak (log: $RUN/$w.log)"
 done
