@@ -120,8 +120,8 @@ static void usage(FILE *out) {
         "  --error-rate P         answer this share (0..1) of chat requests with a 500\n"
         "  --fault-mix MODE=P,... answer these shares of chat requests with these modes, e.g.\n"
         "                         429=0.1,500=0.1,timeout=0.1 (any mode but ok; each P in 0..1,\n"
-        "                         a mode at most once, shares summing to at most 1). Replaces\n"
-        "                         --error-rate; headers still override it\n"
+        "                         a mode at most once, shares summing to at most 1); not with\n"
+        "                         --error-rate (write 500=P). X-Fake-* headers still override it\n"
         "  --hold-ms N            how long timeout mode holds a request before closing the\n"
         "                         connection unanswered (default 600000: longer than any client\n"
         "                         waits; set it above the client's timeout)\n"
@@ -763,6 +763,10 @@ static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
             fprintf(stderr, "fake_openai: bad flag or value: %s %s (see --help)\n", a, v);
             return -1;
         }
+    }
+    if (f->error_rate > 0 && f->n_mix > 0) {
+        fprintf(stderr, "fake_openai: --error-rate and --fault-mix together: put the 500s in the mix (500=P)\n");
+        return -1;
     }
     return 0;
 }

@@ -34,6 +34,8 @@ for bad, says in [("429=0.1,500=x", "expected a share in 0..1"), ("429=1.5", "ex
                   ("429=0.6,500=0.6", "more than 1"), ("", "empty")]:
     p = subprocess.run([FAKE, "--fault-mix", bad], capture_output=True, text=True, timeout=10)
     check(p.returncode == 2 and says in p.stderr, f"--fault-mix {bad!r}: exit {p.returncode}, stderr {p.stderr!r}")
+p = subprocess.run([FAKE, "--error-rate", "0.1", "--fault-mix", "429=0.1"], capture_output=True, text=True, timeout=10)
+check(p.returncode == 2 and "together" in p.stderr, f"--error-rate with --fault-mix refused: {p.returncode} {p.stderr!r}")
 help_text = subprocess.run([FAKE, "--help"], capture_output=True, text=True, timeout=10).stdout
 check("--fault-mix" in help_text and "--hold-ms" in help_text, "--help documents --fault-mix and --hold-ms")
 
