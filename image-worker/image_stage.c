@@ -31,6 +31,7 @@ struct image_stage {
     bool closing;
     char vision_auth[BF_CFG_STR_MAX + 32];
     bf_metric *m_cache_hits, *m_cache_misses, *m_analyses, *m_vision_errors, *m_fetch_seconds, *m_http_in_flight;
+    bf_metric *m_cache_entries, *m_cache_bytes;
 };
 
 /* One message's journey through fetch, analysis and vision. */
@@ -285,6 +286,9 @@ static void wait_io(void *ctx, const int *fds, size_t n, int timeout_ms) {
     if (bf_http_client_wait(st->http, fds, n, timeout_ms, NULL, err, sizeof err) < 0)
         bf_log_warn(st->log, "http client: %s", err);
     bf_metric_set(st->m_http_in_flight, (double)bf_http_client_in_flight(st->http));
+    image_cache_stats cs = image_cache_stats_get(st->cache);
+    bf_metric_set(st->m_cache_entries, (double)cs.entries);
+    bf_metric_set(st->m_cache_bytes, (double)cs.bytes);
 }
 
 bf_stage_ops image_stage_ops(void) { return (bf_stage_ops){.handle = handle, .wait = wait_io}; }
@@ -330,6 +334,10 @@ image_stage *image_stage_new(const image_cfg *cfg, bf_log *log, bf_metrics *metr
     st->m_fetch_seconds = bf_metrics_histogram(metrics, "bf_image_fetch_seconds", "Image download time, retries included.",
                                                NULL, bf_metrics_latency_bounds, bf_metrics_latency_n);
     st->m_http_in_flight = bf_metrics_gauge(metrics, "bf_image_http_in_flight", "Downloads and vision calls in flight.", NULL);
+    st->m_cache_entries = bf_metrics_gauge(metrics, "bf_image_cache_entries",
+                                           "Analyses and URLs in the cache (bound: BRAINFLEET_CACHE_ENTRIES).", NULL);
+    st->m_cache_bytes = bf_metrics_gauge(metrics, "bf_image_cache_bytes",
+                                         "Bytes of cached analyses (bound: BRAINFLEET_CACHE_BYTES).", NULL);
     return st;
 }
 

@@ -42,6 +42,20 @@ static const char *const mode_names[] = {"ok",    "500",     "429",   "malformed
                                          "garbage", "timeout", "empty", "slow",      "wrong-type"};
 #define N_MODES (sizeof mode_names / sizeof mode_names[0])
 
+/* --fault-mix: a share of chat requests per failure mode, drawn per request. */
+#define MAX_MIX 8
+typedef struct mix_part {
+    fake_mode mode;
+    double rate;
+} mix_part;
+
+/* A 429 answer remembered by request body, to see when the same request comes back. */
+#define MAX_PENDING_429 4096
+typedef struct pending_429 {
+    uint64_t body_hash;
+    long long at_ms, retry_after_ms;
+} pending_429;
+
 typedef struct fail_key {
     char key[64];
     long seen;
@@ -57,6 +71,9 @@ typedef struct fake {
     const char *images_dir;
     long latency_ms, latency_jitter_ms;
     double error_rate;
+    mix_part mix[MAX_MIX];
+    size_t n_mix;
+    long hold_ms;             /* how long "timeout" holds a request before closing it unanswered */
     fake_mode mode;
     const char *retry_after;
     long slow_chunk_ms, slow_chunk_bytes;
@@ -68,7 +85,11 @@ typedef struct fake {
     bf_rng rng;
     fail_key keys[MAX_KEYS];
     size_t n_keys;
+    pending_429 pending[MAX_PENDING_429];
+    size_t n_pending, next_pending;
     atomic_long requests, chats, recorded;
+    atomic_long by_mode[N_MODES];          /* chat answers per mode (X-Fake-Status ones not counted) */
+    atomic_long retries_after_429, early_retries_after_429, min_gap_after_429_ms;
 } fake;
 
 typedef struct upload {
@@ -97,6 +118,13 @@ static void usage(FILE *out) {
         "  --latency-ms N         delay before each answer (default 0)\n"
         "  --latency-jitter-ms N  plus a random 0..N ms\n"
         "  --error-rate P         answer this share (0..1) of chat requests with a 500\n"
+        "  --fault-mix MODE=P,... answer these shares of chat requests with these modes, e.g.\n"
+        "                         429=0.1,500=0.1,timeout=0.1 (any mode but ok; each P in 0..1,\n"
+        "                         a mode at most once, shares summing to at most 1); not with\n"
+        "                         --error-rate (write 500=P). X-Fake-* headers still override it\n"
+        "  --hold-ms N            how long timeout mode holds a request before closing the\n"
+        "                         connection unanswered (default 600000: longer than any client\n"
+        "                         waits; set it above the client's timeout)\n"
         "  --mode MODE            default behaviour: ok | 500 | 429 | malformed | truncated |\n"
         "                         garbage | timeout | empty | slow | wrong-type\n"
         "  --retry-after VALUE    Retry-After sent with 429s (seconds or HTTP date; default 1)\n"
@@ -110,6 +138,10 @@ static void usage(FILE *out) {
         "JSON document with status 200; truncated declares a longer Content-Length and closes\n"
         "early; garbage is a valid completion whose content is not JSON; timeout never answers;\n"
         "empty is a 200 with no body; slow trickles the body; wrong-type labels it text/html.\n"
+        "\n"
+        "GET /_fake/stats counts chat answers per mode (\"modes\") and, for 429s, the same request\n"
+        "body coming back: \"retries_after_429\", \"early_retries_after_429\" (sooner than its\n"
+        "Retry-After in seconds) and \"min_gap_after_429_ms\" (-1: none yet).\n"
         "\n"
         "per-request headers (override the flags):\n"
         "  X-Fake-Mode: MODE          behaviour for this request\n"
@@ -140,6 +172,106 @@ static int parse_mode(const char *s, fake_mode *out) {
             return 0;
         }
     return -1;
+}
+
+static int parse_rate(const char *s, double *out) {
+    char *end = NULL;
+    errno = 0;
+    double p = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(p >= 0 && p <= 1)) return -1;
+    *out = p;
+    return 0;
+}
+
+/* "MODE=P,MODE=P,...": fills f->mix; on error writes why to err and returns -1. */
+static int parse_fault_mix(fake *f, const char *spec, char *err, size_t errlen) {
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) {
+        snprintf(err, errlen, "too long");
+        return -1;
+    }
+    f->n_mix = 0;
+    double sum = 0;
+    char *save = NULL;
+    for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(part, '=');
+        if (!eq) {
+            snprintf(err, errlen, "'%s': expected MODE=SHARE", part);
+            return -1;
+        }
+        *eq = '\0';
+        mix_part m;
+        if (parse_mode(part, &m.mode) != 0 || m.mode == M_OK) {
+            snprintf(err, errlen, "'%s': not a failure mode (see --help)", part);
+            return -1;
+        }
+        if (parse_rate(eq + 1, &m.rate) != 0) {
+            snprintf(err, errlen, "%s='%s': expected a share in 0..1", part, eq + 1);
+            return -1;
+        }
+        for (size_t i = 0; i < f->n_mix; i++)
+            if (f->mix[i].mode == m.mode) {
+                snprintf(err, errlen, "%s given twice", part);
+                return -1;
+            }
+        if (f->n_mix == MAX_MIX) {
+            snprintf(err, errlen, "more than %d modes", MAX_MIX);
+            return -1;
+        }
+        sum += m.rate;
+        f->mix[f->n_mix++] = m;
+    }
+    if (f->n_mix == 0) {
+        snprintf(err, errlen, "empty; expected e.g. 429=0.1,500=0.1,timeout=0.1");
+        return -1;
+    }
+    if (sum > 1 + 1e-9) {
+        snprintf(err, errlen, "shares sum to %.3f, more than 1", sum);
+        return -1;
+    }
+    return 0;
+}
+
+static long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t fnv1a(const char *p, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A chat request came in: if the same body got a 429 before, count the retry and its gap. */
+static void note_retry(fake *f, uint64_t hash) {
+    long long now = mono_ms();
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->n_pending; i++) {
+        pending_429 *p = &f->pending[i];
+        if (p->body_hash != hash || p->at_ms < 0) continue;
+        long long gap = now - p->at_ms;
+        atomic_fetch_add(&f->retries_after_429, 1);
+        if (gap < p->retry_after_ms) atomic_fetch_add(&f->early_retries_after_429, 1);
+        long min = atomic_load(&f->min_gap_after_429_ms);
+        if (min < 0 || gap < min) atomic_store(&f->min_gap_after_429_ms, (long)gap);
+        p->at_ms = -1; /* one retry per 429 */
+        break;
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Remembers a 429 answered to this body (a ring: the oldest is forgotten first). */
+static void note_429(fake *f, uint64_t hash, const char *retry_after) {
+    char *end = NULL;
+    long secs = retry_after ? strtol(retry_after, &end, 10) : 0;
+    long long ra_ms = retry_after && end != retry_after && *end == '\0' && secs >= 0 ? (long long)secs * 1000 : 0;
+    pthread_mutex_lock(&f->mu);
+    f->pending[f->next_pending] = (pending_429){hash, mono_ms(), ra_ms};
+    f->next_pending = (f->next_pending + 1) % MAX_PENDING_429;
+    if (f->n_pending < MAX_PENDING_429) f->n_pending++;
+    pthread_mutex_unlock(&f->mu);
 }
 
 /* Sleeps ms, or less when the server stops; returns false when it is stopping. */
@@ -356,6 +488,16 @@ static behaviour decide(fake *f, struct MHD_Connection *c, bool chat) {
     behaviour b = {f->mode, f->latency_ms, f->retry_after, 0};
     if (f->latency_jitter_ms > 0) b.latency_ms += (long)random_upto(f, f->latency_jitter_ms);
     if (chat && f->error_rate > 0 && (double)random_upto(f, 999999) / 1000000.0 < f->error_rate) b.mode = M_500;
+    if (chat && f->n_mix > 0) {
+        double x = (double)random_upto(f, 999999) / 1000000.0, edge = 0;
+        for (size_t i = 0; i < f->n_mix; i++) {
+            edge += f->mix[i].rate;
+            if (x < edge) {
+                b.mode = f->mix[i].mode;
+                break;
+            }
+        }
+    }
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Mode");
     if (v) parse_mode(v, &b.mode);
     long n;
@@ -395,7 +537,7 @@ static bool answer_failure(fake *f, struct MHD_Connection *c, const behaviour *b
         return true;
     }
     case M_TIMEOUT:
-        fake_sleep(f, NEVER_MS);
+        fake_sleep(f, f->hold_ms);
         *ret = MHD_NO; /* close without an answer */
         return true;
     case M_EMPTY:
@@ -409,7 +551,11 @@ static bool answer_failure(fake *f, struct MHD_Connection *c, const behaviour *b
 static enum MHD_Result handle_chat(fake *f, struct MHD_Connection *c, const upload *u) {
     long id = atomic_fetch_add(&f->chats, 1) + 1;
     record(f, u->buf ? u->buf : "", u->len);
+    uint64_t hash = fnv1a(u->buf ? u->buf : "", u->len);
+    note_retry(f, hash);
     behaviour b = decide(f, c, true);
+    if (!b.status) atomic_fetch_add(&f->by_mode[b.mode], 1);
+    if (b.mode == M_429 && !b.status) note_429(f, hash, b.retry_after);
     if (b.latency_ms > 0 && !fake_sleep(f, b.latency_ms)) return MHD_NO;
     enum MHD_Result ret;
     if (answer_failure(f, c, &b, &ret)) return ret;
@@ -476,9 +622,17 @@ static enum MHD_Result handle_image(fake *f, struct MHD_Connection *c, const cha
 }
 
 static enum MHD_Result handle_stats(fake *f, struct MHD_Connection *c) {
-    char body[256];
-    snprintf(body, sizeof body, "{\"requests\":%ld,\"chat_requests\":%ld,\"recorded\":%ld}",
-             atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded));
+    char body[1024], modes[512];
+    size_t n = 0;
+    for (size_t i = 0; i < N_MODES && n < sizeof modes; i++)
+        n += (size_t)snprintf(modes + n, sizeof modes - n, "%s\"%s\":%ld", i ? "," : "", mode_names[i],
+                              atomic_load(&f->by_mode[i]));
+    snprintf(body, sizeof body,
+             "{\"requests\":%ld,\"chat_requests\":%ld,\"recorded\":%ld,\"modes\":{%s},"
+             "\"retries_after_429\":%ld,\"early_retries_after_429\":%ld,\"min_gap_after_429_ms\":%ld}",
+             atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded), modes,
+             atomic_load(&f->retries_after_429), atomic_load(&f->early_retries_after_429),
+             atomic_load(&f->min_gap_after_429_ms));
     return send_text(c, 200, body);
 }
 
@@ -584,15 +738,18 @@ static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
         else if (strcmp(a, "--latency-ms") == 0 && parse_long(v, 0, NEVER_MS, &n) == 0) f->latency_ms = n;
         else if (strcmp(a, "--latency-jitter-ms") == 0 && parse_long(v, 0, NEVER_MS, &n) == 0) f->latency_jitter_ms = n;
         else if (strcmp(a, "--error-rate") == 0) {
-            char *end = NULL;
-            errno = 0;
-            double p = strtod(v, &end);
-            if (errno != 0 || *end != '\0' || end == v || !(p >= 0 && p <= 1)) {
+            if (parse_rate(v, &f->error_rate) != 0) {
                 fprintf(stderr, "fake_openai: --error-rate %s: expected a number in 0..1\n", v);
                 return -1;
             }
-            f->error_rate = p;
-        } else if (strcmp(a, "--mode") == 0) {
+        } else if (strcmp(a, "--fault-mix") == 0) {
+            char why[160];
+            if (parse_fault_mix(f, v, why, sizeof why) != 0) {
+                fprintf(stderr, "fake_openai: --fault-mix %s: %s\n", v, why);
+                return -1;
+            }
+        } else if (strcmp(a, "--hold-ms") == 0 && parse_long(v, 0, NEVER_MS, &n) == 0) f->hold_ms = n;
+        else if (strcmp(a, "--mode") == 0) {
             if (parse_mode(v, &f->mode) != 0) {
                 fprintf(stderr, "fake_openai: --mode %s: unknown (see --help)\n", v);
                 return -1;
@@ -607,12 +764,16 @@ static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
             return -1;
         }
     }
+    if (f->error_rate > 0 && f->n_mix > 0) {
+        fprintf(stderr, "fake_openai: --error-rate and --fault-mix together: put the 500s in the mix (500=P)\n");
+        return -1;
+    }
     return 0;
 }
 
 int main(int argc, char **argv) {
     fake f = {.bind = "127.0.0.1", .retry_after = "1", .slow_chunk_ms = 200, .slow_chunk_bytes = 16,
-               .max_connections = 1024};
+               .max_connections = 1024, .hold_ms = NEVER_MS, .min_gap_after_429_ms = -1};
     bf_rng_seed(&f.rng, 1);
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.stop_cv, NULL);

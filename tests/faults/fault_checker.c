@@ -16,7 +16,8 @@
  * request whose two messages rows are missing; a fanned-out image trace id without its
  * image_analysis row (lost facts); a (project, content_hash, trace_id) stored twice; a request's
  * preference applied more than once (evidence_count > 1: a duplicated database effect); a dead
- * letter whose reason is not in --allow-dlq (unexplained).
+ * letter whose reason is not in --allow-dlq (unexplained). Decisions published with an error (the
+ * LLM failed on every attempt) count as decided and are reported by error code.
  * With --wait-ms it re-reads until nothing is missing or the time is up (the pipeline drains).
  * Exit 0 all held, 1 a check failed, 2 usage or set-up error. */
 #include <libpq-fe.h>
@@ -80,6 +81,21 @@ static void saw(const char *id) {
     snprintf(seen_ids[n_seen++], sizeof seen_ids[0], "%s", id);
 }
 static size_t n_reasons;
+/* Decisions published with an error (the LLM failed on every attempt): decided, but reported. */
+static reason decision_errors[16];
+static size_t n_decision_errors;
+
+static void add_decision_error(const char *code) {
+    for (size_t i = 0; i < n_decision_errors; i++)
+        if (strcmp(decision_errors[i].code, code) == 0) {
+            decision_errors[i].count++;
+            return;
+        }
+    if (n_decision_errors == sizeof decision_errors / sizeof decision_errors[0]) return;
+    reason *r = &decision_errors[n_decision_errors++];
+    snprintf(r->code, sizeof r->code, "%s", code);
+    r->count = 1;
+}
 
 static int cmp_req(const void *a, const void *b) { return strcmp(((const request *)a)->id, ((const request *)b)->id); }
 static int cmp_fan(const void *a, const void *b) {
@@ -152,6 +168,7 @@ static void reset(void) {
     }
     n_fans = 0;
     n_reasons = 0;
+    n_decision_errors = 0;
     n_seen = 0;
 }
 
@@ -193,6 +210,7 @@ static void read_topics(const char *prefix, const char *allow, int idle_ms, int 
         if (!r) c->foreign_decisions++;
         else if (d.kind == BF_DECISION_KIND_DECISION) {
             r->decisions++;
+            if (d.error.present) add_decision_error(d.error.code);
             for (size_t k = 0; k < d.image_trace_ids.n; k++) saw(d.image_trace_ids.v[k]);
         } else {
             saw(d.facts.trace_id);
@@ -447,6 +465,11 @@ int main(int argc, char **argv) {
     printf("lost (no decision, no DLQ)    %ld\n", c.lost);
     printf("dead-lettered requests        %ld\n", c.dead_lettered_requests);
     printf("redelivered duplicate decisions %ld\n", c.redelivered_dups);
+    long with_error = 0;
+    for (size_t i = 0; i < n_decision_errors; i++) with_error += decision_errors[i].count;
+    printf("decisions with an error       %ld\n", with_error);
+    for (size_t i = 0; i < n_decision_errors; i++)
+        printf("  decision error %-24s %d\n", decision_errors[i].code, decision_errors[i].count);
     printf("requests with images          %ld (%ld images)\n", c.with_images, c.images_expected);
     printf("image fan-outs (trace ids)    %ld (re-analysed on redelivery: %ld)\n", c.fanouts, c.reanalysed);
     printf("image facts rows              %ld (lost: %ld, duplicated: %ld)\n", c.facts_rows, c.facts_lost, c.facts_dup);
@@ -463,10 +486,10 @@ int main(int argc, char **argv) {
     if (c.undecodable || c.foreign_decisions)
         printf("undecodable %ld, decisions for unknown requests %ld\n", c.undecodable, c.foreign_decisions);
     printf("{\"sent\":%ld,\"decided\":%ld,\"lost\":%ld,\"dead_lettered\":%ld,\"redelivered_duplicate_decisions\":%ld,"
-           "\"fanouts\":%ld,\"reanalysed\":%ld,\"facts_rows\":%ld,\"facts_lost\":%ld,\"enrichments\":%ld,"
+           "\"decisions_with_error\":%ld,\"fanouts\":%ld,\"reanalysed\":%ld,\"facts_rows\":%ld,\"facts_lost\":%ld,\"enrichments\":%ld,"
            "\"enrichment_duplicates\":%ld,\"fully_enriched\":%ld,\"with_images\":%ld,\"messages_missing\":%ld,"
            "\"enrichments_missing\":%ld,\"effects_missing\":%ld,\"duplicated_db_effects\":%ld,\"dead_letters\":%ld,\"unexplained_dead_letters\":%ld}\n",
-           c.sent, c.decided, c.lost, c.dead_lettered_requests, c.redelivered_dups, c.fanouts, c.reanalysed, c.facts_rows,
+           c.sent, c.decided, c.lost, c.dead_lettered_requests, c.redelivered_dups, with_error, c.fanouts, c.reanalysed, c.facts_rows,
            c.facts_lost, c.enrich_msgs, c.enrich_dups, c.fully_enriched, c.with_images, c.messages_missing,
            c.enrich_missing, c.effects_missing, c.effects_dup + c.facts_dup, c.dlq_total, c.dlq_unexplained);
     int fail = missing(&c) || c.effects_dup || c.facts_dup || c.dlq_unexplained || c.undecodable;
