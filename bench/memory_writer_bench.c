@@ -338,16 +338,16 @@ int main(int argc, char **argv) {
     double store = bench_store_only(prefix, n, 500, 1);
     double store2 = bench_store_only(prefix, n, 500, 2);
     printf("%-34s %12s %10s\n", "method", "rows/s", "vs COPY");
-    printf("%-34s %12.0f %9.2fx\n", "memory-writer (batched, Kafka->PG)", writer, writer / copy);
-    printf("%-34s %12.0f %9.2fx\n", "memory-writer, WRITE_CONNECTIONS=2", writer2, writer2 / copy);
+    printf("%-34s %12.0f %9.2fx\n", "memory-writer, 2 connections (default)", writer2, writer2 / copy);
+    printf("%-34s %12.0f %9.2fx\n", "memory-writer, 1 connection", writer, writer / copy);
     printf("%-34s %12.0f %9.2fx\n", "plain COPY (same rows, 1 tx)", copy, 1.0);
     printf("%-34s %12.0f %9.2fx\n", "one transaction per message", one, one / copy);
     printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 1 connection)", store, store / copy);
     printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 2 connections)", store2, store2 / copy);
     printf("{\"bench\":\"memory_writer\",\"messages\":%ld,\"projects\":%d,\"writer_rows_per_s\":%.0f,"
            "\"copy_rows_per_s\":%.0f,\"per_message_rows_per_s\":%.0f,\"per_message_messages\":%ld,"
-           "\"store_only_rows_per_s\":%.0f,\"store_only_2conn_rows_per_s\":%.0f,\"writer_2conn_rows_per_s\":%.0f,"
+           "\"store_only_rows_per_s\":%.0f,\"store_only_2conn_rows_per_s\":%.0f,\"writer_1conn_rows_per_s\":%.0f,"
            "\"writer_vs_copy\":%.3f}\n",
-           n, PROJECTS, writer, copy, one, n_one, store, store2, writer2, writer / copy);
+           n, PROJECTS, writer2, copy, one, n_one, store, store2, writer, writer2 / copy);
     return 0;
 }

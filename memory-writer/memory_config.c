@@ -13,11 +13,12 @@ const bf_cfg_var memory_cfg_vars[] = {
     {"BATCH_LINGER", BF_CFG_MS, F(batch_linger_ms), "50ms", 0, 60000, NULL, 0,
      "How long the oldest message of an unfilled batch waits before the batch is written anyway: "
      "the latency a quiet topic pays for batching."},
-    {"WRITE_CONNECTIONS", BF_CFG_INT, F(write_connections), "1", 1, MEMORY_MAX_CONNECTIONS, NULL, 0,
+    {"WRITE_CONNECTIONS", BF_CFG_INT, F(write_connections), "2", 1, MEMORY_MAX_CONNECTIONS, NULL, 0,
      "PostgreSQL connections one memory-writer writes batches through at the same time. A "
      "project always uses the same one, so its updates apply in order; BRAINFLEET_MAX_IN_FLIGHT "
-     "is shared among them. Raise it when the database has idle cores and one connection is the "
-     "limit (docs/memory-writer.md, Benchmark). Count them in max_connections, per replica."},
+     "is shared among them. More help while the database has idle cores; on a machine whose "
+     "cores the worker already shares with PostgreSQL, 1 can be faster (docs/memory-writer.md, "
+     "Benchmark). Count them in max_connections, per replica."},
     {"DB_RETRY_MAX", BF_CFG_MS, F(retry_max_ms), "5s", 10, 600000, NULL, 0,
      "Longest pause between attempts while PostgreSQL is unreachable (the backoff doubles from "
      "100 ms up to this). Consumption is held meanwhile and /readyz reports not ready."},
