@@ -1,7 +1,7 @@
 /* The whole fleet, measured for real (the first version compared real timings with hard-coded
  * guesses). Three worker processes on the stack's Kafka and PostgreSQL, two fake models:
  *
- *   async vs blocking   requests with 2 images each, under the first version's latency
+ *   async vs blocking   requests with 2 images each (and, fewer, with 1 and with 0), under the first version's latency
  *                       assumptions: the brain LLM answers after 2000 ms, the vision model after
  *                       3000 ms, and the brain's context query costs 500 ms. The context cost is
  *                       real waiting, not a knob in the workers: brain-worker reaches PostgreSQL
@@ -304,15 +304,28 @@ int main(int argc, char **argv) {
     start_fake(&vision, "3000", facts, dir);
     char slow_dsn[512];
     bf_test_proxy *px = bf_test_pg_proxy_start(context_ms, CONTEXT_SQL_MARKER, slow_dsn, sizeof slow_dsn);
-    /* n async and n blocking requests, alternating. */
+    /* n async and n blocking requests, alternating, with 2 images; then fewer with 1 and with 0
+     * images (the issue's three cases; the 2-image flow is the headline). */
     req *mixed = calloc((size_t)(2 * n), sizeof *mixed);
     flow(&(flow_opts){.llm_url = brain.url, .vision_url = vision.url, .image_base = images.url,
                       .brain_dsn = slow_dsn, .requests = 2 * n, .images = 2, .pace_ms = pace_ms, .blocking_every = 2},
          mixed);
-    long held = bf_test_proxy_delayed(px);
-    bf_test_proxy_stop(px);
     result async = summarise(mixed, 2 * n, false), blocking = summarise(mixed, 2 * n, true);
     free(mixed);
+    int n_few = n / 4 > 1 ? n / 4 : 1;
+    result few_async[2], few_blocking[2];
+    for (int k = 0; k < 2; k++) {
+        req *rs = calloc((size_t)(2 * n_few), sizeof *rs);
+        flow(&(flow_opts){.llm_url = brain.url, .vision_url = vision.url, .image_base = images.url,
+                          .brain_dsn = slow_dsn, .requests = 2 * n_few, .images = k, .pace_ms = pace_ms,
+                          .blocking_every = 2},
+             rs);
+        few_async[k] = summarise(rs, 2 * n_few, false);
+        few_blocking[k] = summarise(rs, 2 * n_few, true);
+        free(rs);
+    }
+    long held = bf_test_proxy_delayed(px);
+    bf_test_proxy_stop(px);
     bf_fake_server_stop(&brain);
     bf_fake_server_stop(&vision);
     start_fake(&brain, "0", decision, dir);
@@ -326,7 +339,7 @@ int main(int argc, char **argv) {
     bf_fake_server_stop(&images);
 
     /* Every request of the first flow (and its warm-up) reads its context once. */
-    long want_held = context_ms > 0 ? 2L * n + 1 : 0;
+    long want_held = context_ms > 0 ? 2L * n + 1 + 2 * (2L * n_few + 1) : 0;
     if (held < want_held)
         fprintf(stderr, "e2e_bench: only %ld of %ld context queries were held %d ms: does brain_store.c's context SQL "
                         "still contain %s?\n", held, want_held, context_ms, CONTEXT_SQL_MARKER);
@@ -337,6 +350,14 @@ int main(int argc, char **argv) {
     printf("%-52s %10lld %10lld\n", "async: decision + both image enrichments", async.enriched_p50, async.enriched_p99);
     printf("%-52s %10lld %10lld %5d/%d\n", "blocking: decision after the image facts", blocking.p50, blocking.p99,
            blocking.decided, blocking.n);
+    for (int k = 1; k >= 0; k--) {
+        snprintf(label, sizeof label, "async: decision (%d image%s)", k, k == 1 ? "" : "s");
+        printf("%-52s %10lld %10lld %5d/%d\n", label, few_async[k].p50, few_async[k].p99, few_async[k].decided,
+               few_async[k].n);
+        snprintf(label, sizeof label, "blocking: decision (%d image%s)", k, k == 1 ? "" : "s");
+        printf("%-52s %10lld %10lld %5d/%d\n", label, few_blocking[k].p50, few_blocking[k].p99, few_blocking[k].decided,
+               few_blocking[k].n);
+    }
     printf("%-52s %10lld %10lld %5d/%d\n", "fleet overhead: decision (no images, 0 ms, no proxy)", overhead.p50,
            overhead.p99, overhead.decided, overhead.n);
     double improvement = async.p50 > 0 ? (double)blocking.p50 / (double)async.p50 : 0;
@@ -345,9 +366,11 @@ int main(int argc, char **argv) {
     printf("{\"bench\":\"e2e\",\"requests\":%d,\"llm_ms\":2000,\"vision_ms\":3000,\"context_ms\":%d,\"pace_ms\":%d,"
            "\"context_queries_held\":%ld,\"async\":{\"p50_ms\":%lld,\"p99_ms\":%lld,\"enriched_p50_ms\":%lld,"
            "\"enriched_p99_ms\":%lld},\"blocking\":{\"p50_ms\":%lld,\"p99_ms\":%lld},\"overhead\":{\"p50_ms\":%lld,"
-           "\"p99_ms\":%lld},\"blocking_over_async_p50\":%.3f}\n",
+           "\"p99_ms\":%lld},\"blocking_over_async_p50\":%.3f,\"one_image\":{\"async_p50_ms\":%lld,"
+           "\"blocking_p50_ms\":%lld},\"no_images\":{\"async_p50_ms\":%lld,\"blocking_p50_ms\":%lld}}\n",
            n, context_ms, pace_ms, held, async.p50, async.p99, async.enriched_p50, async.enriched_p99, blocking.p50,
-           blocking.p99, overhead.p50, overhead.p99, improvement);
+           blocking.p99, overhead.p50, overhead.p99, improvement, few_async[1].p50, few_blocking[1].p50,
+           few_async[0].p50, few_blocking[0].p50);
     rd_kafka_destroy(producer());
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
