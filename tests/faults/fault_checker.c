@@ -307,17 +307,11 @@ static PGresult *query(PGconn *db, const char *sql, const char *prefix) {
     return res;
 }
 
-static int read_db(const char *dsn, const char *prefix, counts *c) {
-    PGconn *db = PQconnectdb(dsn);
-    if (PQstatus(db) != CONNECTION_OK) {
-        fprintf(stderr, "fault_checker: database: %s", PQerrorMessage(db));
-        PQfinish(db);
-        return -1;
-    }
+static int read_db(PGconn *db, const char *prefix, counts *c) {
     /* Both conversation messages of a request: the user message's id is the request id. */
     PGresult *res = query(db,
                           "SELECT message_id::text, role FROM messages WHERE project_id LIKE $1", prefix);
-    if (!res) goto fail;
+    if (!res) return -1;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *id = PQgetvalue(res, i, 0);
         request *r = NULL;
@@ -343,7 +337,7 @@ static int read_db(const char *dsn, const char *prefix, counts *c) {
                 "SELECT trace_id, count(*) FROM image_analysis WHERE project_id LIKE $1 "
                 "GROUP BY project_id, content_hash, trace_id",
                 prefix);
-    if (!res) goto fail;
+    if (!res) return -1;
     for (int i = 0; i < PQntuples(res); i++) {
         fanout *f = find_fan(PQgetvalue(res, i, 0));
         long n = 0;
@@ -353,29 +347,16 @@ static int read_db(const char *dsn, const char *prefix, counts *c) {
         if (f) f->rows += (int)n;
     }
     PQclear(res);
-    PQfinish(db);
     return 0;
-fail:
-    PQfinish(db);
-    return -1;
 }
 
-static int read_evidence(const char *dsn, const char *prefix) {
-    PGconn *db = PQconnectdb(dsn);
-    if (PQstatus(db) != CONNECTION_OK) {
-        fprintf(stderr, "fault_checker: database: %s", PQerrorMessage(db));
-        PQfinish(db);
-        return -1;
-    }
+static int read_evidence(PGconn *db, const char *prefix) {
     /* The value holds the statement "I prefer palette r<index>"; the key its lowercase phrase. */
     PGresult *res = query(db,
                           "SELECT project_id, key, evidence_count FROM project_memory WHERE project_id LIKE $1 "
                           "AND memory_type = 'user_preference' AND key LIKE 'stated:palette %'",
                           prefix);
-    if (!res) {
-        PQfinish(db);
-        return -1;
-    }
+    if (!res) return -1;
     for (int i = 0; i < PQntuples(res); i++) {
         /* key "stated:palette <request id>" */
         const char *key = PQgetvalue(res, i, 1);
@@ -386,8 +367,17 @@ static int read_evidence(const char *dsn, const char *prefix) {
         if (r) r->evidence += (int)n;
     }
     PQclear(res);
-    PQfinish(db);
     return 0;
+}
+
+/* Both database reads of one round, over one connection. */
+static int read_database(const char *dsn, const char *prefix, counts *c) {
+    PGconn *db = PQconnectdb(dsn);
+    int rc = -1;
+    if (PQstatus(db) != CONNECTION_OK) fprintf(stderr, "fault_checker: database: %s", PQerrorMessage(db));
+    else rc = read_db(db, prefix, c) == 0 && read_evidence(db, prefix) == 0 ? 0 : -1;
+    PQfinish(db);
+    return rc;
 }
 
 static void tally(counts *c) {
@@ -452,7 +442,7 @@ int main(int argc, char **argv) {
         round++;
         int64_t left = deadline - bf_test_now_ms();
         read_topics(prefix, allow, 3000, (int)(left > 10000 ? left : 10000), &c);
-        if (read_db(dsn, prefix, &c) != 0 || read_evidence(dsn, prefix) != 0) return 2;
+        if (read_database(dsn, prefix, &c) != 0) return 2;
         tally(&c);
         if (!missing(&c) || bf_test_now_ms() >= deadline) break;
         fprintf(stderr, "fault_checker: round %d: %ld lost, %ld without messages, %ld without memory, %ld facts "
