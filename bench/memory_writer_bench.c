@@ -219,22 +219,34 @@ static double bench_copy(const char *prefix, long n) {
     return (double)n / dt;
 }
 
+/* A connection for the store code; log must outlive it. */
+static bf_db *store_db(bf_log *log) {
+    char err[1024];
+    bf_log_init(log, stderr, "bench", BF_LOG_WARN);
+    bf_db *db = bf_db_new(bf_test_pg_dsn(), log);
+    if (!db || bf_db_connect(db, 1, 0, err, sizeof err) != 0) die("postgres", db ? err : "out of memory");
+    return db;
+}
+
+/* Appends message i of run to b as the writer's handler would, selected for the next write. */
+static void add_message(memory_batch *b, const char *run, long i) {
+    char err[1024], url[256];
+    bf_msg_image_facts_ready m;
+    free(message(run, i, &m, url, sizeof url));
+    if (memory_extract_image_facts(b, NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
+    b->items[b->n_items - 1].active = true;
+}
+
 static double bench_per_message(const char *prefix, long n) {
     char run[64], err[1024];
     snprintf(run, sizeof run, "%sone", prefix);
     bf_log log;
-    bf_log_init(&log, stderr, "bench", BF_LOG_WARN);
-    bf_db *db = bf_db_new(bf_test_pg_dsn(), &log);
-    if (bf_db_connect(db, 1, 0, err, sizeof err) != 0) die("postgres", err);
+    bf_db *db = store_db(&log);
     memory_batch b;
     memory_batch_init(&b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
     double busy = 0;
     for (long i = 0; i < n; i++) {
-        bf_msg_image_facts_ready m;
-        char url[256];
-        free(message(run, i, &m, url, sizeof url));
-        if (memory_extract_image_facts(&b, NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
-        b.items[0].active = true;
+        add_message(&b, run, i);
         double t0 = now_s();
         if (memory_store_write(db, &b, MEMORY_CONSUMER, err, sizeof err) != MEMORY_STORE_OK) die("write", err);
         busy += now_s() - t0;
@@ -252,9 +264,7 @@ static double bench_per_message(const char *prefix, long n) {
 static void store_part(const char *run, long n, long batch, int conns, int part, double start_at) {
     char err[1024];
     bf_log log;
-    bf_log_init(&log, stderr, "bench", BF_LOG_WARN);
-    bf_db *db = bf_db_new(bf_test_pg_dsn(), &log);
-    if (bf_db_connect(db, 1, 0, err, sizeof err) != 0) die("postgres", err);
+    bf_db *db = store_db(&log);
     long nb = (n / conns + batch - 1) / batch + 1, k = 0;
     memory_batch *bs = calloc((size_t)nb, sizeof *bs);
     if (!bs) die("store", "out of memory");
@@ -262,11 +272,7 @@ static void store_part(const char *run, long n, long batch, int conns, int part,
     for (long i = 0; i < n; i++) {
         if (i % PROJECTS % conns != part) continue; /* message i belongs to project i % PROJECTS */
         if ((long)bs[k].n_items == batch) memory_batch_init(&bs[++k], MEMORY_AN_COLS, MEMORY_MSG_COLS);
-        bf_msg_image_facts_ready m;
-        char url[256];
-        free(message(run, i, &m, url, sizeof url));
-        if (memory_extract_image_facts(&bs[k], NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
-        bs[k].items[bs[k].n_items - 1].active = true;
+        add_message(&bs[k], run, i);
     }
     while (now_s() < start_at) usleep(1000);
     for (long j = 0; j <= k; j++)
