@@ -112,7 +112,9 @@ start_replica() {
     PIDS+=($!)
     local k port=""
     for ((k = 0; k < 100; k++)); do
-        port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$logf" | head -n1)
+        # The log may not exist yet: the background job opens it (set -e and pipefail would end
+        # the script on sed's "No such file", as one CI run did).
+        port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$logf" 2>/dev/null | head -n1 || true)
         [[ -n $port ]] && break
         sleep 0.05
     done
