@@ -7,6 +7,8 @@
 
 #include <stb_image.h>
 
+#include "image_jpeg.h"
+
 #define DEFAULT_MAX_PIXELS 40000000ULL
 #define DEFAULT_MAX_SIDE 65535U
 
@@ -111,45 +113,29 @@ int image_declared_size(const void *data, size_t len, image_format *fmt, uint64_
     return -1;
 }
 
-/* Debian 12's stb_image trusts a Huffman table's (DHT) code counts and writes up to 4080 values
- * into 256-entry arrays (upstream later added the check). So every DHT segment of the file,
- * including those between the scans of a progressive JPEG, is checked here before stb sees it:
- * each table declares at most 256 codes and fits its segment. Returns 0 when all are sane. */
-static int jpeg_tables_ok(const uint8_t *p, size_t len) {
-    size_t i = 2;
-    while (i + 4 <= len) {
-        if (p[i] != 0xff) {
-            i++; /* entropy-coded data after SOS: look for the next marker */
-            continue;
-        }
-        uint8_t m = p[i + 1];
-        if (m == 0xff || m == 0x00 || (m >= 0xd0 && m <= 0xd7) || m == 0x01) {
-            i += m == 0xff ? 1 : 2; /* fill byte, stuffed 0xff00, RSTn, TEM: no length */
-            continue;
-        }
-        if (m == 0xd9) return 0; /* EOI */
-        size_t seg = (size_t)p[i + 2] << 8 | p[i + 3];
-        if (seg < 2 || i + 2 + seg > len) return m == 0xc4 ? -1 : 0; /* truncation is stb's to report */
-        if (m == 0xc4) {
-            size_t j = i + 4, end = i + 2 + seg;
-            while (j < end) {
-                if (j + 17 > end) return -1;
-                size_t codes = 0;
-                for (size_t k = 1; k <= 16; k++) codes += p[j + k];
-                if (codes > 256 || j + 17 + codes > end) return -1;
-                j += 17 + codes;
-            }
-        }
-        i += 2 + seg;
-    }
-    return 0;
-}
-
 static image_rgb *fail(image_decode_status st, image_decode_status *status, char *err, size_t errlen,
                        const char *fmt_name, const char *why) {
     if (status) *status = st;
     snprintf(err, errlen, "%s: %s", fmt_name, why);
     return NULL;
+}
+
+static image_rgb *jpeg_decode_new(const void *data, size_t len, uint64_t max_side, uint64_t max_pixels,
+                                  image_decode_status *status, char *err, size_t errlen) {
+    image_rgb *img = calloc(1, sizeof *img);
+    if (!img) return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, "jpeg", "out of memory");
+    image_jpeg_status st = IMAGE_JPEG_CORRUPT;
+    char why[240];
+    img->pixels = image_jpeg_decode_new(data, len, max_side, max_pixels, &img->width, &img->height, &st, why,
+                                        sizeof why);
+    if (!img->pixels) {
+        free(img);
+        return fail(st == IMAGE_JPEG_TOO_LARGE ? IMAGE_DECODE_TOO_LARGE : IMAGE_DECODE_CORRUPT, status, err, errlen,
+                    "jpeg", why);
+    }
+    img->format = IMAGE_FMT_JPEG;
+    if (status) *status = IMAGE_DECODE_OK;
+    return img;
 }
 
 image_rgb *image_decode_new(const void *data, size_t len, const image_decode_limits *limits,
@@ -175,8 +161,7 @@ image_rgb *image_decode_new(const void *data, size_t len, const image_decode_lim
                  (unsigned long long)max_pixels, (unsigned long long)max_side);
         return fail(IMAGE_DECODE_TOO_LARGE, status, err, errlen, name, why);
     }
-    if (f == IMAGE_FMT_JPEG && jpeg_tables_ok(data, len) != 0)
-        return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "a Huffman table declares more than 256 codes");
+    if (f == IMAGE_FMT_JPEG) return jpeg_decode_new(data, len, max_side, max_pixels, status, err, errlen);
     /* stb's own reading of the header must agree before it allocates. */
     int iw = 0, ih = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int)len, &iw, &ih, &comp)) {
@@ -206,6 +191,9 @@ image_rgb *image_decode_new(const void *data, size_t len, const image_decode_lim
 
 void image_rgb_free(image_rgb *img) {
     if (!img) return;
-    stbi_image_free(img->pixels);
+    if (img->format == IMAGE_FMT_JPEG)
+        free(img->pixels); /* image_jpeg_decode_new's */
+    else
+        stbi_image_free(img->pixels);
     free(img);
 }

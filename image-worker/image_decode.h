@@ -1,8 +1,8 @@
 /* Image bytes -> RGB pixels, for the built-in analyser.
  *
  * Only PNG, JPEG (baseline/progressive), GIF (first frame) and BMP are accepted, recognised by
- * their magic bytes, so stb_image's other decoders (PSD, HDR, PIC, PNM, TGA) never see untrusted
- * input. The declared dimensions are read from the header and checked against the limits before
+ * their magic bytes. JPEG goes to libjpeg-turbo (image_jpeg.h says why), the others to stb_image,
+ * whose other decoders (PSD, HDR, PIC, PNM, TGA) so never see untrusted input. The declared dimensions are read from the header and checked against the limits before
  * any pixel memory is allocated: a 100 kB PNG declaring 100000x100000 is refused, not decoded. */
 #ifndef IMAGE_DECODE_H
 #define IMAGE_DECODE_H
@@ -34,7 +34,7 @@ typedef struct image_decode_limits {
 } image_decode_limits;
 
 typedef struct image_rgb {
-    uint8_t *pixels;     /* width*height*3 bytes, rows top to bottom */
+    uint8_t *pixels;     /* width*height*3 bytes, rows top to bottom; owned, image_rgb_free frees it */
     uint32_t width, height;
     image_format format;
 } image_rgb;
