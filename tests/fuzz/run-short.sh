@@ -9,6 +9,4 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 build=${1:-${BF_BUILD_DIR:-$here/../../build/asan}}
 export BF_FUZZ_SEED=${BF_FUZZ_SEED:-1} BF_FUZZ_RUNS=${BF_FUZZ_RUNS:-20000}
-# The open stb shift finding (docs/reliability.md) must not make this run a lottery.
-export BF_FUZZ_STB_SHIFT_OK=${BF_FUZZ_STB_SHIFT_OK:-1}
 exec "$here/../../scripts/fuzz" -t "${BF_FUZZ_SHORT_SECONDS:-30}" -b "$build/fuzz" --quiet
