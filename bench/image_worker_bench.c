@@ -1,8 +1,9 @@
 /* image-worker figures, each beside its baseline in the same run:
  *
  *   analyse   built-in analyses/s on one core (this process, one thread) for 256x256, 1024x768 and
- *             4000x3000 JPEGs, beside stb's decode alone on the same bytes: the analysis' own cost
- *             is the difference. Median of several repetitions.
+ *             4000x3000 JPEGs, beside the decoder alone on the same bytes (libjpeg-turbo, as in the
+ *             worker): the analysis' own cost is the difference. Also stb_image's decode of the
+ *             same bytes, the JPEG decoder before. Median of several repetitions.
  *   pipeline  images/s through one image-worker process (the real binary, real broker) with the
  *             fake vision model answering after 0 ms and after 1500 ms, beside the same binary
  *             limited to one transfer at a time (BRAINFLEET_FETCH_CONCURRENCY=1): with 1500 ms per
@@ -14,6 +15,7 @@
  * BF_BUILD_DIR (default: the bench binary's ../) locates image-worker and fake_openai. */
 #include <libgen.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@
 #include "bf_test_kafka.h"
 #include "image_analyse.h"
 #include "image_decode.h"
+#include "image_jpeg.h"
 
 /* Seconds, from the test support clock. */
 static double now_s(void) { return (double)bf_test_now_ms() / 1000.0; }
@@ -75,21 +78,29 @@ static membuf make_jpeg(int w, int h) {
 static void bench_analyse(bool quick) {
     static const int sizes[][2] = {{256, 256}, {1024, 768}, {4000, 3000}};
     int reps = quick ? 3 : 7;
-    printf("%-10s %14s %14s %10s\n", "image", "analyses/s", "decode-only/s", "ratio");
+    printf("%-10s %14s %14s %10s %14s\n", "image", "analyses/s", "decode-only/s", "ratio", "stb-decode/s");
     char json[2048] = "";
     for (int s = 0; s < 3; s++) {
         membuf jpg = make_jpeg(sizes[s][0], sizes[s][1]);
         /* Enough iterations per repetition for ~0.3 s of work on the small sizes. */
         int iters = s == 0 ? (quick ? 50 : 200) : s == 1 ? (quick ? 10 : 30) : (quick ? 2 : 4);
-        double full[9], dec[9];
+        double full[9], dec[9], stb[9];
         for (int r = 0; r < reps; r++) {
             double t0 = now_s();
+            for (int i = 0; i < iters; i++) {
+                uint32_t w, h;
+                image_jpeg_status st;
+                char err[256];
+                free(image_jpeg_decode_new(jpg.data, jpg.len, 65535, UINT64_MAX, &w, &h, &st, err, sizeof err));
+            }
+            dec[r] = iters / (now_s() - t0);
+            t0 = now_s();
             for (int i = 0; i < iters; i++) {
                 int w, h, c;
                 unsigned char *p = stbi_load_from_memory(jpg.data, (int)jpg.len, &w, &h, &c, 3);
                 stbi_image_free(p);
             }
-            dec[r] = iters / (now_s() - t0);
+            stb[r] = iters / (now_s() - t0);
             t0 = now_s();
             for (int i = 0; i < iters; i++) {
                 image_decode_status st;
@@ -104,14 +115,15 @@ static void bench_analyse(bool quick) {
             }
             full[r] = iters / (now_s() - t0);
         }
-        double a = median(full, reps), d = median(dec, reps);
+        double a = median(full, reps), d = median(dec, reps), sd = median(stb, reps);
         char label[32];
         snprintf(label, sizeof label, "%dx%d", sizes[s][0], sizes[s][1]);
-        printf("%-10s %14.1f %14.1f %10.2f\n", label, a, d, a / d);
+        printf("%-10s %14.1f %14.1f %10.2f %14.1f\n", label, a, d, a / d, sd);
         fflush(stdout);
         size_t l = strlen(json);
-        snprintf(json + l, sizeof json - l, "%s{\"size\":\"%s\",\"analyses_per_s\":%.1f,\"decode_only_per_s\":%.1f}",
-                 s ? "," : "", label, a, d);
+        snprintf(json + l, sizeof json - l,
+                 "%s{\"size\":\"%s\",\"analyses_per_s\":%.1f,\"decode_only_per_s\":%.1f,\"stb_decode_per_s\":%.1f}",
+                 s ? "," : "", label, a, d, sd);
         free(jpg.data);
     }
     printf("{\"bench\":\"image_analyse\",\"results\":[%s],\"repetitions\":%d,\"statistic\":\"median\"}\n", json,
