@@ -95,18 +95,11 @@ png(sys.argv[1] + "/small.png", 64, 48, 5)
 png(sys.argv[1] + "/medium.png", 320, 240, 7)
 png(sys.argv[1] + "/large.png", 1024, 768, 11)
 PY
+# shellcheck source=../scripts/lib/fake.sh
+. "$REPO/scripts/lib/fake.sh"
 start_fake() { # VAR args...: sets VAR to the fake's base URL
-    local var=$1 line k
-    shift
-    "$BUILD/tests/fake_openai" --port 0 "$@" >"$WORK/fake-$var.out" 2>"$WORK/fake-$var.err" &
-    pids+=($!)
-    for ((k = 0; k < 200; k++)); do
-        line=$(head -n1 "$WORK/fake-$var.out" 2>/dev/null || true)
-        [[ $line == *listening* ]] && break
-        sleep 0.05
-    done
-    [[ $line == *listening* ]] || { cat "$WORK/fake-$var.err" >&2; exit 2; }
-    printf -v "$var" '%s' "${line##* }"
+    bf_start_fake "$BUILD/tests/fake_openai" "$WORK" "$@"
+    pids+=("$BF_FAKE_PID")
 }
 start_fake IMG_URL --images-dir "$WORK/images" --max-connections 4096
 start_fake LLM_URL --latency-ms "$LLM_MS" --latency-jitter-ms $((LLM_MS / 2)) --max-connections 4096 --seed 3 \

@@ -182,20 +182,13 @@ pg_cpu() { # all postgres server processes (the stack's PostgreSQL serves only t
 # holds at most LLM_IN_FLIGHT requests (BRAINFLEET_MAX_IN_FLIGHT), as a pod's concurrency bound
 # does in production. Per replica that is at most LLM_IN_FLIGHT * 1000 / LLM_LATENCY_MS decisions/s,
 # so this stage shows what replicas add when the stage waits instead of computing.
+# shellcheck source=../scripts/lib/fake.sh
+. "$REPO/scripts/lib/fake.sh"
 start_fake_llm() {
     [[ -n $FAKE_PID ]] && return 0
-    local line k
-    "$BUILD/tests/fake_openai" --port 0 --latency-ms "$LLM_LATENCY_MS" \
-        --content '{"tool":"addScene","params":{"instruction":"a title"},"summary":"Add a title scene"}' \
-        >"$WORK/fake.out" 2>"$WORK/fake.err" &
-    FAKE_PID=$!
-    for ((k = 0; k < 100; k++)); do
-        line=$(head -n1 "$WORK/fake.out" 2>/dev/null || true)
-        [[ $line == *listening* ]] && break
-        sleep 0.05
-    done
-    [[ $line == *listening* ]] || { cat "$WORK/fake.err" >&2; exit 1; }
-    FAKE_URL=${line##* }
+    bf_start_fake "$BUILD/tests/fake_openai" "$WORK" FAKE_URL --latency-ms "$LLM_LATENCY_MS" \
+        --content '{"tool":"addScene","params":{"instruction":"a title"},"summary":"Add a title scene"}'
+    FAKE_PID=$BF_FAKE_PID
 }
 
 bench_one() { # stage R N

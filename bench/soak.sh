@@ -59,13 +59,13 @@ def chunk(k, d):
 open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
                               + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 PY
-start_fake() { # VAR args...: sets VAR to the fake's URL (not in a $(...) subshell: its pid must reach pids)
+# shellcheck source=../scripts/lib/fake.sh
+. "$REPO/scripts/lib/fake.sh"
+start_fake() { # VAR args...: sets VAR to the fake's URL
     local var=$1
     shift
-    "$BUILD/tests/fake_openai" --port 0 --images-dir "$RUN" --latency-ms 20 --latency-jitter-ms 30 "$@" >"$RUN/fake-$var.out" 2>/dev/null &
-    pids+=($!)
-    for _ in $(seq 1 50); do grep -q listening "$RUN/fake-$var.out" 2>/dev/null && break; sleep 0.1; done
-    printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$RUN/fake-$var.out")"
+    bf_start_fake "$BUILD/tests/fake_openai" "$RUN" "$var" --images-dir "$RUN" --latency-ms 20 --latency-jitter-ms 30 "$@"
+    pids+=("$BF_FAKE_PID")
 }
 start_fake LLM --content '{"tool":"addScene","summary":"a scene","params":{}}'
 start_fake VISION --content '{"objects":["shape"]}' --seed 2
