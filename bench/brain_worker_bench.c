@@ -41,6 +41,7 @@
 #include "bf_msg_brain_request.h"
 #include "bf_test_http.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 #include "bf_trace.h"
 
 static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", "imageFactsProcessed",
@@ -132,6 +133,7 @@ static pid_t start_worker(const char *bin, const char *prefix, const char *llm_u
     pid_t pid = fork();
     if (pid < 0) die("fork", strerror(errno));
     if (pid == 0) {
+        bf_test_child_dies_with_parent();
         char group[64], inflight[32];
         snprintf(group, sizeof group, "%sbrain", prefix);
         snprintf(inflight, sizeof inflight, "%ld", max_in_flight);

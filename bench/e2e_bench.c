@@ -47,6 +47,7 @@
 #include "bf_msg_brain_request.h"
 #include "bf_runtime.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 #include "bf_test_proxy.h"
 
 /* Text only brain-worker's context statement contains (brain-worker/brain_store.c); the proxy
@@ -85,6 +86,7 @@ static pid_t spawn(const char *name, const char *pg_dsn, char *const *extra) {
     envp[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        bf_test_child_dies_with_parent();
         execve(bin, (char *const[]){bin, NULL}, envp);
         _exit(127);
     }

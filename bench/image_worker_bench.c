@@ -30,6 +30,7 @@
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_runtime.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 #include "image_analyse.h"
 #include "image_decode.h"
 #include "image_jpeg.h"
@@ -141,6 +142,7 @@ static pid_t spawn_worker(const char *bin, const char *prefix, const char *visio
     snprintf(conc, sizeof conc, "BRAINFLEET_FETCH_CONCURRENCY=%d", concurrency);
     pid_t pid = fork();
     if (pid == 0) {
+        bf_test_child_dies_with_parent();
         char *const envp[] = {brokers, pfx, group, vision, conc, "BRAINFLEET_VISION_MODEL=fake",
                               "BRAINFLEET_HTTP_PORT=0", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32",
                               "BRAINFLEET_LOG_LEVEL=warn", "BRAINFLEET_MAX_IN_FLIGHT=1000",

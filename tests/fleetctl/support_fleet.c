@@ -1,3 +1,4 @@
+#include "bf_test_proc.h"
 #include "support_fleet.h"
 
 #include <fcntl.h>
@@ -50,6 +51,7 @@ fleet_it_proc *fleet_it_spawn(const char *prefix, const char *const *args) {
     p->pid = fork();
     if (p->pid < 0) abort();
     if (p->pid == 0) {
+        bf_test_child_dies_with_parent();
         const char **argv = calloc(n + 2, sizeof *argv);
         argv[0] = bin;
         for (size_t i = 0; i < n; i++) argv[i + 1] = args[i];

@@ -34,6 +34,7 @@
 #include "bf_msg_image_facts_processed.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 
 static const char *const all_topics[] = {"brainRequests",  "imageAnalysisRequested", "imageFactsReady",
                                          "imageFactsProcessed", "memoryUpdates", "brainDecisions",
@@ -120,6 +121,7 @@ static void start_worker(worker_proc *w, const char *name) {
     w->pid = fork();
     assert_true(w->pid >= 0);
     if (w->pid == 0) {
+        bf_test_child_dies_with_parent();
         int fd = open(w->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

@@ -39,6 +39,7 @@
 #include "bf_msg_brain_request.h"
 #include "bf_test_http.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 #include "bf_trace.h"
 
 #define MODEL "fake-brain-model"
@@ -174,6 +175,7 @@ static void worker_start(worker *w, const char *const *fake_args, const char *co
     w->pid = fork();
     assert_true(w->pid >= 0);
     if (w->pid == 0) {
+        bf_test_child_dies_with_parent();
         char group[64];
         snprintf(group, sizeof group, "%sbrain", w->prefix);
         int fd = open(w->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -20,6 +20,7 @@
 #include "bf_msg_image_facts_processed.h"
 #include "bf_msg_memory_update.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 
 static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", "imageFactsProcessed",
                                      "memoryUpdates", "brainDecisions", "deadLetters"};
@@ -41,6 +42,7 @@ static void start_worker(fixture *f, const char *const *extra) {
     f->pid = fork();
     assert_true(f->pid >= 0);
     if (f->pid == 0) {
+        bf_test_child_dies_with_parent();
         char group[64];
         snprintf(group, sizeof group, "%sbrain", f->prefix);
         setenv("BRAINFLEET_KAFKA_BROKERS", brokers, 1);

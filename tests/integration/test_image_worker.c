@@ -23,6 +23,7 @@
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 
 static char dir[256], prefix[32];
 static bf_fake_server fake;
@@ -81,6 +82,7 @@ static pid_t start_worker(void) {
     snprintf(vision, sizeof vision, "BRAINFLEET_VISION_URL=%s/v1/chat/completions", fake.url);
     pid_t pid = fork();
     if (pid == 0) {
+        bf_test_child_dies_with_parent();
         char *const envp[] = {brokers, pfx, group, vision, "BRAINFLEET_VISION_MODEL=fake-vision",
                               "BRAINFLEET_VISION_ATTEMPTS=1", "BRAINFLEET_HTTP_PORT=0",
                               "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32", "BRAINFLEET_LOG_LEVEL=warn",

@@ -1,4 +1,5 @@
 #include "bf_fake_server.h"
+#include "bf_test_proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -95,6 +96,7 @@ int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err,
         return -1;
     }
     if (pid == 0) {
+        bf_test_child_dies_with_parent();
         dup2(pipefd[1], STDOUT_FILENO);
         close(pipefd[0]);
         close(pipefd[1]);
