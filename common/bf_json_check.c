@@ -108,6 +108,25 @@ static int prescan(const char *b, size_t len, unsigned max_depth, char *err, siz
     return 0;
 }
 
+unsigned bf_json_depth(const char *text, size_t len) {
+    unsigned depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\') i++; /* the escaped byte cannot end the string */
+            else if (ch == '"') in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > max) max = depth;
+        } else if ((ch == '}' || ch == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
