@@ -217,16 +217,20 @@ static int cmp_upsert(const void *a, const void *b, const memory_upsert *u) {
     return c;
 }
 
-/* Insertion sort keeps arrival order among equal keys (stable) without a global for qsort's
- * comparator context; batches are a few hundred rows, and already mostly grouped. */
-static void sort_stable(size_t *idx, size_t n, const memory_upsert *u) {
-    for (size_t i = 1; i < n; i++) {
-        size_t v = idx[i], j = i;
-        while (j > 0 && cmp_upsert(&idx[j - 1], &v, u) > 0) {
-            idx[j] = idx[j - 1];
-            j--;
+/* Stable (equal keys keep arrival order) bottom-up merge sort, O(n log n) comparisons: a batch
+ * holds a thousand upserts over hundreds of projects in arrival order, on which the insertion
+ * sort this replaced made ~n^2/4 strcmp calls, a twentieth of the loop thread. tmp holds n. */
+static void sort_stable(size_t *idx, size_t *tmp, size_t n, const memory_upsert *u) {
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            /* Ties take the left run's entry first: that is what keeps arrival order. */
+            while (i < mid && j < hi) tmp[k++] = cmp_upsert(&idx[j], &idx[i], u) < 0 ? idx[j++] : idx[i++];
+            while (i < mid) tmp[k++] = idx[i++];
+            while (j < hi) tmp[k++] = idx[j++];
         }
-        idx[j] = v;
+        memcpy(idx, tmp, n * sizeof *idx);
     }
 }
 
@@ -237,7 +241,12 @@ size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds) {
         const memory_item *it = &b->items[u[i].item];
         if (it->active && it->fresh) out[n++] = i;
     }
-    sort_stable(out, n, u);
+    size_t *tmp = n ? malloc(n * sizeof *tmp) : NULL;
+    if (n && !tmp) {
+        *rounds = 0;
+        return SIZE_MAX;
+    }
+    sort_stable(out, tmp, n, u);
     size_t max_round = 0;
     for (size_t i = 0; i < n; i++) {
         bool same = i > 0 && cmp_upsert(&out[i - 1], &out[i], u) == 0;
@@ -245,18 +254,12 @@ size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds) {
         if (u[out[i]].round + 1 > max_round) max_round = u[out[i]].round + 1;
     }
     /* Group by round, keeping key order inside each round (stable counting pass). */
-    size_t *tmp = n ? malloc(n * sizeof *tmp) : NULL;
-    if (tmp) {
-        size_t k = 0;
-        for (size_t r = 0; r < max_round; r++)
-            for (size_t i = 0; i < n; i++)
-                if (u[out[i]].round == r) tmp[k++] = out[i];
-        memcpy(out, tmp, n * sizeof *out);
-        free(tmp);
-    } else if (n) {
-        max_round = 0; /* caller treats an empty plan with upserts pending as out of memory */
-        n = 0;
-    }
+    size_t k = 0;
+    for (size_t r = 0; r < max_round; r++)
+        for (size_t i = 0; i < n; i++)
+            if (u[out[i]].round == r) tmp[k++] = out[i];
+    if (n) memcpy(out, tmp, n * sizeof *out);
+    free(tmp);
     *rounds = max_round;
     return n;
 }

@@ -89,7 +89,8 @@ void memory_batch_mark_fresh(memory_batch *b, const char *const *ids, size_t n);
  * key's updates 0, 1, 2 ...: an INSERT ... ON CONFLICT DO UPDATE may touch a row only once, so
  * round r holds each key's r-th update, applied in arrival order. Sorting also gives two
  * concurrent writers one lock order. out receives indices into b->upserts grouped by round
- * (round 0 first); returns how many (and *rounds the number of rounds). out needs n_upserts. */
+ * (round 0 first); returns how many (and *rounds the number of rounds), or SIZE_MAX when out of
+ * memory. out needs n_upserts. */
 size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds);
 
 #endif
