@@ -24,9 +24,14 @@ static void test_pgarray_literals(void **state) {
     memory_pgarray_add(&a, "");
     assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\"}");
     memory_pgarray_add_double(&a, 0.1);
+    memory_pgarray_add_double(&a, 0.1 + 0.2);
     memory_pgarray_add_int(&a, -42);
-    assert_string_equal(memory_pgarray_text(&a),
-                        "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\",\"0.10000000000000001\",\"-42\"}");
+    assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\",\"0.1\","
+                                                 "\"0.30000000000000004\",\"-42\"}");
+    memory_pgarray_reset(&a);
+    memory_pgarray_add(&a, "\\\"\"\\");
+    memory_pgarray_add(&a, "a\"b\\c\"");
+    assert_string_equal(memory_pgarray_text(&a), "{\"\\\\\\\"\\\"\\\\\",\"a\\\"b\\\\c\\\"\"}");
     memory_pgarray_reset(&a);
     assert_string_equal(memory_pgarray_text(&a), "{}");
     for (int i = 0; i < 1000; i++) memory_pgarray_add(&a, "0123456789");
