@@ -26,7 +26,9 @@ static bool reserve(bf_json_out *w, size_t extra) {
     }
     size_t need = w->len + extra + 1;
     if (need <= w->cap) return true;
-    size_t cap = w->cap ? w->cap : 1024;
+    /* Small first: most texts here are a few hundred bytes, and glibc serves requests below
+     * ~1 KB from per-size caches without the bookkeeping of its larger blocks. */
+    size_t cap = w->cap ? w->cap : 256;
     while (cap < need) cap *= 2;
     char *b = realloc(w->buf, cap);
     if (!b) {
@@ -37,6 +39,8 @@ static bool reserve(bf_json_out *w, size_t extra) {
     w->cap = cap;
     return true;
 }
+
+void bf_json_out_reserve(bf_json_out *w, size_t extra) { reserve(w, extra); }
 
 void bf_json_out_raw(bf_json_out *w, const char *s, size_t n) {
     if (!reserve(w, n)) return;
@@ -129,4 +133,12 @@ const char *bf_json_out_text(bf_json_out *w) {
     if (!reserve(w, 0)) return NULL;
     w->buf[w->len] = '\0';
     return w->buf;
+}
+
+char *bf_json_out_take(bf_json_out *w, size_t *len) {
+    char *t = bf_json_out_text(w) ? w->buf : NULL;
+    *len = t ? w->len : 0;
+    if (!t) free(w->buf);
+    bf_json_out_init(w);
+    return t;
 }

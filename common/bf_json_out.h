@@ -43,7 +43,13 @@ void bf_json_out_number(bf_json_out *w, double d);
  * 15 significant digits ("1e+15"). */
 void bf_json_out_int(bf_json_out *w, int64_t v);
 
+/* Room for extra more bytes: a size hint, so a text of known size grows once. */
+void bf_json_out_reserve(bf_json_out *w, size_t extra);
+
 /* The text, NUL-terminated and owned by w, or NULL after an allocation failure. */
 const char *bf_json_out_text(bf_json_out *w);
+/* The text, NUL-terminated, now owned by the caller (free), or NULL after an allocation failure;
+ * w is left empty, as after bf_json_out_init. *len receives the length. */
+char *bf_json_out_take(bf_json_out *w, size_t *len);
 
 #endif

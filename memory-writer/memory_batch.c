@@ -10,6 +10,28 @@ static char *dup_or_null(const char *s, bool *oom) {
     return d;
 }
 
+/* Copies n strings (NULL allowed) into one new allocation, *block, with dst[i] pointing at the
+ * copy of src[i]: a row of two dozen cells costs one malloc and one free rather than one each.
+ * Returns 0, or -1 when out of memory (nothing allocated). */
+static int pack(const char *const *src, size_t n, char **dst, char **block) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += src[i] ? strlen(src[i]) + 1 : 0;
+    char *p = malloc(total ? total : 1);
+    if (!p) return -1;
+    *block = p;
+    for (size_t i = 0; i < n; i++) {
+        if (!src[i]) {
+            dst[i] = NULL;
+            continue;
+        }
+        size_t l = strlen(src[i]) + 1;
+        memcpy(p, src[i], l);
+        dst[i] = p;
+        p += l;
+    }
+    return 0;
+}
+
 static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return true;
     size_t c = *cap ? *cap * 2 : 64;
@@ -28,19 +50,10 @@ void memory_batch_init(memory_batch *b, size_t analysis_cols, size_t message_col
 }
 
 static void rows_truncate(memory_rows *r, size_t first_item) {
-    while (r->n > 0 && r->item[r->n - 1] >= first_item) {
-        r->n--;
-        for (size_t c = 0; c < r->ncols; c++) free(r->cells[r->n * r->ncols + c]);
-    }
+    while (r->n > 0 && r->item[r->n - 1] >= first_item) free(r->block[--r->n]);
 }
 
-static void upsert_free(memory_upsert *u) {
-    free(u->project_id);
-    free(u->memory_type);
-    free(u->key);
-    free(u->value);
-    free(u->source);
-}
+static void upsert_free(memory_upsert *u) { free(u->block); }
 
 void memory_batch_truncate(memory_batch *b, size_t n_items) {
     rows_truncate(&b->analyses, n_items);
@@ -61,8 +74,10 @@ void memory_batch_free(memory_batch *b) {
     memory_batch_clear(b);
     free(b->items);
     free(b->analyses.item);
+    free(b->analyses.block);
     free(b->analyses.cells);
     free(b->messages.item);
+    free(b->messages.block);
     free(b->messages.cells);
     free(b->upserts);
     size_t ac = b->analyses.ncols, mc = b->messages.ncols;
@@ -79,60 +94,66 @@ size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind
     return b->n_items++;
 }
 
-int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len) {
+int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len) {
     memory_item *it = &b->items[item];
     bool oom = false;
     char *k = dup_or_null(key ? key : "", &oom);
-    char *p = malloc(len + 1);
-    if (oom || !p) {
-        free(k);
-        free(p);
+    if (oom) {
+        free(payload);
         return -1;
     }
-    memcpy(p, payload, len);
-    p[len] = '\0';
     free(it->out_key);
     free(it->out_payload);
     it->out_key = k;
-    it->out_payload = p;
+    it->out_payload = payload;
     it->out_len = len;
     return 0;
 }
 
+int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len) {
+    char *p = malloc(len + 1);
+    if (!p) return -1;
+    memcpy(p, payload, len);
+    p[len] = '\0';
+    return memory_batch_take_output(b, item, key, p, len);
+}
+
+/* Room for one more row in all three arrays; cap changes only once all have grown. */
+static bool rows_grow(memory_rows *rows) {
+    if (rows->n < rows->cap) return true;
+    size_t cap = rows->cap ? rows->cap * 2 : 64;
+    size_t *item = realloc(rows->item, cap * sizeof *item);
+    if (!item) return false;
+    rows->item = item;
+    char **block = realloc(rows->block, cap * sizeof *block);
+    if (!block) return false;
+    rows->block = block;
+    char **cells = realloc(rows->cells, cap * rows->ncols * sizeof *cells);
+    if (!cells) return false;
+    rows->cells = cells;
+    rows->cap = cap;
+    return true;
+}
+
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells) {
-    if (!grow((void **)&rows->item, &rows->cap, rows->n + 1, sizeof *rows->item)) return -1;
-    size_t cells_cap = rows->cap; /* cells grows in step with item, in units of ncols */
-    char **c = realloc(rows->cells, cells_cap * rows->ncols * sizeof *c);
-    if (!c) return -1;
-    rows->cells = c;
-    bool oom = false;
-    for (size_t i = 0; i < rows->ncols; i++) c[rows->n * rows->ncols + i] = dup_or_null(cells[i], &oom);
-    if (oom) {
-        for (size_t i = 0; i < rows->ncols; i++) free(c[rows->n * rows->ncols + i]);
-        return -1;
-    }
+    if (!rows_grow(rows)) return -1;
+    if (pack(cells, rows->ncols, &rows->cells[rows->n * rows->ncols], &rows->block[rows->n]) != 0) return -1;
     rows->item[rows->n++] = item;
     return 0;
 }
 
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u) {
     if (!grow((void **)&b->upserts, &b->cap_upserts, b->n_upserts + 1, sizeof *b->upserts)) return -1;
-    bool oom = false;
-    memory_upsert r = {
-        .item = item,
-        .project_id = dup_or_null(u->project_id, &oom),
-        .memory_type = dup_or_null(u->memory_type, &oom),
-        .key = dup_or_null(u->key, &oom),
-        .value = dup_or_null(u->value, &oom),
-        .weight = u->weight,
-        .is_explicit = u->is_explicit,
-        .source = dup_or_null(u->source, &oom),
-        .expires_at_ms = u->expires_at_ms,
-    };
-    if (oom) {
-        upsert_free(&r);
-        return -1;
-    }
+    const char *src[] = {u->project_id, u->memory_type, u->key, u->value, u->source};
+    char *dst[5];
+    memory_upsert r = {.item = item, .weight = u->weight, .is_explicit = u->is_explicit,
+                       .expires_at_ms = u->expires_at_ms};
+    if (pack(src, 5, dst, &r.block) != 0) return -1;
+    r.project_id = dst[0];
+    r.memory_type = dst[1];
+    r.key = dst[2];
+    r.value = dst[3];
+    r.source = dst[4];
     b->upserts[b->n_upserts++] = r;
     return 0;
 }
@@ -140,12 +161,12 @@ int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in
 static void rows_compact(memory_rows *r, const size_t *new_index, const memory_item *items) {
     size_t k = 0;
     for (size_t i = 0; i < r->n; i++) {
-        char **cells = &r->cells[i * r->ncols];
         if (items[r->item[i]].done) {
-            for (size_t c = 0; c < r->ncols; c++) free(cells[c]);
+            free(r->block[i]);
             continue;
         }
-        if (k != i) memmove(&r->cells[k * r->ncols], cells, r->ncols * sizeof *cells);
+        if (k != i) memmove(&r->cells[k * r->ncols], &r->cells[i * r->ncols], r->ncols * sizeof *r->cells);
+        r->block[k] = r->block[i];
         r->item[k++] = new_index[r->item[i]];
     }
     r->n = k;

@@ -29,12 +29,14 @@ typedef struct memory_rows {
     size_t ncols;
     size_t n, cap;
     size_t *item;
-    char **cells; /* n * ncols, owned */
+    char **block; /* n, owned: one allocation per row holding all its cells */
+    char **cells; /* n * ncols, pointing into the row's block */
 } memory_rows;
 
 /* A project_memory upsert, merged by the confidence rule. */
 typedef struct memory_upsert {
     size_t item;
+    char *block; /* owned: one allocation holding the strings below */
     char *project_id, *memory_type, *key;
     char *value;       /* JSON */
     double weight;     /* evidence weight w (the row's confidence when it is new) */
@@ -71,6 +73,9 @@ size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind
                              int64_t now_ms);
 /* Sets the message to publish for item after the commit. Returns 0 or -1 (out of memory). */
 int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len);
+/* Same, taking payload (malloc'd, NUL-terminated at len) rather than copying it; it is freed on
+ * failure too. */
+int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len);
 /* cells: rows->ncols strings (NULL allowed). Returns 0 or -1. */
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells);
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u);

@@ -139,8 +139,12 @@ static int add_output(memory_batch *b, size_t item, const bf_msg_image_facts_rea
     /* m was decoded (the handler's contract decoder), which the direct writer requires. */
     bf_json_out w;
     bf_json_out_init(&w);
+    /* One allocation of about the usual size (the facts alone are ~700 bytes without vision). */
+    bf_json_out_reserve(&w, 2048);
     int rc = bf_msg_image_facts_processed_write(&out, &w, err, errlen);
-    if (rc == 0 && memory_batch_set_output(b, item, m->env.project_id, w.buf, w.len) != 0) {
+    size_t len;
+    char *json = rc == 0 ? bf_json_out_take(&w, &len) : NULL;
+    if (rc == 0 && (!json || memory_batch_take_output(b, item, m->env.project_id, json, len) != 0)) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
     }

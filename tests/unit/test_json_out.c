@@ -189,6 +189,18 @@ static void test_members_and_arrays(void **state) {
     bf_json_out_reset(&w);
     for (int i = 0; i < 5000; i++) bf_json_out_lit(&w, "0123456789");
     assert_int_equal(strlen(bf_json_out_text(&w)), 50000);
+    /* Take hands the buffer over and leaves w empty and usable. */
+    size_t len;
+    char *taken = bf_json_out_take(&w, &len);
+    assert_int_equal(len, 50000);
+    assert_int_equal(strlen(taken), 50000);
+    free(taken);
+    assert_null(w.buf);
+    assert_int_equal(w.len, 0);
+    bf_json_out_reserve(&w, 4000);
+    assert_true(w.cap > 4000);
+    bf_json_out_lit(&w, "[]");
+    assert_string_equal(bf_json_out_text(&w), "[]");
     bf_json_out_free(&w);
 }
 
