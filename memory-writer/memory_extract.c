@@ -125,12 +125,11 @@ static int add_output(memory_batch *b, size_t item, const bf_msg_image_facts_rea
                       size_t errlen) {
     bf_msg_image_facts_processed out;
     memset(&out, 0, sizeof out);
-    if (bf_envelope_init(&out.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, m->env.project_id, NULL, MEMORY_PRODUCER,
-                         wall_ms, err, errlen) != 0)
-        return -1;
     /* The request's trace continues; the event id is new, source_event_id names the input so
      * consumers recognise a re-publication. */
-    memcpy(out.env.trace_id, m->env.trace_id, sizeof out.env.trace_id);
+    if (bf_envelope_init_in_trace(&out.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, m->env.project_id, m->env.trace_id,
+                                  MEMORY_PRODUCER, wall_ms, err, errlen) != 0)
+        return -1;
     memcpy(out.source_event_id, m->env.event_id, sizeof out.source_event_id);
     memcpy(out.trace_id, m->facts.trace_id, sizeof out.trace_id);
     memcpy(out.request_id, m->facts.request_id, sizeof out.request_id);
