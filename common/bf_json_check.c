@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf_number_text.h"
 #include "bf_trace.h"
 #include "bf_uuid.h"
 
@@ -211,27 +212,30 @@ void bf_jc_init(bf_jc *c, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
 }
 
-static void path_append(bf_jc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void path_append(bf_jc *c, const char *fmt, ...) {
-    if (c->len >= sizeof c->path - 1) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(c->path + c->len, sizeof c->path - c->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    c->len += (size_t)n;
-    if (c->len > sizeof c->path - 1) c->len = sizeof c->path - 1;
+/* Appends n bytes of s to the path, cut where the buffer ends. Plain copies, not vsnprintf:
+ * decoders push and pop a path element for nearly every field of every message. */
+static void path_put(bf_jc *c, const char *s, size_t n) {
+    size_t room = sizeof c->path - 1 - c->len;
+    if (n > room) n = room;
+    memcpy(c->path + c->len, s, n);
+    c->len += n;
+    c->path[c->len] = '\0';
 }
 
 size_t bf_jc_push_key(bf_jc *c, const char *key) {
     size_t mark = c->len;
-    path_append(c, c->len ? ".%s" : "%s", key);
+    if (c->len) path_put(c, ".", 1);
+    path_put(c, key, strlen(key));
     return mark;
 }
 
 size_t bf_jc_push_index(bf_jc *c, size_t i) {
     size_t mark = c->len;
-    path_append(c, "[%zu]", i);
+    char t[BF_NUMBER_TEXT_MAX + 2];
+    t[0] = '[';
+    size_t n = 1 + bf_number_int((int64_t)i, t + 1);
+    t[n++] = ']';
+    path_put(c, t, n);
     return mark;
 }
 

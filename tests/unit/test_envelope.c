@@ -171,6 +171,21 @@ static void test_path_tracking(void **state) {
     bf_jc_pop(&c, a);
     assert_string_equal(c.path, "");
     cJSON_Delete(o);
+    /* A path longer than its buffer is cut at the end, and popping still restores it. */
+    char key[100];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    size_t m1 = bf_jc_push_key(&c, key), m2 = bf_jc_push_key(&c, key), m3 = bf_jc_push_index(&c, 123456789);
+    size_t m4 = bf_jc_push_key(&c, key);
+    assert_int_equal(c.len, BF_JC_PATH_MAX - 1);
+    assert_int_equal(strlen(c.path), BF_JC_PATH_MAX - 1);
+    assert_memory_equal(c.path + 2 * 99 + 1, "[123456789].kkk", 15);
+    bf_jc_pop(&c, m4);
+    bf_jc_pop(&c, m3);
+    assert_int_equal(strlen(c.path), 2 * 99 + 1);
+    bf_jc_pop(&c, m2);
+    bf_jc_pop(&c, m1);
+    assert_string_equal(c.path, "");
 }
 
 int main(void) {
