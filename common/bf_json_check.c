@@ -152,9 +152,16 @@ static const char *duplicate_key(const cJSON *j) {
     for (const cJSON *ch = j->child; ch; ch = ch->next) keys[i++] = ch->string ? ch->string : "";
     const char *dup = NULL;
     if (n <= PAIRWISE_MAX) {
+        /* Compare hashes first: a message's objects have up to 16 distinct keys, and the ~100
+         * strcmp calls per object were most of this check's cost. */
+        uint32_t h[PAIRWISE_MAX];
+        for (i = 0; i < n; i++) {
+            h[i] = 2166136261u;
+            for (const unsigned char *p = (const unsigned char *)keys[i]; *p; p++) h[i] = (h[i] ^ *p) * 16777619u;
+        }
         for (i = 1; i < n && !dup; i++)
             for (size_t k = 0; k < i && !dup; k++)
-                if (strcmp(keys[k], keys[i]) == 0) dup = keys[i];
+                if (h[k] == h[i] && strcmp(keys[k], keys[i]) == 0) dup = keys[i];
         return dup;
     }
     qsort(keys, n, sizeof *keys, cmp_str);
