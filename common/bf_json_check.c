@@ -35,6 +35,12 @@ static size_t utf8_first_invalid(const char *bytes, size_t len) {
     const unsigned char *p = (const unsigned char *)bytes;
     size_t i = 0;
     while (i < len) {
+        /* Eight ASCII bytes at a time: messages are nearly all ASCII. */
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+            i += 8;
+            continue;
+        }
         size_t n = utf8_seq(p + i, len - i);
         if (n == 0) return i;
         i += n;
@@ -61,6 +67,14 @@ static int prescan(const char *b, size_t len, unsigned max_depth, char *err, siz
     unsigned depth = 0;
     bool in_str = false;
     for (size_t i = 0; i < len; i++) {
+        /* Skip the runs that cannot matter in one tight loop: string content without quote,
+         * backslash or control byte; outside strings, anything but quotes, brackets and NUL. */
+        if (in_str)
+            while (i < len && (unsigned char)b[i] >= 0x20 && b[i] != '"' && b[i] != '\\') i++;
+        else
+            while (i < len && b[i] != '"' && b[i] != '{' && b[i] != '[' && b[i] != '}' && b[i] != ']' && b[i] != '\0')
+                i++;
+        if (i == len) break;
         char ch = b[i];
         if (ch == '\0') {
             set_err(err, errlen, "NUL byte at offset %zu", i);
