@@ -345,8 +345,17 @@ bool bf_sha256_hex_valid(const char *s) {
 
 /* ---- readers ---- */
 
+/* cJSON_GetObjectItemCaseSensitive's answer (the first member named key), with the first byte
+ * compared before calling strcmp: decoders look up every field of a 15-key object this way. */
+static const cJSON *member_named(const cJSON *obj, const char *key) {
+    if (!cJSON_IsObject(obj) || !key) return NULL;
+    for (const cJSON *ch = obj->child; ch; ch = ch->next)
+        if (ch->string && ch->string[0] == key[0] && strcmp(ch->string, key) == 0) return ch;
+    return NULL;
+}
+
 const cJSON *bf_jc_get(const cJSON *obj, const char *key) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *j = member_named(obj, key);
     return j && !cJSON_IsNull(j) ? j : NULL;
 }
 
@@ -568,7 +577,7 @@ int bf_jc_json(bf_jc *c, const cJSON *obj, const char *key, bool required, bool 
     *out = NULL;
     /* JSON null is a legitimate memory value, so look it up directly rather than via member(). */
     if (c->failed) return -1;
-    j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    j = member_named(obj, key);
     if (!j || (object_only && cJSON_IsNull(j))) return required ? bf_jc_fail_at(c, key, "missing") : 0;
     if (object_only && !cJSON_IsObject(j)) return bf_jc_fail_at(c, key, "expected an object");
     char *text = cJSON_PrintUnformatted(j);
