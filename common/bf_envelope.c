@@ -108,20 +108,13 @@ char *bf_envelope_encode(const bf_envelope *env, const cJSON *payload, char *err
 int bf_envelope_write_open(bf_json_out *w, const bf_envelope *env, char *err, size_t errlen) {
     if (bf_envelope_check(env, err, errlen) != 0) return -1;
     bf_json_out_raw(w, "{", 1);
-    bf_json_out_key(w, "schema");
-    bf_json_out_string(w, env->schema);
-    bf_json_out_key(w, "schema_version");
-    bf_json_out_int(w, env->schema_version);
-    bf_json_out_key(w, "event_id");
-    bf_json_out_string(w, env->event_id);
-    bf_json_out_key(w, "trace_id");
-    bf_json_out_string(w, env->trace_id);
-    bf_json_out_key(w, "project_id");
-    bf_json_out_string(w, env->project_id);
-    bf_json_out_key(w, "produced_at_ms");
-    bf_json_out_int(w, env->produced_at_ms);
-    bf_json_out_key(w, "producer");
-    bf_json_out_string(w, env->producer);
+    bf_json_out_member_string(w, "schema", env->schema);
+    bf_json_out_member_int(w, "schema_version", env->schema_version);
+    bf_json_out_member_string(w, "event_id", env->event_id);
+    bf_json_out_member_string(w, "trace_id", env->trace_id);
+    bf_json_out_member_string(w, "project_id", env->project_id);
+    bf_json_out_member_int(w, "produced_at_ms", env->produced_at_ms);
+    bf_json_out_member_string(w, "producer", env->producer);
     bf_json_out_key(w, "payload");
     return 0;
 }

@@ -129,6 +129,22 @@ void bf_json_out_int(bf_json_out *w, int64_t v) {
     bf_json_out_raw(w, t, bf_number_int(v, t));
 }
 
+void bf_json_out_member_string(bf_json_out *w, const char *key, const char *s) {
+    if (!s) return;
+    bf_json_out_key(w, key);
+    bf_json_out_string(w, s);
+}
+
+void bf_json_out_member_number(bf_json_out *w, const char *key, double d) {
+    bf_json_out_key(w, key);
+    bf_json_out_number(w, d);
+}
+
+void bf_json_out_member_int(bf_json_out *w, const char *key, int64_t v) {
+    bf_json_out_key(w, key);
+    bf_json_out_int(w, v);
+}
+
 const char *bf_json_out_text(bf_json_out *w) {
     if (!reserve(w, 0)) return NULL;
     w->buf[w->len] = '\0';

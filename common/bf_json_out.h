@@ -39,6 +39,11 @@ void bf_json_out_string(bf_json_out *w, const char *s);
 void bf_json_out_strings(bf_json_out *w, const char *const *v, size_t n);
 /* cJSON's text for a number (bf_number_json). */
 void bf_json_out_number(bf_json_out *w, double d);
+/* Whole members: the key, then the value as the functions above write it. A NULL string writes
+ * no member at all, as the cJSON encoders leave such a member out (bf_msg_add_string). */
+void bf_json_out_member_string(bf_json_out *w, const char *key, const char *s);
+void bf_json_out_member_number(bf_json_out *w, const char *key, double d);
+void bf_json_out_member_int(bf_json_out *w, const char *key, int64_t v);
 /* An integer's decimal digits. Equal to cJSON's text below 1e15; above, exact where cJSON writes
  * 15 significant digits ("1e+15"). */
 void bf_json_out_int(bf_json_out *w, int64_t v);

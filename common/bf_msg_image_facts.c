@@ -129,20 +129,11 @@ void bf_palette_write(bf_json_out *w, const bf_palette_entry *p, size_t n) {
     bf_json_out_raw(w, "[", 1);
     for (size_t i = 0; i < n && i < BF_PALETTE_MAX; i++) {
         bf_json_out_raw(w, i ? ",{" : "{", i ? 2 : 1);
-        bf_json_out_key(w, "hex");
-        bf_json_out_string(w, p[i].hex);
-        bf_json_out_key(w, "share");
-        bf_json_out_number(w, p[i].share);
+        bf_json_out_member_string(w, "hex", p[i].hex);
+        bf_json_out_member_number(w, "share", p[i].share);
         bf_json_out_raw(w, "}", 1);
     }
     bf_json_out_raw(w, "]", 1);
-}
-
-/* A member whose value is a C string, left out when NULL (as bf_msg_add_string leaves it). */
-static void write_string(bf_json_out *w, const char *key, const char *s) {
-    if (!s) return;
-    bf_json_out_key(w, key);
-    bf_json_out_string(w, s);
 }
 
 static void write_json_text(bf_json_out *w, const char *key, const char *text) {
@@ -158,39 +149,33 @@ static void write_list(bf_json_out *w, const char *key, const bf_strlist *l) {
 
 void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f) {
     bf_json_out_raw(w, "{", 1);
-    write_string(w, "trace_id", f->trace_id);
-    write_string(w, "request_id", f->request_id);
-    write_string(w, "content_hash", f->content_hash);
+    bf_json_out_member_string(w, "trace_id", f->trace_id);
+    bf_json_out_member_string(w, "request_id", f->request_id);
+    bf_json_out_member_string(w, "content_hash", f->content_hash);
     write_list(w, "image_urls", &f->image_urls);
     bf_json_out_key(w, "palette");
     bf_palette_write(w, f->palette, f->n_palette);
-    bf_json_out_key(w, "brightness");
-    bf_json_out_number(w, f->brightness);
-    bf_json_out_key(w, "contrast");
-    bf_json_out_number(w, f->contrast);
-    bf_json_out_key(w, "saturation");
-    bf_json_out_number(w, f->saturation);
-    write_string(w, "temperature", bf_temperature_name(f->temperature));
-    write_string(w, "mood", bf_mood_name(f->mood));
-    bf_json_out_key(w, "width");
-    bf_json_out_int(w, f->width);
-    bf_json_out_key(w, "height");
-    bf_json_out_int(w, f->height);
-    write_string(w, "orientation", bf_orientation_name(f->orientation));
+    bf_json_out_member_number(w, "brightness", f->brightness);
+    bf_json_out_member_number(w, "contrast", f->contrast);
+    bf_json_out_member_number(w, "saturation", f->saturation);
+    bf_json_out_member_string(w, "temperature", bf_temperature_name(f->temperature));
+    bf_json_out_member_string(w, "mood", bf_mood_name(f->mood));
+    bf_json_out_member_int(w, "width", f->width);
+    bf_json_out_member_int(w, "height", f->height);
+    bf_json_out_member_string(w, "orientation", bf_orientation_name(f->orientation));
     write_json_text(w, "typography", f->typography);
     write_json_text(w, "style", f->style);
     write_json_text(w, "layout", f->layout);
     if (f->objects.n) write_list(w, "objects", &f->objects);
     if (f->visible_text.n) write_list(w, "visible_text", &f->visible_text);
-    write_string(w, "analyser", bf_analyser_name(f->analyser));
-    write_string(w, "model", f->model);
-    bf_json_out_key(w, "processing_ms");
-    bf_json_out_int(w, f->processing_ms);
+    bf_json_out_member_string(w, "analyser", bf_analyser_name(f->analyser));
+    bf_json_out_member_string(w, "model", f->model);
+    bf_json_out_member_int(w, "processing_ms", f->processing_ms);
     if (f->error.present) {
         bf_json_out_key(w, "error");
         bf_json_out_raw(w, "{", 1);
-        write_string(w, "code", f->error.code);
-        write_string(w, "message", f->error.message ? f->error.message : "");
+        bf_json_out_member_string(w, "code", f->error.code);
+        bf_json_out_member_string(w, "message", f->error.message ? f->error.message : "");
         bf_json_out_raw(w, "}", 1);
     }
     bf_json_out_raw(w, "}", 1);

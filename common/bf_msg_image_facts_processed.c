@@ -109,14 +109,10 @@ int bf_msg_image_facts_processed_write(const bf_msg_image_facts_processed *m, bf
         }
     if (bf_envelope_write_open(w, &m->env, err, errlen) != 0) return -1;
     bf_json_out_raw(w, "{", 1);
-    bf_json_out_key(w, "source_event_id");
-    bf_json_out_string(w, m->source_event_id);
-    bf_json_out_key(w, "trace_id");
-    bf_json_out_string(w, m->trace_id);
-    bf_json_out_key(w, "request_id");
-    bf_json_out_string(w, m->request_id);
-    bf_json_out_key(w, "content_hash");
-    bf_json_out_string(w, m->content_hash);
+    bf_json_out_member_string(w, "source_event_id", m->source_event_id);
+    bf_json_out_member_string(w, "trace_id", m->trace_id);
+    bf_json_out_member_string(w, "request_id", m->request_id);
+    bf_json_out_member_string(w, "content_hash", m->content_hash);
     bf_json_out_key(w, "facts");
     bf_image_facts_write(w, f);
     bf_json_out_raw(w, "}}", 2);

@@ -44,10 +44,8 @@ static void write_json_cells(bf_json_out *w, const bf_image_facts *f, size_t off
     at = w->len;
     if (f->error.present) {
         bf_json_out_raw(w, "{", 1);
-        bf_json_out_key(w, "code");
-        bf_json_out_string(w, f->error.code);
-        bf_json_out_key(w, "message");
-        bf_json_out_string(w, f->error.message ? f->error.message : "");
+        bf_json_out_member_string(w, "code", f->error.code);
+        bf_json_out_member_string(w, "message", f->error.message ? f->error.message : "");
         bf_json_out_raw(w, "}", 1);
     }
     end_cell(w, offsets, JSON_ERROR, at);

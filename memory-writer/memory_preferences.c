@@ -106,8 +106,7 @@ static int mood_value(const char *mood, char *out, size_t cap) {
     bf_json_out w;
     bf_json_out_init(&w);
     bf_json_out_raw(&w, "{", 1);
-    bf_json_out_key(&w, "mood");
-    bf_json_out_string(&w, mood);
+    bf_json_out_member_string(&w, "mood", mood);
     bf_json_out_raw(&w, "}", 1);
     return take_text(&w, out, cap);
 }
