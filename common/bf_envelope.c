@@ -105,20 +105,6 @@ char *bf_envelope_encode(const bf_envelope *env, const cJSON *payload, char *err
     return out;
 }
 
-int bf_envelope_write_open(bf_json_out *w, const bf_envelope *env, char *err, size_t errlen) {
-    if (bf_envelope_check(env, err, errlen) != 0) return -1;
-    bf_json_out_raw(w, "{", 1);
-    bf_json_out_member_string(w, "schema", env->schema);
-    bf_json_out_member_int(w, "schema_version", env->schema_version);
-    bf_json_out_member_string(w, "event_id", env->event_id);
-    bf_json_out_member_string(w, "trace_id", env->trace_id);
-    bf_json_out_member_string(w, "project_id", env->project_id);
-    bf_json_out_member_int(w, "produced_at_ms", env->produced_at_ms);
-    bf_json_out_member_string(w, "producer", env->producer);
-    bf_json_out_key(w, "payload");
-    return 0;
-}
-
 static int read_envelope(bf_jc *c, const cJSON *root, const char *expect, bf_envelope *env) {
     memset(env, 0, sizeof *env);
     if (!cJSON_IsObject(root)) return bf_jc_fail(c, "message: expected a JSON object");

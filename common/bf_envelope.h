@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bf_json_out.h"
 #include "bf_msg.h"
 
 #define BF_HDR_SCHEMA "bf-schema"                 /* value: "brainRequests" ... */
@@ -48,11 +47,6 @@ int bf_envelope_check(const bf_envelope *env, char *err, size_t errlen);
 /* The full message as malloc'd NUL-terminated compact JSON (caller frees): env's fields plus
  * payload (borrowed, not copied, not freed). NULL with err when env is invalid or out of memory. */
 char *bf_envelope_encode(const bf_envelope *env, const cJSON *payload, char *err, size_t errlen);
-
-/* The same members as bf_envelope_encode, in its order and bytes, written up to and including
- * "payload": ('{"schema":...,"producer":"...","payload":'), for an encoder that writes its payload
- * itself and then the closing '}'. Returns 0, or -1 with err when env is invalid. */
-int bf_envelope_write_open(bf_json_out *w, const bf_envelope *env, char *err, size_t errlen);
 
 /* Parses untrusted bytes (not NUL-terminated; bounded, UTF-8 and depth checked by bf_json_parse)
  * and validates the envelope. expect_schema may be NULL to accept any known schema. On success

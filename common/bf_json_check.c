@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bf_number_text.h"
 #include "bf_trace.h"
 #include "bf_uuid.h"
 
@@ -252,11 +251,9 @@ size_t bf_jc_push_key(bf_jc *c, const char *key) {
 
 size_t bf_jc_push_index(bf_jc *c, size_t i) {
     size_t mark = c->len;
-    char t[BF_NUMBER_TEXT_MAX + 2];
-    t[0] = '[';
-    size_t n = 1 + bf_number_int((int64_t)i, t + 1);
-    t[n++] = ']';
-    path_put(c, t, n);
+    char t[32];
+    int n = snprintf(t, sizeof t, "[%zu]", i); /* arrays are few beside keys: plain snprintf */
+    path_put(c, t, n > 0 ? (size_t)n : 0);
     return mark;
 }
 

@@ -7,7 +7,6 @@
 #include <cjson/cJSON.h>
 
 #include "bf_json_check.h"
-#include "bf_json_out.h"
 #include "bf_msg.h"
 
 typedef enum { BF_TEMP_WARM = 0, BF_TEMP_COOL, BF_TEMP_NEUTRAL } bf_colour_temperature;
@@ -62,14 +61,6 @@ int bf_mood_parse(const char *s);
 int bf_image_facts_read(bf_jc *c, const cJSON *obj, bf_image_facts *out);
 /* The facts as a new cJSON object (caller deletes), NULL when out of memory. */
 cJSON *bf_image_facts_to_json(const bf_image_facts *f);
-/* Writes the facts object as printing bf_image_facts_to_json's tree would (same keys, order and
- * bytes; tests/unit/test_msg_facts_write.c compares the two), without building the tree. The
- * vision texts (typography, style, layout) are copied as they are, so they must be cJSON's
- * compact printing of a JSON value, as bf_image_facts_read leaves them (cJSON prints its own
- * output again byte for byte). */
-void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f);
-/* The palette as the facts hold it: [{"hex":"#1f3a93","share":0.6},...]. */
-void bf_palette_write(bf_json_out *w, const bf_palette_entry *p, size_t n);
 void bf_image_facts_free(bf_image_facts *f);
 
 #endif

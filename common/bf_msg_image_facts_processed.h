@@ -21,13 +21,6 @@ int bf_msg_image_facts_processed_decode(const char *bytes, size_t len,
                                         bf_msg_image_facts_processed *out, char *err, size_t errlen);
 char *bf_msg_image_facts_processed_encode(const bf_msg_image_facts_processed *m, char *err,
                                           size_t errlen);
-/* The bytes _encode returns, written into w (reset first) without a cJSON tree and without
- * decoding them again: the memory-writer publishes one per stored image, and those two steps
- * were a third of its loop thread. Only for facts a decoder filled (bf_image_facts_read, e.g.
- * through bf_msg_image_facts_ready_decode). Returns 0, or -1 with err (then w holds nothing
- * useful). The text is bf_json_out_text(w), its length w->len. */
-int bf_msg_image_facts_processed_write(const bf_msg_image_facts_processed *m, bf_json_out *w, char *err,
-                                       size_t errlen);
 void bf_msg_image_facts_processed_free(bf_msg_image_facts_processed *m);
 
 #endif

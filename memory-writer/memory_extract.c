@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bf_json_out.h"
-#include "bf_msg_image_facts_processed.h"
+#include "bf_msg_image_facts_write.h"
 #include "bf_number_text.h"
 #include "memory_pgarray.h"
 #include "memory_preferences.h"

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "bf_msg_image_facts_processed.h"
+#include "bf_msg_image_facts_write.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_rng.h"
 
