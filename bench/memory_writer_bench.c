@@ -231,9 +231,12 @@ static bf_db *store_db(bf_log *log) {
 /* Appends message i of run to b as the writer's handler would, selected for the next write. */
 static void add_message(memory_batch *b, const char *run, long i) {
     char err[1024], url[256];
-    bf_msg_image_facts_ready m;
-    free(message(run, i, &m, url, sizeof url));
-    if (memory_extract_image_facts(b, NULL, &m, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
+    bf_msg_image_facts_ready m, decoded;
+    char *json = message(run, i, &m, url, sizeof url);
+    if (bf_msg_image_facts_ready_decode(json, strlen(json), &decoded, err, sizeof err) != 0) die("decode", err);
+    free(json);
+    if (memory_extract_image_facts(b, NULL, &decoded, 0.2, 0, 0, err, sizeof err) != 0) die("extract", err);
+    bf_msg_image_facts_ready_free(&decoded);
     b->items[b->n_items - 1].active = true;
 }
 

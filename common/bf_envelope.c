@@ -48,13 +48,13 @@ int bf_envelope_check(const bf_envelope *env, char *err, size_t errlen) {
     return -1;
 }
 
-int bf_envelope_init(bf_envelope *env, const char *schema, const char *project_id, const char *traceparent,
-                     const char *producer, int64_t now_ms, char *err, size_t errlen) {
+/* Everything bf_envelope_init sets but the trace id, which the caller sets before checking. */
+static int envelope_fill(bf_envelope *env, const char *schema, const char *project_id, const char *producer,
+                         int64_t now_ms, char *err, size_t errlen) {
     memset(env, 0, sizeof *env);
     snprintf(env->schema, sizeof env->schema, "%s", schema ? schema : "");
     env->schema_version = BF_SCHEMA_VERSION;
     bf_uuid_v7_at(now_ms, env->event_id);
-    if (!traceparent || bf_trace_parse(traceparent, env->trace_id) != 0) bf_trace_id_new(env->trace_id);
     /* Too long for the buffers means invalid: detect it rather than silently truncate. */
     if (!project_id || strlen(project_id) > BF_ID_MAX || !producer || strlen(producer) > BF_PRODUCER_MAX ||
         (schema && strlen(schema) > BF_SCHEMA_NAME_MAX)) {
@@ -66,6 +66,20 @@ int bf_envelope_init(bf_envelope *env, const char *schema, const char *project_i
     snprintf(env->project_id, sizeof env->project_id, "%s", project_id);
     snprintf(env->producer, sizeof env->producer, "%s", producer);
     env->produced_at_ms = now_ms;
+    return 0;
+}
+
+int bf_envelope_init(bf_envelope *env, const char *schema, const char *project_id, const char *traceparent,
+                     const char *producer, int64_t now_ms, char *err, size_t errlen) {
+    int rc = envelope_fill(env, schema, project_id, producer, now_ms, err, errlen);
+    if (!traceparent || bf_trace_parse(traceparent, env->trace_id) != 0) bf_trace_id_new(env->trace_id);
+    return rc == 0 ? bf_envelope_check(env, err, errlen) : -1;
+}
+
+int bf_envelope_init_in_trace(bf_envelope *env, const char *schema, const char *project_id, const char *trace_id,
+                              const char *producer, int64_t now_ms, char *err, size_t errlen) {
+    if (envelope_fill(env, schema, project_id, producer, now_ms, err, errlen) != 0) return -1;
+    snprintf(env->trace_id, sizeof env->trace_id, "%s", trace_id ? trace_id : "");
     return bf_envelope_check(env, err, errlen);
 }
 

@@ -35,6 +35,12 @@ int bf_envelope_init(bf_envelope *env, const char *schema, const char *project_i
                      const char *traceparent, const char *producer, int64_t now_ms, char *err,
                      size_t errlen);
 
+/* The same for an event that continues a known trace: trace_id (32 hex, checked) instead of a
+ * traceparent, so no random trace id is minted only to be replaced. */
+int bf_envelope_init_in_trace(bf_envelope *env, const char *schema, const char *project_id,
+                              const char *trace_id, const char *producer, int64_t now_ms, char *err,
+                              size_t errlen);
+
 /* Checks an envelope's fields (names, formats, bounds). Returns 0 or -1 with err. */
 int bf_envelope_check(const bf_envelope *env, char *err, size_t errlen);
 

@@ -34,6 +34,12 @@ static size_t utf8_first_invalid(const char *bytes, size_t len) {
     const unsigned char *p = (const unsigned char *)bytes;
     size_t i = 0;
     while (i < len) {
+        /* Eight ASCII bytes at a time: messages are nearly all ASCII. */
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+            i += 8;
+            continue;
+        }
         size_t n = utf8_seq(p + i, len - i);
         if (n == 0) return i;
         i += n;
@@ -60,6 +66,14 @@ static int prescan(const char *b, size_t len, unsigned max_depth, char *err, siz
     unsigned depth = 0;
     bool in_str = false;
     for (size_t i = 0; i < len; i++) {
+        /* Skip the runs that cannot matter in one tight loop: string content without quote,
+         * backslash or control byte; outside strings, anything but quotes, brackets and NUL. */
+        if (in_str)
+            while (i < len && (unsigned char)b[i] >= 0x20 && b[i] != '"' && b[i] != '\\') i++;
+        else
+            while (i < len && b[i] != '"' && b[i] != '{' && b[i] != '[' && b[i] != '}' && b[i] != ']' && b[i] != '\0')
+                i++;
+        if (i == len) break;
         char ch = b[i];
         if (ch == '\0') {
             set_err(err, errlen, "NUL byte at offset %zu", i);
@@ -108,6 +122,25 @@ static int prescan(const char *b, size_t len, unsigned max_depth, char *err, siz
     return 0;
 }
 
+unsigned bf_json_depth(const char *text, size_t len) {
+    unsigned depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_str) {
+            if (ch == '\\') i++; /* the escaped byte cannot end the string */
+            else if (ch == '"') in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > max) max = depth;
+        } else if ((ch == '}' || ch == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -132,9 +165,16 @@ static const char *duplicate_key(const cJSON *j) {
     for (const cJSON *ch = j->child; ch; ch = ch->next) keys[i++] = ch->string ? ch->string : "";
     const char *dup = NULL;
     if (n <= PAIRWISE_MAX) {
+        /* Compare hashes first: a message's objects have up to 16 distinct keys, and the ~100
+         * strcmp calls per object were most of this check's cost. */
+        uint32_t h[PAIRWISE_MAX];
+        for (i = 0; i < n; i++) {
+            h[i] = 2166136261u;
+            for (const unsigned char *p = (const unsigned char *)keys[i]; *p; p++) h[i] = (h[i] ^ *p) * 16777619u;
+        }
         for (i = 1; i < n && !dup; i++)
             for (size_t k = 0; k < i && !dup; k++)
-                if (strcmp(keys[k], keys[i]) == 0) dup = keys[i];
+                if (h[k] == h[i] && strcmp(keys[k], keys[i]) == 0) dup = keys[i];
         return dup;
     }
     qsort(keys, n, sizeof *keys, cmp_str);
@@ -192,27 +232,28 @@ void bf_jc_init(bf_jc *c, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
 }
 
-static void path_append(bf_jc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void path_append(bf_jc *c, const char *fmt, ...) {
-    if (c->len >= sizeof c->path - 1) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(c->path + c->len, sizeof c->path - c->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    c->len += (size_t)n;
-    if (c->len > sizeof c->path - 1) c->len = sizeof c->path - 1;
+/* Appends n bytes of s to the path, cut where the buffer ends. Plain copies, not vsnprintf:
+ * decoders push and pop a path element for nearly every field of every message. */
+static void path_put(bf_jc *c, const char *s, size_t n) {
+    size_t room = sizeof c->path - 1 - c->len;
+    if (n > room) n = room;
+    memcpy(c->path + c->len, s, n);
+    c->len += n;
+    c->path[c->len] = '\0';
 }
 
 size_t bf_jc_push_key(bf_jc *c, const char *key) {
     size_t mark = c->len;
-    path_append(c, c->len ? ".%s" : "%s", key);
+    if (c->len) path_put(c, ".", 1);
+    path_put(c, key, strlen(key));
     return mark;
 }
 
 size_t bf_jc_push_index(bf_jc *c, size_t i) {
     size_t mark = c->len;
-    path_append(c, "[%zu]", i);
+    char t[32];
+    int n = snprintf(t, sizeof t, "[%zu]", i); /* arrays are few beside keys: plain snprintf */
+    path_put(c, t, n > 0 ? (size_t)n : 0);
     return mark;
 }
 
@@ -301,8 +342,17 @@ bool bf_sha256_hex_valid(const char *s) {
 
 /* ---- readers ---- */
 
+/* cJSON_GetObjectItemCaseSensitive's answer (the first member named key), with the first byte
+ * compared before calling strcmp: decoders look up every field of a 15-key object this way. */
+static const cJSON *member_named(const cJSON *obj, const char *key) {
+    if (!cJSON_IsObject(obj) || !key) return NULL;
+    for (const cJSON *ch = obj->child; ch; ch = ch->next)
+        if (ch->string && ch->string[0] == key[0] && strcmp(ch->string, key) == 0) return ch;
+    return NULL;
+}
+
 const cJSON *bf_jc_get(const cJSON *obj, const char *key) {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *j = member_named(obj, key);
     return j && !cJSON_IsNull(j) ? j : NULL;
 }
 
@@ -524,7 +574,7 @@ int bf_jc_json(bf_jc *c, const cJSON *obj, const char *key, bool required, bool 
     *out = NULL;
     /* JSON null is a legitimate memory value, so look it up directly rather than via member(). */
     if (c->failed) return -1;
-    j = cJSON_GetObjectItemCaseSensitive(obj, key);
+    j = member_named(obj, key);
     if (!j || (object_only && cJSON_IsNull(j))) return required ? bf_jc_fail_at(c, key, "missing") : 0;
     if (object_only && !cJSON_IsObject(j)) return bf_jc_fail_at(c, key, "expected an object");
     char *text = cJSON_PrintUnformatted(j);

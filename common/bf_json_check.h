@@ -35,6 +35,10 @@ cJSON *bf_json_parse(const char *bytes, size_t len, size_t max_len, unsigned max
                      size_t errlen);
 /* The UTF-8 check alone: true when bytes[0..len) is well-formed UTF-8. */
 bool bf_utf8_valid(const char *bytes, size_t len);
+/* The deepest nesting of objects and arrays in a JSON text (0 for a scalar), counted as
+ * bf_json_parse counts it against max_depth, so an encoder embedding the text in a message can
+ * tell whether the message stays within BF_MSG_MAX_DEPTH without parsing it. */
+unsigned bf_json_depth(const char *text, size_t len);
 
 void bf_jc_init(bf_jc *c, char *err, size_t errlen);
 /* Enter a member / an array element; returns a mark for bf_jc_pop. */

@@ -347,9 +347,9 @@ int bf_inmsg_header(const bf_inmsg *msg, const char *name, char *out, size_t out
     return 0;
 }
 
-int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
-                       size_t key_len, const char *payload, size_t len, const bf_header *extra,
-                       size_t n_extra) {
+/* msgflags: RD_KAFKA_MSG_F_COPY, or RD_KAFKA_MSG_F_FREE (librdkafka owns payload on success). */
+static int produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key, size_t key_len,
+                   void *payload, size_t len, const bf_header *extra, size_t n_extra, int msgflags) {
     char topic[BF_CFG_STR_MAX * 2];
     bf_topic_name(rt->cfg, topic_base, topic, sizeof topic);
     char tp[BF_TRACEPARENT_LEN + 1];
@@ -362,7 +362,7 @@ int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, 
     rd_kafka_resp_err_t err;
     for (;;) {
         err = rd_kafka_producev(rt->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-                                RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_VALUE(payload, len), RD_KAFKA_V_MSGFLAGS(msgflags),
                                 RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(c), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
         /* Back-pressure: serve delivery reports until the local queue has room. */
@@ -378,6 +378,20 @@ int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, 
     }
     if (c) c->pending_outputs++;
     return 0;
+}
+
+int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
+                       size_t key_len, const char *payload, size_t len, const bf_header *extra,
+                       size_t n_extra) {
+    return produce(rt, cause, topic_base, key, key_len, (void *)payload, len, extra, n_extra, RD_KAFKA_MSG_F_COPY);
+}
+
+int bf_runtime_produce_owned(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
+                             size_t key_len, char *payload, size_t len, const bf_header *extra,
+                             size_t n_extra) {
+    int rc = produce(rt, cause, topic_base, key, key_len, payload, len, extra, n_extra, RD_KAFKA_MSG_F_FREE);
+    if (rc != 0) free(payload); /* librdkafka takes it only on success */
+    return rc;
 }
 
 int bf_runtime_dead_letter(bf_runtime *rt, bf_inmsg *msg, const char *code, const char *message) {

@@ -110,6 +110,12 @@ void bf_runtime_finish(bf_runtime *rt, bf_inmsg *msg);
 int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
                        size_t key_len, const char *payload, size_t len, const bf_header *extra,
                        size_t n_extra);
+/* The same, taking payload (malloc'd) instead of copying it: librdkafka frees it once done with
+ * it, and it is freed at once when the produce fails. For a stage that built the payload only to
+ * produce it (a copy of a kilobyte per message showed in the memory-writer's profile). */
+int bf_runtime_produce_owned(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
+                             size_t key_len, char *payload, size_t len, const bf_header *extra,
+                             size_t n_extra);
 
 /* Sends msg's original bytes to deadLetters with the reason (a short code such as
  * "invalid_json" and a human message), source topic/partition/offset and original headers.

@@ -1,16 +1,21 @@
 #include "bf_uuid.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "bf_sha256.h"
 #include "bf_trace.h"
 
+/* 8-4-4-4-12 lowercase hex, by table rather than a 16-argument snprintf (every event id). */
 static void format_uuid(const unsigned char b[16], char out[BF_UUID_LEN + 1]) {
-    snprintf(out, BF_UUID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = '\0';
 }
 
 void bf_uuid_v7_at(int64_t unix_ms, char out[BF_UUID_LEN + 1]) {

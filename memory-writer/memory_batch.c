@@ -10,6 +10,28 @@ static char *dup_or_null(const char *s, bool *oom) {
     return d;
 }
 
+/* Copies n strings (NULL allowed) into one new allocation, *block, with dst[i] pointing at the
+ * copy of src[i]: a row of two dozen cells costs one malloc and one free rather than one each.
+ * Returns 0, or -1 when out of memory (nothing allocated). */
+static int pack(const char *const *src, size_t n, char **dst, char **block) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += src[i] ? strlen(src[i]) + 1 : 0;
+    char *p = malloc(total ? total : 1);
+    if (!p) return -1;
+    *block = p;
+    for (size_t i = 0; i < n; i++) {
+        if (!src[i]) {
+            dst[i] = NULL;
+            continue;
+        }
+        size_t l = strlen(src[i]) + 1;
+        memcpy(p, src[i], l);
+        dst[i] = p;
+        p += l;
+    }
+    return 0;
+}
+
 static bool grow(void **p, size_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return true;
     size_t c = *cap ? *cap * 2 : 64;
@@ -28,19 +50,10 @@ void memory_batch_init(memory_batch *b, size_t analysis_cols, size_t message_col
 }
 
 static void rows_truncate(memory_rows *r, size_t first_item) {
-    while (r->n > 0 && r->item[r->n - 1] >= first_item) {
-        r->n--;
-        for (size_t c = 0; c < r->ncols; c++) free(r->cells[r->n * r->ncols + c]);
-    }
+    while (r->n > 0 && r->item[r->n - 1] >= first_item) free(r->block[--r->n]);
 }
 
-static void upsert_free(memory_upsert *u) {
-    free(u->project_id);
-    free(u->memory_type);
-    free(u->key);
-    free(u->value);
-    free(u->source);
-}
+static void upsert_free(memory_upsert *u) { free(u->block); }
 
 void memory_batch_truncate(memory_batch *b, size_t n_items) {
     rows_truncate(&b->analyses, n_items);
@@ -61,8 +74,10 @@ void memory_batch_free(memory_batch *b) {
     memory_batch_clear(b);
     free(b->items);
     free(b->analyses.item);
+    free(b->analyses.block);
     free(b->analyses.cells);
     free(b->messages.item);
+    free(b->messages.block);
     free(b->messages.cells);
     free(b->upserts);
     size_t ac = b->analyses.ncols, mc = b->messages.ncols;
@@ -79,60 +94,66 @@ size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind
     return b->n_items++;
 }
 
-int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len) {
+int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len) {
     memory_item *it = &b->items[item];
     bool oom = false;
     char *k = dup_or_null(key ? key : "", &oom);
-    char *p = malloc(len + 1);
-    if (oom || !p) {
-        free(k);
-        free(p);
+    if (oom) {
+        free(payload);
         return -1;
     }
-    memcpy(p, payload, len);
-    p[len] = '\0';
     free(it->out_key);
     free(it->out_payload);
     it->out_key = k;
-    it->out_payload = p;
+    it->out_payload = payload;
     it->out_len = len;
     return 0;
 }
 
+int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len) {
+    char *p = malloc(len + 1);
+    if (!p) return -1;
+    memcpy(p, payload, len);
+    p[len] = '\0';
+    return memory_batch_take_output(b, item, key, p, len);
+}
+
+/* Room for one more row in all three arrays; cap changes only once all have grown. */
+static bool rows_grow(memory_rows *rows) {
+    if (rows->n < rows->cap) return true;
+    size_t cap = rows->cap ? rows->cap * 2 : 64;
+    size_t *item = realloc(rows->item, cap * sizeof *item);
+    if (!item) return false;
+    rows->item = item;
+    char **block = realloc(rows->block, cap * sizeof *block);
+    if (!block) return false;
+    rows->block = block;
+    char **cells = realloc(rows->cells, cap * rows->ncols * sizeof *cells);
+    if (!cells) return false;
+    rows->cells = cells;
+    rows->cap = cap;
+    return true;
+}
+
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells) {
-    if (!grow((void **)&rows->item, &rows->cap, rows->n + 1, sizeof *rows->item)) return -1;
-    size_t cells_cap = rows->cap; /* cells grows in step with item, in units of ncols */
-    char **c = realloc(rows->cells, cells_cap * rows->ncols * sizeof *c);
-    if (!c) return -1;
-    rows->cells = c;
-    bool oom = false;
-    for (size_t i = 0; i < rows->ncols; i++) c[rows->n * rows->ncols + i] = dup_or_null(cells[i], &oom);
-    if (oom) {
-        for (size_t i = 0; i < rows->ncols; i++) free(c[rows->n * rows->ncols + i]);
-        return -1;
-    }
+    if (!rows_grow(rows)) return -1;
+    if (pack(cells, rows->ncols, &rows->cells[rows->n * rows->ncols], &rows->block[rows->n]) != 0) return -1;
     rows->item[rows->n++] = item;
     return 0;
 }
 
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u) {
     if (!grow((void **)&b->upserts, &b->cap_upserts, b->n_upserts + 1, sizeof *b->upserts)) return -1;
-    bool oom = false;
-    memory_upsert r = {
-        .item = item,
-        .project_id = dup_or_null(u->project_id, &oom),
-        .memory_type = dup_or_null(u->memory_type, &oom),
-        .key = dup_or_null(u->key, &oom),
-        .value = dup_or_null(u->value, &oom),
-        .weight = u->weight,
-        .is_explicit = u->is_explicit,
-        .source = dup_or_null(u->source, &oom),
-        .expires_at_ms = u->expires_at_ms,
-    };
-    if (oom) {
-        upsert_free(&r);
-        return -1;
-    }
+    const char *src[] = {u->project_id, u->memory_type, u->key, u->value, u->source};
+    char *dst[5];
+    memory_upsert r = {.item = item, .weight = u->weight, .is_explicit = u->is_explicit,
+                       .expires_at_ms = u->expires_at_ms};
+    if (pack(src, 5, dst, &r.block) != 0) return -1;
+    r.project_id = dst[0];
+    r.memory_type = dst[1];
+    r.key = dst[2];
+    r.value = dst[3];
+    r.source = dst[4];
     b->upserts[b->n_upserts++] = r;
     return 0;
 }
@@ -140,12 +161,12 @@ int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in
 static void rows_compact(memory_rows *r, const size_t *new_index, const memory_item *items) {
     size_t k = 0;
     for (size_t i = 0; i < r->n; i++) {
-        char **cells = &r->cells[i * r->ncols];
         if (items[r->item[i]].done) {
-            for (size_t c = 0; c < r->ncols; c++) free(cells[c]);
+            free(r->block[i]);
             continue;
         }
-        if (k != i) memmove(&r->cells[k * r->ncols], cells, r->ncols * sizeof *cells);
+        if (k != i) memmove(&r->cells[k * r->ncols], &r->cells[i * r->ncols], r->ncols * sizeof *r->cells);
+        r->block[k] = r->block[i];
         r->item[k++] = new_index[r->item[i]];
     }
     r->n = k;
@@ -217,16 +238,20 @@ static int cmp_upsert(const void *a, const void *b, const memory_upsert *u) {
     return c;
 }
 
-/* Insertion sort keeps arrival order among equal keys (stable) without a global for qsort's
- * comparator context; batches are a few hundred rows, and already mostly grouped. */
-static void sort_stable(size_t *idx, size_t n, const memory_upsert *u) {
-    for (size_t i = 1; i < n; i++) {
-        size_t v = idx[i], j = i;
-        while (j > 0 && cmp_upsert(&idx[j - 1], &v, u) > 0) {
-            idx[j] = idx[j - 1];
-            j--;
+/* Stable (equal keys keep arrival order) bottom-up merge sort, O(n log n) comparisons: a batch
+ * holds a thousand upserts over hundreds of projects in arrival order, on which the insertion
+ * sort this replaced made ~n^2/4 strcmp calls, a twentieth of the loop thread. tmp holds n. */
+static void sort_stable(size_t *idx, size_t *tmp, size_t n, const memory_upsert *u) {
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            /* Ties take the left run's entry first: that is what keeps arrival order. */
+            while (i < mid && j < hi) tmp[k++] = cmp_upsert(&idx[j], &idx[i], u) < 0 ? idx[j++] : idx[i++];
+            while (i < mid) tmp[k++] = idx[i++];
+            while (j < hi) tmp[k++] = idx[j++];
         }
-        idx[j] = v;
+        memcpy(idx, tmp, n * sizeof *idx);
     }
 }
 
@@ -237,7 +262,12 @@ size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds) {
         const memory_item *it = &b->items[u[i].item];
         if (it->active && it->fresh) out[n++] = i;
     }
-    sort_stable(out, n, u);
+    size_t *tmp = n ? malloc(n * sizeof *tmp) : NULL;
+    if (n && !tmp) {
+        *rounds = 0;
+        return SIZE_MAX;
+    }
+    sort_stable(out, tmp, n, u);
     size_t max_round = 0;
     for (size_t i = 0; i < n; i++) {
         bool same = i > 0 && cmp_upsert(&out[i - 1], &out[i], u) == 0;
@@ -245,18 +275,12 @@ size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds) {
         if (u[out[i]].round + 1 > max_round) max_round = u[out[i]].round + 1;
     }
     /* Group by round, keeping key order inside each round (stable counting pass). */
-    size_t *tmp = n ? malloc(n * sizeof *tmp) : NULL;
-    if (tmp) {
-        size_t k = 0;
-        for (size_t r = 0; r < max_round; r++)
-            for (size_t i = 0; i < n; i++)
-                if (u[out[i]].round == r) tmp[k++] = out[i];
-        memcpy(out, tmp, n * sizeof *out);
-        free(tmp);
-    } else if (n) {
-        max_round = 0; /* caller treats an empty plan with upserts pending as out of memory */
-        n = 0;
-    }
+    size_t k = 0;
+    for (size_t r = 0; r < max_round; r++)
+        for (size_t i = 0; i < n; i++)
+            if (u[out[i]].round == r) tmp[k++] = out[i];
+    if (n) memcpy(out, tmp, n * sizeof *out);
+    free(tmp);
     *rounds = max_round;
     return n;
 }

@@ -29,12 +29,14 @@ typedef struct memory_rows {
     size_t ncols;
     size_t n, cap;
     size_t *item;
-    char **cells; /* n * ncols, owned */
+    char **block; /* n, owned: one allocation per row holding all its cells */
+    char **cells; /* n * ncols, pointing into the row's block */
 } memory_rows;
 
 /* A project_memory upsert, merged by the confidence rule. */
 typedef struct memory_upsert {
     size_t item;
+    char *block; /* owned: one allocation holding the strings below */
     char *project_id, *memory_type, *key;
     char *value;       /* JSON */
     double weight;     /* evidence weight w (the row's confidence when it is new) */
@@ -71,6 +73,9 @@ size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind
                              int64_t now_ms);
 /* Sets the message to publish for item after the commit. Returns 0 or -1 (out of memory). */
 int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len);
+/* Same, taking payload (malloc'd, NUL-terminated at len) rather than copying it; it is freed on
+ * failure too. */
+int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len);
 /* cells: rows->ncols strings (NULL allowed). Returns 0 or -1. */
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells);
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u);
@@ -89,7 +94,8 @@ void memory_batch_mark_fresh(memory_batch *b, const char *const *ids, size_t n);
  * key's updates 0, 1, 2 ...: an INSERT ... ON CONFLICT DO UPDATE may touch a row only once, so
  * round r holds each key's r-th update, applied in arrival order. Sorting also gives two
  * concurrent writers one lock order. out receives indices into b->upserts grouped by round
- * (round 0 first); returns how many (and *rounds the number of rounds). out needs n_upserts. */
+ * (round 0 first); returns how many (and *rounds the number of rounds), or SIZE_MAX when out of
+ * memory. out needs n_upserts. */
 size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds);
 
 #endif

@@ -4,20 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
-#include "bf_msg_image_facts_processed.h"
+#include "bf_json_out.h"
+#include "bf_msg_image_facts_write.h"
+#include "bf_number_text.h"
 #include "memory_pgarray.h"
 #include "memory_preferences.h"
 #include "memory_store.h"
-
-static char *strlist_json(const bf_strlist *l) {
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; a && i < l->n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
-    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(a);
-    return s;
-}
 
 /* A text[] literal ('{"a","b"}'), malloc'd. */
 static char *strlist_pgarray(const bf_strlist *l) {
@@ -30,70 +22,83 @@ static char *strlist_pgarray(const bf_strlist *l) {
     return s;
 }
 
-static char *palette_json(const bf_image_facts *f) {
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; a && i < f->n_palette; i++) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "hex", f->palette[i].hex);
-        cJSON_AddNumberToObject(e, "share", f->palette[i].share);
-        cJSON_AddItemToArray(a, e);
+/* The row's JSON cells, written one after the other into one buffer, each ended by a NUL, so
+ * the row costs one buffer rather than a cJSON tree and a printed string per cell. */
+enum { JSON_PALETTE, JSON_OBJECTS, JSON_VISIBLE_TEXT, JSON_ERROR, JSON_CELLS };
+
+static void end_cell(bf_json_out *w, size_t *offsets, int cell, size_t start) {
+    offsets[cell] = start;
+    bf_json_out_raw(w, "", 1);
+}
+
+static void write_json_cells(bf_json_out *w, const bf_image_facts *f, size_t offsets[JSON_CELLS]) {
+    size_t at = w->len;
+    bf_palette_write(w, f->palette, f->n_palette);
+    end_cell(w, offsets, JSON_PALETTE, at);
+    at = w->len;
+    bf_json_out_strings(w, (const char *const *)f->objects.v, f->objects.n);
+    end_cell(w, offsets, JSON_OBJECTS, at);
+    at = w->len;
+    bf_json_out_strings(w, (const char *const *)f->visible_text.v, f->visible_text.n);
+    end_cell(w, offsets, JSON_VISIBLE_TEXT, at);
+    at = w->len;
+    if (f->error.present) {
+        bf_json_out_raw(w, "{", 1);
+        bf_json_out_member_string(w, "code", f->error.code);
+        bf_json_out_member_string(w, "message", f->error.message ? f->error.message : "");
+        bf_json_out_raw(w, "}", 1);
     }
-    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(a);
-    return s;
+    end_cell(w, offsets, JSON_ERROR, at);
 }
 
 static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_facts_ready *m) {
     const bf_image_facts *f = &m->facts;
-    char num[6][40];
-    snprintf(num[0], sizeof num[0], "%.17g", f->brightness);
-    snprintf(num[1], sizeof num[1], "%.17g", f->contrast);
-    snprintf(num[2], sizeof num[2], "%.17g", f->saturation);
-    snprintf(num[3], sizeof num[3], "%lld", (long long)f->width);
-    snprintf(num[4], sizeof num[4], "%lld", (long long)f->height);
-    snprintf(num[5], sizeof num[5], "%lld", (long long)f->processing_ms);
-    char *urls = strlist_pgarray(&f->image_urls), *pal = palette_json(f);
-    char *objs = strlist_json(&f->objects), *text = strlist_json(&f->visible_text), *error = NULL;
-    if (f->error.present) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "code", f->error.code);
-        cJSON_AddStringToObject(e, "message", f->error.message ? f->error.message : "");
-        error = cJSON_PrintUnformatted(e);
-        cJSON_Delete(e);
+    /* float8 cells: text that PostgreSQL reads back as exactly the same double. */
+    char num[6][BF_NUMBER_TEXT_MAX];
+    bf_number_exact(f->brightness, num[0]);
+    bf_number_exact(f->contrast, num[1]);
+    bf_number_exact(f->saturation, num[2]);
+    bf_number_int(f->width, num[3]);
+    bf_number_int(f->height, num[4]);
+    bf_number_int(f->processing_ms, num[5]);
+    char *urls = strlist_pgarray(&f->image_urls);
+    bf_json_out w;
+    bf_json_out_init(&w);
+    size_t at[JSON_CELLS];
+    write_json_cells(&w, f, at);
+    const char *json = bf_json_out_text(&w);
+    int rc = -1;
+    if (urls && json) {
+        const char *cells[MEMORY_AN_COLS] = {
+            [MEMORY_AN_PROJECT_ID] = m->env.project_id,
+            [MEMORY_AN_TRACE_ID] = f->trace_id,
+            [MEMORY_AN_REQUEST_ID] = f->request_id,
+            [MEMORY_AN_CONTENT_HASH] = f->content_hash,
+            [MEMORY_AN_IMAGE_URLS] = urls,
+            [MEMORY_AN_PALETTE] = json + at[JSON_PALETTE],
+            [MEMORY_AN_MOOD] = bf_mood_name(f->mood),
+            [MEMORY_AN_BRIGHTNESS] = num[0],
+            [MEMORY_AN_CONTRAST] = num[1],
+            [MEMORY_AN_SATURATION] = num[2],
+            [MEMORY_AN_TEMPERATURE] = bf_temperature_name(f->temperature),
+            [MEMORY_AN_WIDTH] = num[3],
+            [MEMORY_AN_HEIGHT] = num[4],
+            [MEMORY_AN_ORIENTATION] = bf_orientation_name(f->orientation),
+            [MEMORY_AN_TYPOGRAPHY] = f->typography,
+            [MEMORY_AN_STYLE] = f->style,
+            [MEMORY_AN_LAYOUT] = f->layout,
+            [MEMORY_AN_OBJECTS] = json + at[JSON_OBJECTS],
+            [MEMORY_AN_VISIBLE_TEXT] = json + at[JSON_VISIBLE_TEXT],
+            [MEMORY_AN_ANALYSER] = bf_analyser_name(f->analyser),
+            [MEMORY_AN_MODEL] = f->model,
+            [MEMORY_AN_PROCESSING_MS] = num[5],
+            [MEMORY_AN_SOURCE_EVENT_ID] = m->env.event_id,
+            [MEMORY_AN_ERROR] = f->error.present ? json + at[JSON_ERROR] : NULL,
+        };
+        rc = memory_rows_add(&b->analyses, item, cells);
     }
-    const char *cells[MEMORY_AN_COLS] = {
-        [MEMORY_AN_PROJECT_ID] = m->env.project_id,
-        [MEMORY_AN_TRACE_ID] = f->trace_id,
-        [MEMORY_AN_REQUEST_ID] = f->request_id,
-        [MEMORY_AN_CONTENT_HASH] = f->content_hash,
-        [MEMORY_AN_IMAGE_URLS] = urls,
-        [MEMORY_AN_PALETTE] = pal,
-        [MEMORY_AN_MOOD] = bf_mood_name(f->mood),
-        [MEMORY_AN_BRIGHTNESS] = num[0],
-        [MEMORY_AN_CONTRAST] = num[1],
-        [MEMORY_AN_SATURATION] = num[2],
-        [MEMORY_AN_TEMPERATURE] = bf_temperature_name(f->temperature),
-        [MEMORY_AN_WIDTH] = num[3],
-        [MEMORY_AN_HEIGHT] = num[4],
-        [MEMORY_AN_ORIENTATION] = bf_orientation_name(f->orientation),
-        [MEMORY_AN_TYPOGRAPHY] = f->typography,
-        [MEMORY_AN_STYLE] = f->style,
-        [MEMORY_AN_LAYOUT] = f->layout,
-        [MEMORY_AN_OBJECTS] = objs,
-        [MEMORY_AN_VISIBLE_TEXT] = text,
-        [MEMORY_AN_ANALYSER] = bf_analyser_name(f->analyser),
-        [MEMORY_AN_MODEL] = f->model,
-        [MEMORY_AN_PROCESSING_MS] = num[5],
-        [MEMORY_AN_SOURCE_EVENT_ID] = m->env.event_id,
-        [MEMORY_AN_ERROR] = error,
-    };
-    int rc = urls && pal && objs && text && (error || !f->error.present) ? memory_rows_add(&b->analyses, item, cells)
-                                                                          : -1;
-    cJSON_free(error);
+    bf_json_out_free(&w);
     free(urls);
-    cJSON_free(pal);
-    cJSON_free(objs);
-    cJSON_free(text);
     return rc;
 }
 
@@ -118,22 +123,29 @@ static int add_output(memory_batch *b, size_t item, const bf_msg_image_facts_rea
                       size_t errlen) {
     bf_msg_image_facts_processed out;
     memset(&out, 0, sizeof out);
-    if (bf_envelope_init(&out.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, m->env.project_id, NULL, MEMORY_PRODUCER,
-                         wall_ms, err, errlen) != 0)
-        return -1;
     /* The request's trace continues; the event id is new, source_event_id names the input so
      * consumers recognise a re-publication. */
-    memcpy(out.env.trace_id, m->env.trace_id, sizeof out.env.trace_id);
+    if (bf_envelope_init_in_trace(&out.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, m->env.project_id, m->env.trace_id,
+                                  MEMORY_PRODUCER, wall_ms, err, errlen) != 0)
+        return -1;
     memcpy(out.source_event_id, m->env.event_id, sizeof out.source_event_id);
     memcpy(out.trace_id, m->facts.trace_id, sizeof out.trace_id);
     memcpy(out.request_id, m->facts.request_id, sizeof out.request_id);
     memcpy(out.content_hash, m->facts.content_hash, sizeof out.content_hash);
     out.facts = m->facts; /* borrowed for encoding only */
-    char *json = bf_msg_image_facts_processed_encode(&out, err, errlen);
-    if (!json) return -1;
-    int rc = memory_batch_set_output(b, item, m->env.project_id, json, strlen(json));
-    free(json);
-    if (rc != 0) snprintf(err, errlen, "out of memory");
+    /* m was decoded (the handler's contract decoder), which the direct writer requires. */
+    bf_json_out w;
+    bf_json_out_init(&w);
+    /* One allocation of about the usual size (the facts alone are ~700 bytes without vision). */
+    bf_json_out_reserve(&w, 2048);
+    int rc = bf_msg_image_facts_processed_write(&out, &w, err, errlen);
+    size_t len;
+    char *json = rc == 0 ? bf_json_out_take(&w, &len) : NULL;
+    if (rc == 0 && (!json || memory_batch_take_output(b, item, m->env.project_id, json, len) != 0)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    }
+    bf_json_out_free(&w);
     return rc;
 }
 

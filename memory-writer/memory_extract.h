@@ -13,8 +13,10 @@
 
 #define MEMORY_PRODUCER "memory-writer"
 
-/* Adds one item for m. inferred_weight: the evidence weight of one image. wall_ms stamps the
- * output envelope. Returns 0, or -1 with err (the batch is left as it was). */
+/* Adds one item for m, which must be as bf_msg_image_facts_ready_decode filled it: the output is
+ * written from its facts without decoding it again (bf_msg_image_facts_processed_write).
+ * inferred_weight: the evidence weight of one image. wall_ms stamps the output envelope. Returns
+ * 0, or -1 with err (the batch is left as it was). */
 int memory_extract_image_facts(memory_batch *b, void *cause, const bf_msg_image_facts_ready *m,
                                double inferred_weight, int64_t now_ms, int64_t wall_ms, char *err, size_t errlen);
 int memory_extract_memory_update(memory_batch *b, void *cause, const bf_msg_memory_update *m, int64_t now_ms,

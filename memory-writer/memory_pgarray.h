@@ -21,7 +21,7 @@ void memory_pgarray_reset(memory_pgarray *a);
 
 /* s NULL adds SQL NULL. */
 void memory_pgarray_add(memory_pgarray *a, const char *s);
-/* Full precision, so PostgreSQL's float8 gets the same double back. */
+/* Text PostgreSQL's float8 reads back as the same double (bf_number_exact). */
 void memory_pgarray_add_double(memory_pgarray *a, double v);
 void memory_pgarray_add_int(memory_pgarray *a, long long v);
 

@@ -1,11 +1,10 @@
 #include "memory_preferences.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
+#include "bf_json_out.h"
 
 static int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -62,12 +61,13 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const family_share *)a)->family, ((const family_share *)b)->family);
 }
 
-/* Writes cJSON item as compact JSON into out; returns 0, or -1 when it does not fit. */
-static int print_json(cJSON *item, char *out, size_t cap) {
-    char *s = cJSON_PrintUnformatted(item);
-    int rc = s && strlen(s) < cap ? 0 : -1;
-    if (rc == 0) snprintf(out, cap, "%s", s);
-    cJSON_free(s);
+/* Copies the writer's text into out; returns 0, or -1 when it does not fit (or memory ran out).
+ * A direct writer rather than a cJSON tree printed: two per analysed image. */
+static int take_text(bf_json_out *w, char *out, size_t cap) {
+    const char *t = bf_json_out_text(w);
+    int rc = t && w->len < cap ? 0 : -1;
+    if (rc == 0) memcpy(out, t, w->len + 1);
+    bf_json_out_free(w);
     return rc;
 }
 
@@ -91,18 +91,24 @@ static int colors_value(const memory_palette_entry *palette, size_t n, char *out
     if (keep == 0) return -1;
     /* Alphabetical, so the same families compare equal whatever their order of dominance. */
     qsort(fams, keep, sizeof fams[0], by_name);
-    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "colors");
-    for (size_t i = 0; arr && i < keep; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(fams[i].family));
-    int rc = arr ? print_json(o, out, cap) : -1;
-    cJSON_Delete(o);
-    return rc;
+    const char *names[MEMORY_COLOR_MAX_FAMILIES];
+    for (size_t i = 0; i < keep; i++) names[i] = fams[i].family;
+    bf_json_out w;
+    bf_json_out_init(&w);
+    bf_json_out_raw(&w, "{", 1);
+    bf_json_out_key(&w, "colors");
+    bf_json_out_strings(&w, names, keep);
+    bf_json_out_raw(&w, "}", 1);
+    return take_text(&w, out, cap);
 }
 
 static int mood_value(const char *mood, char *out, size_t cap) {
-    cJSON *o = cJSON_CreateObject();
-    int rc = cJSON_AddStringToObject(o, "mood", mood) ? print_json(o, out, cap) : -1;
-    cJSON_Delete(o);
-    return rc;
+    bf_json_out w;
+    bf_json_out_init(&w);
+    bf_json_out_raw(&w, "{", 1);
+    bf_json_out_member_string(&w, "mood", mood);
+    bf_json_out_raw(&w, "}", 1);
+    return take_text(&w, out, cap);
 }
 
 size_t memory_preferences_extract(const char *mood, const memory_palette_entry *palette, size_t n, double w,

@@ -174,8 +174,11 @@ static void complete_item(memory_stage *s, bf_runtime *rt, memory_item *it) {
         char version[12];
         snprintf(version, sizeof version, "%d", BF_SCHEMA_VERSION);
         bf_header h[] = {{BF_HDR_SCHEMA, BF_SCHEMA_IMAGE_FACTS_PROCESSED}, {BF_HDR_SCHEMA_VERSION, version}};
-        if (bf_runtime_produce(rt, msg, BF_SCHEMA_IMAGE_FACTS_PROCESSED, it->out_key, strlen(it->out_key),
-                               it->out_payload, it->out_len, h, 2) != 0)
+        /* The payload goes to librdkafka as it is (the item is done with it); nothing copies it. */
+        char *payload = it->out_payload;
+        it->out_payload = NULL;
+        if (bf_runtime_produce_owned(rt, msg, BF_SCHEMA_IMAGE_FACTS_PROCESSED, it->out_key, strlen(it->out_key),
+                                     payload, it->out_len, h, 2) != 0)
             return;
     }
     bf_runtime_finish(rt, msg);

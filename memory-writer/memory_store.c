@@ -193,6 +193,11 @@ static memory_store_status write_upserts(tx *t, memory_batch *b) {
         return MEMORY_STORE_TRANSIENT;
     }
     size_t n = memory_batch_plan_upserts(b, plan, &rounds);
+    if (n == SIZE_MAX) {
+        free(plan);
+        snprintf(t->err, t->errlen, "out of memory");
+        return MEMORY_STORE_TRANSIENT;
+    }
     memory_pgarray a[8];
     for (int c = 0; c < 8; c++) memory_pgarray_init(&a[c]);
     memory_store_status s = MEMORY_STORE_OK;

@@ -61,6 +61,19 @@ static void test_init_rejects(void **state) {
     /* An invalid traceparent gets a fresh trace rather than failing: inputs from outside may lack one. */
     assert_int_equal(bf_envelope_init(&env, BF_SCHEMA_DEAD_LETTERS, "p", "garbage", "w", 0, err, sizeof err), 0);
     assert_true(bf_trace_id_valid(env.trace_id));
+    /* In a known trace: that trace id, checked like the rest. */
+    const char *trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    assert_int_equal(bf_envelope_init_in_trace(&env, BF_SCHEMA_DEAD_LETTERS, "p", trace, "w", 7, err, sizeof err), 0);
+    assert_string_equal(env.trace_id, trace);
+    assert_true(bf_uuid_v7_valid(env.event_id));
+    assert_int_equal(env.produced_at_ms, 7);
+    assert_int_equal(bf_envelope_init_in_trace(&env, BF_SCHEMA_DEAD_LETTERS, "p", "00000000000000000000000000000000",
+                                               "w", 7, err, sizeof err),
+                     -1);
+    assert_string_equal(strstr(err, "trace_id") ? "ok" : err, "ok");
+    assert_int_equal(bf_envelope_init_in_trace(&env, BF_SCHEMA_DEAD_LETTERS, "p", NULL, "w", 7, err, sizeof err), -1);
+    assert_int_equal(bf_envelope_init_in_trace(&env, BF_SCHEMA_DEAD_LETTERS, longid, trace, "w", 7, err, sizeof err),
+                     -1);
 }
 
 static void test_not_nul_terminated(void **state) {
@@ -158,6 +171,21 @@ static void test_path_tracking(void **state) {
     bf_jc_pop(&c, a);
     assert_string_equal(c.path, "");
     cJSON_Delete(o);
+    /* A path longer than its buffer is cut at the end, and popping still restores it. */
+    char key[100];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    size_t m1 = bf_jc_push_key(&c, key), m2 = bf_jc_push_key(&c, key), m3 = bf_jc_push_index(&c, 123456789);
+    size_t m4 = bf_jc_push_key(&c, key);
+    assert_int_equal(c.len, BF_JC_PATH_MAX - 1);
+    assert_int_equal(strlen(c.path), BF_JC_PATH_MAX - 1);
+    assert_memory_equal(c.path + 2 * 99 + 1, "[123456789].kkk", 15);
+    bf_jc_pop(&c, m4);
+    bf_jc_pop(&c, m3);
+    assert_int_equal(strlen(c.path), 2 * 99 + 1);
+    bf_jc_pop(&c, m2);
+    bf_jc_pop(&c, m1);
+    assert_string_equal(c.path, "");
 }
 
 int main(void) {

@@ -5,8 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bf_rng.h"
 #include "memory_batch.h"
 #include "memory_pgarray.h"
 
@@ -21,9 +24,14 @@ static void test_pgarray_literals(void **state) {
     memory_pgarray_add(&a, "");
     assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\"}");
     memory_pgarray_add_double(&a, 0.1);
+    memory_pgarray_add_double(&a, 0.1 + 0.2);
     memory_pgarray_add_int(&a, -42);
-    assert_string_equal(memory_pgarray_text(&a),
-                        "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\",\"0.10000000000000001\",\"-42\"}");
+    assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\",\"0.1\","
+                                                 "\"0.30000000000000004\",\"-42\"}");
+    memory_pgarray_reset(&a);
+    memory_pgarray_add(&a, "\\\"\"\\");
+    memory_pgarray_add(&a, "a\"b\\c\"");
+    assert_string_equal(memory_pgarray_text(&a), "{\"\\\\\\\"\\\"\\\\\",\"a\\\"b\\\\c\\\"\"}");
     memory_pgarray_reset(&a);
     assert_string_equal(memory_pgarray_text(&a), "{}");
     for (int i = 0; i < 1000; i++) memory_pgarray_add(&a, "0123456789");
@@ -84,6 +92,71 @@ static void test_plan_rounds_in_arrival_order(void **state) {
         assert_int_equal(b.upserts[out[i]].round, want_round[i]);
     }
     memory_batch_free(&b);
+}
+
+/* The plan against the simplest statement of it: a stable insertion sort by (project, type,
+ * key), each key's n-th update in round n, rounds in order. Large random batches with many
+ * repeats of few keys, so ties, several rounds and inactive or duplicate items all occur. */
+static int cmp_ref(const memory_upsert *x, const memory_upsert *y) {
+    int c = strcmp(x->project_id, y->project_id);
+    if (!c) c = strcmp(x->memory_type, y->memory_type);
+    if (!c) c = strcmp(x->key, y->key);
+    return c;
+}
+
+static void test_plan_matches_reference(void **state) {
+    (void)state;
+    bf_rng r;
+    bf_rng_seed(&r, 11);
+    const char *keys[] = {"preferred_mood", "preferred_colors", "style"};
+    for (int trial = 0; trial < 20; trial++) {
+        memory_batch b;
+        memory_batch_init(&b, 2, 1);
+        size_t n_items = 300 + (size_t)bf_rng_upto(&r, 700);
+        for (size_t i = 0; i < n_items; i++) {
+            memory_batch_add_item(&b, NULL, MEMORY_ITEM_IMAGE_FACTS, "x", 0);
+            b.items[i].active = bf_rng_upto(&r, 9) != 0;
+            b.items[i].fresh = bf_rng_upto(&r, 9) != 0;
+            for (int k = (int)bf_rng_upto(&r, 3); k > 0; k--) {
+                char project[16];
+                snprintf(project, sizeof project, "p%d", (int)bf_rng_upto(&r, trial < 10 ? 20 : 400));
+                add_upsert(&b, i, project, keys[bf_rng_upto(&r, 2)], 0.1);
+            }
+        }
+        size_t *ref = malloc(b.n_upserts * sizeof *ref), *round = malloc(b.n_upserts * sizeof *round);
+        size_t n_ref = 0;
+        for (size_t i = 0; i < b.n_upserts; i++)
+            if (b.items[b.upserts[i].item].active && b.items[b.upserts[i].item].fresh) {
+                size_t j = n_ref++;
+                while (j > 0 && cmp_ref(&b.upserts[ref[j - 1]], &b.upserts[i]) > 0) {
+                    ref[j] = ref[j - 1];
+                    j--;
+                }
+                ref[j] = i;
+            }
+        size_t max_round = 0;
+        for (size_t i = 0; i < n_ref; i++) {
+            round[i] = i && cmp_ref(&b.upserts[ref[i - 1]], &b.upserts[ref[i]]) == 0 ? round[i - 1] + 1 : 0;
+            if (round[i] + 1 > max_round) max_round = round[i] + 1;
+        }
+        size_t *out = malloc(b.n_upserts * sizeof *out), rounds = 0;
+        size_t n = memory_batch_plan_upserts(&b, out, &rounds);
+        assert_int_equal(n, n_ref);
+        assert_int_equal(rounds, max_round);
+        size_t k = 0;
+        for (size_t rd = 0; rd < max_round; rd++)
+            for (size_t i = 0; i < n_ref; i++)
+                if (round[i] == rd) {
+                    assert_int_equal(out[k], ref[i]);
+                    assert_int_equal(b.upserts[out[k]].round, rd);
+                    k++;
+                }
+        assert_int_equal(k, n);
+        free(out);
+        free(ref);
+        free(round);
+        memory_batch_free(&b);
+    }
 }
 
 static void test_rows_and_truncate(void **state) {
@@ -148,6 +221,7 @@ int main(void) {
         cmocka_unit_test(test_pgarray_literals),
         cmocka_unit_test(test_mark_fresh_first_duplicate_only),
         cmocka_unit_test(test_plan_rounds_in_arrival_order),
+        cmocka_unit_test(test_plan_matches_reference),
         cmocka_unit_test(test_rows_and_truncate),
         cmocka_unit_test(test_compact_keeps_rest_in_order),
     };

@@ -62,6 +62,12 @@ static void test_rng_variants(void **state) {
     assert_memory_not_equal(b + 36, c + 36, 16);
     bf_trace_child_rng("garbage", &rng, c);
     assert_int_equal(bf_trace_parse(c, NULL), 0);
+    /* The text byte for byte (splitmix64 from seed 42), and a child keeps its parent's flags. */
+    bf_rng_seed(&rng, 42);
+    bf_trace_new_rng(&rng, a);
+    assert_string_equal(a, "00-bdd732262feb6e9528efe333b266f103-47526757130f9f52-01");
+    bf_trace_child_rng("00-bdd732262feb6e9528efe333b266f103-47526757130f9f52-00", &rng, b);
+    assert_string_equal(b, "00-bdd732262feb6e9528efe333b266f103-581ce1ff0e4ae394-00");
 }
 
 int main(void) {

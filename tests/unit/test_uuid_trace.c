@@ -27,6 +27,9 @@ static void test_uuid_v7(void **state) {
     assert_true(bf_uuid_valid(a));
     assert_false(bf_uuid_v7_valid(a));
     assert_int_equal(a[14], '4');
+    /* The text form byte for byte: time, version and variant over SHA-256("abc"). */
+    bf_uuid_v7_derived(1718000000123, "abc", a);
+    assert_string_equal(a, "019000c7-9c7b-7fea-8141-40de5dae2223");
 }
 
 static void test_uuid_rejects(void **state) {
