@@ -4,7 +4,11 @@
  *   - a rejection writes a NUL-terminated reason;
  *   - what a decoder accepts, the same type's encoder accepts (a worker that forwards a decoded
  *     message must never fail to re-publish it), and decode(encode(m)) succeeds and re-encodes to
- *     the same bytes. */
+ *     the same bytes;
+ *   - imageFactsProcessed written by the memory-writer's direct writer (bf_json_out, no cJSON
+ *     tree, no verifying decode) is byte for byte what the cJSON encoder makes of the same message,
+ *     or both refuse it: for a decoded imageFactsProcessed, and for the one the memory-writer
+ *     makes of a decoded imageFactsReady. */
 #include "bf_fuzz.h"
 
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 #include "bf_msg_dead_letter.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
+#include "bf_msg_image_facts_write.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_msg_memory_update.h"
 
@@ -49,6 +54,58 @@ static void check_err(const char *err, size_t cap) {
         bf_msg_##type##_free(&m);                                                                            \
     } while (0)
 
+/* cJSON prints an integer of 1e15 or more as "1e+15"; the writer prints it exactly. Such an
+ * envelope timestamp is the one allowed difference, and only before "payload". */
+#define CJSON_EXACT_INT_LIMIT 1000000000000000LL
+
+static void writer_equals_encoder(const bf_msg_image_facts_processed *p) {
+    char err[512];
+    char *ref = bf_msg_image_facts_processed_encode(p, err, sizeof err);
+    bf_json_out w;
+    bf_json_out_init(&w);
+    int rc = bf_msg_image_facts_processed_write(p, &w, err, sizeof err);
+    if (!ref && rc == 0) bf_fuzz_fail("facts writer", "accepts what the cJSON encoder refuses");
+    if (ref && rc != 0) bf_fuzz_fail("facts writer: refuses what the cJSON encoder accepts", err);
+    if (ref) {
+        const char *got = bf_json_out_text(&w);
+        if (!got) bf_fuzz_fail("facts writer", "out of memory");
+        if (p->env.produced_at_ms < CJSON_EXACT_INT_LIMIT) {
+            if (strcmp(got, ref) != 0) bf_fuzz_fail("facts writer: bytes differ from cJSON's", got);
+        } else {
+            const char *a = strstr(got, ",\"payload\":"), *b = strstr(ref, ",\"payload\":");
+            if (!a || !b || strcmp(a, b) != 0) bf_fuzz_fail("facts writer: payload differs from cJSON's", got);
+        }
+    }
+    free(ref);
+    bf_json_out_free(&w);
+}
+
+/* Both ways the memory-writer's writer meets decoded facts. */
+static void facts_writer(unsigned which, const char *bytes, size_t len) {
+    char err[512];
+    if (which == 3) {
+        bf_msg_image_facts_processed p;
+        if (bf_msg_image_facts_processed_decode(bytes, len, &p, err, sizeof err) != 0) return;
+        writer_equals_encoder(&p);
+        bf_msg_image_facts_processed_free(&p);
+        return;
+    }
+    bf_msg_image_facts_ready r;
+    if (bf_msg_image_facts_ready_decode(bytes, len, &r, err, sizeof err) != 0) return;
+    bf_msg_image_facts_processed p;
+    memset(&p, 0, sizeof p);
+    if (bf_envelope_init_in_trace(&p.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, r.env.project_id, r.env.trace_id,
+                                  "memory-writer", r.env.produced_at_ms, err, sizeof err) == 0) {
+        memcpy(p.source_event_id, r.env.event_id, sizeof p.source_event_id);
+        memcpy(p.trace_id, r.facts.trace_id, sizeof p.trace_id);
+        memcpy(p.request_id, r.facts.request_id, sizeof p.request_id);
+        memcpy(p.content_hash, r.facts.content_hash, sizeof p.content_hash);
+        p.facts = r.facts; /* borrowed: r frees it */
+        writer_equals_encoder(&p);
+    }
+    bf_msg_image_facts_ready_free(&r);
+}
+
 static void envelope_only(const char *bytes, size_t len) {
     bf_envelope env, env2;
     const cJSON *payload = NULL;
@@ -77,8 +134,14 @@ int bf_fuzz_msg_decode(const uint8_t *data, size_t size) {
     switch (which) {
     case 0: ROUNDTRIP(brain_request, bytes, len); break;
     case 1: ROUNDTRIP(image_analysis_requested, bytes, len); break;
-    case 2: ROUNDTRIP(image_facts_ready, bytes, len); break;
-    case 3: ROUNDTRIP(image_facts_processed, bytes, len); break;
+    case 2:
+        ROUNDTRIP(image_facts_ready, bytes, len);
+        facts_writer(which, bytes, len);
+        break;
+    case 3:
+        ROUNDTRIP(image_facts_processed, bytes, len);
+        facts_writer(which, bytes, len);
+        break;
     case 4: ROUNDTRIP(memory_update, bytes, len); break;
     case 5: ROUNDTRIP(brain_decision, bytes, len); break;
     case 6: ROUNDTRIP(dead_letter, bytes, len); break;
