@@ -62,7 +62,7 @@ static void render_memory(brain_strbuf *b, const char *title, const brain_memory
     }
     const brain_memory_item **order = malloc(n * sizeof *order);
     if (!order) {
-        b->failed = true;
+        b->b.oom = true; /* the prompt would lack this section: fail it as a whole */
         return;
     }
     for (size_t i = 0; i < n; i++) order[i] = &items[i];

@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bf_buf.h"
+
 typedef struct brain_strbuf {
-    char *data;
-    size_t len, cap;
-    bool failed;
+    bf_buf b;
 } brain_strbuf;
 
 void brain_strbuf_append(brain_strbuf *b, const char *s);

@@ -5,54 +5,18 @@
 
 #include "bf_number_text.h"
 
-void bf_json_out_init(bf_json_out *w) { memset(w, 0, sizeof *w); }
+void bf_json_out_init(bf_json_out *w) { bf_buf_init(w); }
+void bf_json_out_free(bf_json_out *w) { bf_buf_free(w); }
+void bf_json_out_reset(bf_json_out *w) { bf_buf_reset(w); }
+void bf_json_out_reserve(bf_json_out *w, size_t extra) { bf_buf_reserve(w, extra); }
 
-void bf_json_out_free(bf_json_out *w) {
-    free(w->buf);
-    memset(w, 0, sizeof *w);
-}
-
-void bf_json_out_reset(bf_json_out *w) {
-    w->len = 0;
-    w->oom = false;
-}
-
-/* Room for extra bytes plus the NUL bf_json_out_text adds. */
-static bool reserve(bf_json_out *w, size_t extra) {
-    if (w->oom) return false;
-    if (extra > SIZE_MAX / 2 - w->len) {
-        w->oom = true;
-        return false;
-    }
-    size_t need = w->len + extra + 1;
-    if (need <= w->cap) return true;
-    /* Small first: most texts here are a few hundred bytes, and glibc serves requests below
-     * ~1 KB from per-size caches without the bookkeeping of its larger blocks. */
-    size_t cap = w->cap ? w->cap : 256;
-    while (cap < need) cap *= 2;
-    char *b = realloc(w->buf, cap);
-    if (!b) {
-        w->oom = true;
-        return false;
-    }
-    w->buf = b;
-    w->cap = cap;
-    return true;
-}
-
-void bf_json_out_reserve(bf_json_out *w, size_t extra) { reserve(w, extra); }
-
-void bf_json_out_raw(bf_json_out *w, const char *s, size_t n) {
-    if (!reserve(w, n)) return;
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
+void bf_json_out_raw(bf_json_out *w, const char *s, size_t n) { bf_buf_append(w, s, n); }
 
 void bf_json_out_lit(bf_json_out *w, const char *s) { bf_json_out_raw(w, s, strlen(s)); }
 
 void bf_json_out_key(bf_json_out *w, const char *key) {
     size_t n = strlen(key);
-    if (!reserve(w, n + 4)) return;
+    if (!bf_buf_reserve(w, n + 4)) return;
     char *o = w->buf + w->len;
     if (w->len && w->buf[w->len - 1] != '{') *o++ = ',';
     *o++ = '"';
@@ -91,7 +55,7 @@ void bf_json_out_string(bf_json_out *w, const char *s) {
     if (!s) s = "";
     size_t n = strlen(s);
     /* Worst case every byte becomes \u00xx; reserving it keeps the loop free of checks. */
-    if (n > SIZE_MAX / 8 || !reserve(w, 6 * n + 2)) {
+    if (n > SIZE_MAX / 8 || !bf_buf_reserve(w, 6 * n + 2)) {
         w->oom = true;
         return;
     }
@@ -145,16 +109,6 @@ void bf_json_out_member_int(bf_json_out *w, const char *key, int64_t v) {
     bf_json_out_int(w, v);
 }
 
-const char *bf_json_out_text(bf_json_out *w) {
-    if (!reserve(w, 0)) return NULL;
-    w->buf[w->len] = '\0';
-    return w->buf;
-}
+const char *bf_json_out_text(bf_json_out *w) { return bf_buf_text(w); }
 
-char *bf_json_out_take(bf_json_out *w, size_t *len) {
-    char *t = bf_json_out_text(w) ? w->buf : NULL;
-    *len = t ? w->len : 0;
-    if (!t) free(w->buf);
-    bf_json_out_init(w);
-    return t;
-}
+char *bf_json_out_take(bf_json_out *w, size_t *len) { return bf_buf_take(w, len); }

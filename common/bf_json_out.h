@@ -14,11 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct bf_json_out {
-    char *buf; /* owned */
-    size_t len, cap;
-    bool oom;
-} bf_json_out;
+#include "bf_buf.h"
+
+/* The buffer itself: buf, len and oom are bf_buf's. */
+typedef bf_buf bf_json_out;
 
 void bf_json_out_init(bf_json_out *w);
 void bf_json_out_free(bf_json_out *w);

@@ -5,51 +5,40 @@
 
 #include "bf_number_text.h"
 
-void memory_pgarray_init(memory_pgarray *a) { memset(a, 0, sizeof *a); }
+void memory_pgarray_init(memory_pgarray *a) {
+    bf_buf_init(&a->b);
+    a->n = 0;
+}
 
 void memory_pgarray_free(memory_pgarray *a) {
-    free(a->buf);
-    memset(a, 0, sizeof *a);
+    bf_buf_free(&a->b);
+    a->n = 0;
 }
 
 void memory_pgarray_reset(memory_pgarray *a) {
-    a->len = 0;
+    bf_buf_reset(&a->b);
     a->n = 0;
-    a->oom = false;
 }
 
-static bool reserve(memory_pgarray *a, size_t extra) {
-    if (a->oom) return false;
-    size_t need = a->len + extra + 3; /* '{' at 0 plus '}' and NUL at the end */
-    if (need <= a->cap) return true;
-    size_t cap = a->cap ? a->cap : 256;
-    while (cap < need) cap *= 2;
-    char *b = realloc(a->buf, cap);
-    if (!b) {
-        a->oom = true;
-        return false;
-    }
-    a->buf = b;
-    a->cap = cap;
-    return true;
-}
+/* Room for extra bytes beside the '{' at 0 and the closing '}' (bf_buf keeps the NUL's). */
+static bool reserve(memory_pgarray *a, size_t extra) { return bf_buf_reserve(&a->b, extra + 2); }
 
 /* Appends the separator (or the opening brace before the first element). */
-static void begin_element(memory_pgarray *a) { a->buf[a->len++] = a->n == 0 ? '{' : ','; }
+static void begin_element(memory_pgarray *a) { a->b.buf[a->b.len++] = a->n == 0 ? '{' : ','; }
 
 void memory_pgarray_add(memory_pgarray *a, const char *s) {
     if (!s) {
         if (!reserve(a, 5)) return;
         begin_element(a);
-        memcpy(a->buf + a->len, "NULL", 4);
-        a->len += 4;
+        memcpy(a->b.buf + a->b.len, "NULL", 4);
+        a->b.len += 4;
         a->n++;
         return;
     }
     size_t l = strlen(s);
     if (!reserve(a, 2 * l + 3)) return;
     begin_element(a);
-    char *o = a->buf + a->len;
+    char *o = a->b.buf + a->b.len;
     *o++ = '"';
     /* Whole runs without a quote or backslash at once: a batch's cells are ~10 MB of text. */
     for (;;) {
@@ -62,7 +51,7 @@ void memory_pgarray_add(memory_pgarray *a, const char *s) {
         *o++ = *s++;
     }
     *o++ = '"';
-    a->len = (size_t)(o - a->buf);
+    a->b.len = (size_t)(o - a->b.buf);
     a->n++;
 }
 
@@ -81,10 +70,10 @@ void memory_pgarray_add_int(memory_pgarray *a, long long v) {
 const char *memory_pgarray_text(memory_pgarray *a) {
     if (!reserve(a, 2)) return NULL;
     if (a->n == 0) {
-        memcpy(a->buf, "{}", 3);
-        return a->buf;
+        memcpy(a->b.buf, "{}", 3);
+        return a->b.buf;
     }
-    a->buf[a->len] = '}';
-    a->buf[a->len + 1] = '\0';
-    return a->buf;
+    a->b.buf[a->b.len] = '}';
+    a->b.buf[a->b.len + 1] = '\0';
+    return a->b.buf;
 }

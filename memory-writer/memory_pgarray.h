@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bf_buf.h"
+
 typedef struct memory_pgarray {
-    char *buf;
-    size_t len, cap;
+    bf_buf b;  /* the literal so far; b.oom: an allocation failed, the literal is unusable */
     size_t n;  /* elements added */
-    bool oom;  /* an allocation failed; the literal is unusable */
 } memory_pgarray;
 
 void memory_pgarray_init(memory_pgarray *a);
