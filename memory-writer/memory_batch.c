@@ -110,14 +110,6 @@ int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char
     return 0;
 }
 
-int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len) {
-    char *p = malloc(len + 1);
-    if (!p) return -1;
-    memcpy(p, payload, len);
-    p[len] = '\0';
-    return memory_batch_take_output(b, item, key, p, len);
-}
-
 /* Room for one more row in all three arrays; cap changes only once all have grown. */
 static bool rows_grow(memory_rows *rows) {
     if (rows->n < rows->cap) return true;

@@ -71,10 +71,8 @@ void memory_batch_free(memory_batch *b);
 /* Returns the new item's index, or SIZE_MAX when out of memory (nothing added). */
 size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind, const char *event_id,
                              int64_t now_ms);
-/* Sets the message to publish for item after the commit. Returns 0 or -1 (out of memory). */
-int memory_batch_set_output(memory_batch *b, size_t item, const char *key, const char *payload, size_t len);
-/* Same, taking payload (malloc'd, NUL-terminated at len) rather than copying it; it is freed on
- * failure too. */
+/* Sets the message to publish for item after the commit, taking payload (malloc'd, NUL-terminated
+ * at len; freed on failure too). Returns 0 or -1 (out of memory). */
 int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len);
 /* cells: rows->ncols strings (NULL allowed). Returns 0 or -1. */
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells);

@@ -166,7 +166,9 @@ static void test_rows_and_truncate(void **state) {
     size_t i0 = memory_batch_add_item(&b, NULL, MEMORY_ITEM_IMAGE_FACTS, "a", 5);
     const char *cells[] = {"p", NULL};
     for (int k = 0; k < 100; k++) assert_int_equal(memory_rows_add(&b.analyses, i0, cells), 0);
-    assert_int_equal(memory_batch_set_output(&b, i0, "p", "{\"x\":1}", 7), 0);
+    char *payload = strdup("{\"x\":1}");
+    assert_non_null(payload);
+    assert_int_equal(memory_batch_take_output(&b, i0, "p", payload, 7), 0);
     size_t i1 = memory_batch_add_item(&b, NULL, MEMORY_ITEM_MEMORY_UPDATES, "b", 6);
     assert_int_equal(memory_rows_add(&b.analyses, i1, cells), 0);
     const char *msg[] = {"hello"};
