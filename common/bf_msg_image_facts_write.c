@@ -29,6 +29,13 @@ void bf_palette_write(bf_json_out *w, const bf_palette_entry *p, size_t n) {
     bf_json_out_raw(w, "]", 1);
 }
 
+void bf_facts_error_write(bf_json_out *w, const bf_msg_error *e) {
+    bf_json_out_raw(w, "{", 1);
+    bf_json_out_member_string(w, "code", e->code);
+    bf_json_out_member_string(w, "message", e->message ? e->message : "");
+    bf_json_out_raw(w, "}", 1);
+}
+
 static void write_json_text(bf_json_out *w, const char *key, const char *text) {
     if (!text) return;
     bf_json_out_key(w, key);
@@ -66,10 +73,7 @@ void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f) {
     bf_json_out_member_int(w, "processing_ms", f->processing_ms);
     if (f->error.present) {
         bf_json_out_key(w, "error");
-        bf_json_out_raw(w, "{", 1);
-        bf_json_out_member_string(w, "code", f->error.code);
-        bf_json_out_member_string(w, "message", f->error.message ? f->error.message : "");
-        bf_json_out_raw(w, "}", 1);
+        bf_facts_error_write(w, &f->error);
     }
     bf_json_out_raw(w, "}", 1);
 }

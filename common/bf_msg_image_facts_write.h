@@ -24,5 +24,8 @@ int bf_msg_image_facts_processed_write(const bf_msg_image_facts_processed *m, bf
 void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f);
 /* The palette as the facts hold it: [{"hex":"#1f3a93","share":0.6},...]. */
 void bf_palette_write(bf_json_out *w, const bf_palette_entry *p, size_t n);
+/* The facts' error as the facts object holds it: {"code":"...","message":"..."} (a NULL message
+ * as ""). */
+void bf_facts_error_write(bf_json_out *w, const bf_msg_error *e);
 
 #endif

@@ -42,12 +42,7 @@ static void write_json_cells(bf_json_out *w, const bf_image_facts *f, size_t off
     bf_json_out_strings(w, (const char *const *)f->visible_text.v, f->visible_text.n);
     end_cell(w, offsets, JSON_VISIBLE_TEXT, at);
     at = w->len;
-    if (f->error.present) {
-        bf_json_out_raw(w, "{", 1);
-        bf_json_out_member_string(w, "code", f->error.code);
-        bf_json_out_member_string(w, "message", f->error.message ? f->error.message : "");
-        bf_json_out_raw(w, "}", 1);
-    }
+    if (f->error.present) bf_facts_error_write(w, &f->error);
     end_cell(w, offsets, JSON_ERROR, at);
 }
 
