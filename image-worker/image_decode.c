@@ -120,22 +120,42 @@ static image_rgb *fail(image_decode_status st, image_decode_status *status, char
     return NULL;
 }
 
-static image_rgb *jpeg_decode_new(const void *data, size_t len, uint64_t max_side, uint64_t max_pixels,
-                                  image_decode_status *status, char *err, size_t errlen) {
-    image_rgb *img = calloc(1, sizeof *img);
-    if (!img) return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, "jpeg", "out of memory");
-    image_jpeg_status st = IMAGE_JPEG_CORRUPT;
-    char why[240];
-    img->pixels = image_jpeg_decode_new(data, len, max_side, max_pixels, &img->width, &img->height, &st, why,
-                                        sizeof why);
-    if (!img->pixels) {
-        free(img);
-        return fail(st == IMAGE_JPEG_TOO_LARGE ? IMAGE_DECODE_TOO_LARGE : IMAGE_DECODE_CORRUPT, status, err, errlen,
-                    "jpeg", why);
+/* PNG, GIF and BMP through stb_image, whose own reading of the header must agree with the limits
+ * before it allocates. Returns stb's pixels (stbi_image_free), or NULL with *st and why. */
+static uint8_t *stb_pixels_new(const void *data, size_t len, uint64_t max_side, uint64_t max_pixels,
+                               uint32_t *width, uint32_t *height, image_decode_status *st, char *why,
+                               size_t whylen) {
+    int iw = 0, ih = 0, comp = 0;
+    if (!stbi_info_from_memory(data, (int)len, &iw, &ih, &comp)) {
+        *st = IMAGE_DECODE_CORRUPT;
+        snprintf(why, whylen, "cannot read the header (%s)", stbi_failure_reason());
+        return NULL;
     }
-    img->format = IMAGE_FMT_JPEG;
-    if (status) *status = IMAGE_DECODE_OK;
-    return img;
+    if (iw <= 0 || ih <= 0 || (uint64_t)iw > max_side || (uint64_t)ih > max_side ||
+        (uint64_t)iw * (uint64_t)ih > max_pixels) {
+        *st = IMAGE_DECODE_TOO_LARGE;
+        snprintf(why, whylen, "decoder sees %dx%d, above the limits", iw, ih);
+        return NULL;
+    }
+    int x = 0, y = 0, n = 0;
+    uint8_t *px = stbi_load_from_memory(data, (int)len, &x, &y, &n, 3);
+    if (!px) {
+        *st = IMAGE_DECODE_CORRUPT;
+        snprintf(why, whylen, "cannot decode (%s)", stbi_failure_reason());
+        return NULL;
+    }
+    *width = (uint32_t)x;
+    *height = (uint32_t)y;
+    return px;
+}
+
+/* Pixels go back to the decoder that made them: image_jpeg_decode_new's are malloc'd, stb's are
+ * stbi_image_free's. */
+static void pixels_free(image_format f, uint8_t *px) {
+    if (f == IMAGE_FMT_JPEG)
+        free(px);
+    else
+        stbi_image_free(px);
 }
 
 image_rgb *image_decode_new(const void *data, size_t len, const image_decode_limits *limits,
@@ -153,7 +173,7 @@ image_rgb *image_decode_new(const void *data, size_t len, const image_decode_lim
     uint64_t w = 0, h = 0;
     if (image_declared_size(data, len, NULL, &w, &h) != 0)
         return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "header truncated or malformed");
-    char why[200];
+    char why[240];
     if (w == 0 || h == 0) return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "declares a zero dimension");
     if (w > max_side || h > max_side || w * h > max_pixels) {
         snprintf(why, sizeof why, "declares %llux%llu = %llu pixels, above the limit %llu (or a side above %llu)",
@@ -161,39 +181,29 @@ image_rgb *image_decode_new(const void *data, size_t len, const image_decode_lim
                  (unsigned long long)max_pixels, (unsigned long long)max_side);
         return fail(IMAGE_DECODE_TOO_LARGE, status, err, errlen, name, why);
     }
-    if (f == IMAGE_FMT_JPEG) return jpeg_decode_new(data, len, max_side, max_pixels, status, err, errlen);
-    /* stb's own reading of the header must agree before it allocates. */
-    int iw = 0, ih = 0, comp = 0;
-    if (!stbi_info_from_memory(data, (int)len, &iw, &ih, &comp)) {
-        snprintf(why, sizeof why, "cannot read the header (%s)", stbi_failure_reason());
-        return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, why);
+    uint32_t pw = 0, ph = 0;
+    image_decode_status st = IMAGE_DECODE_CORRUPT;
+    uint8_t *px;
+    if (f == IMAGE_FMT_JPEG) {
+        image_jpeg_status js = IMAGE_JPEG_CORRUPT;
+        px = image_jpeg_decode_new(data, len, max_side, max_pixels, &pw, &ph, &js, why, sizeof why);
+        st = js == IMAGE_JPEG_TOO_LARGE ? IMAGE_DECODE_TOO_LARGE : IMAGE_DECODE_CORRUPT;
+    } else {
+        px = stb_pixels_new(data, len, max_side, max_pixels, &pw, &ph, &st, why, sizeof why);
     }
-    if (iw <= 0 || ih <= 0 || (uint64_t)iw > max_side || (uint64_t)ih > max_side ||
-        (uint64_t)iw * (uint64_t)ih > max_pixels) {
-        snprintf(why, sizeof why, "decoder sees %dx%d, above the limits", iw, ih);
-        return fail(IMAGE_DECODE_TOO_LARGE, status, err, errlen, name, why);
-    }
+    if (!px) return fail(st, status, err, errlen, name, why);
     image_rgb *img = calloc(1, sizeof *img);
-    if (!img) return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "out of memory");
-    int x = 0, y = 0, n = 0;
-    img->pixels = stbi_load_from_memory(data, (int)len, &x, &y, &n, 3);
-    if (!img->pixels) {
-        free(img);
-        snprintf(why, sizeof why, "cannot decode (%s)", stbi_failure_reason());
-        return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, why);
+    if (!img) {
+        pixels_free(f, px);
+        return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "out of memory");
     }
-    img->width = (uint32_t)x;
-    img->height = (uint32_t)y;
-    img->format = f;
+    *img = (image_rgb){.pixels = px, .width = pw, .height = ph, .format = f};
     if (status) *status = IMAGE_DECODE_OK;
     return img;
 }
 
 void image_rgb_free(image_rgb *img) {
     if (!img) return;
-    if (img->format == IMAGE_FMT_JPEG)
-        free(img->pixels); /* image_jpeg_decode_new's */
-    else
-        stbi_image_free(img->pixels);
+    pixels_free(img->format, img->pixels);
     free(img);
 }
