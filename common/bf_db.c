@@ -1,5 +1,6 @@
 #include "bf_db.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@ struct bf_db {
     char *dsn;
     PGconn *conn;
     bf_log *log;
+    uint32_t prepared; /* bf_db_set_prepared's bits, for this server session only */
 };
 
 bf_db *bf_db_new(const char *dsn, bf_log *log) {
@@ -43,6 +45,7 @@ static int connect_once(bf_db *db, char *err, size_t errlen) {
     }
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return 0;
     if (db->conn) {
+        db->prepared = 0; /* a new server session has no prepared statements */
         PQreset(db->conn);
         if (PQstatus(db->conn) == CONNECTION_OK) return 0;
         copy_pq_error(db->conn, err, errlen);
@@ -57,6 +60,7 @@ static int connect_once(bf_db *db, char *err, size_t errlen) {
         vals[1] = "brainfleet";
         keys[2] = vals[2] = NULL;
     }
+    db->prepared = 0;
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(db->conn) == CONNECTION_OK) return 0;
     copy_pq_error(db->conn, err, errlen);
@@ -104,4 +108,10 @@ PGresult *bf_db_query(bf_db *db, const char *sql, int n, const char *const *para
     while (l > 0 && (err[l - 1] == '\n' || err[l - 1] == ' ')) err[--l] = '\0';
     PQclear(r);
     return NULL;
+}
+
+bool bf_db_prepared(const bf_db *db, unsigned stmt) { return stmt < 32 && (db->prepared >> stmt & 1u); }
+
+void bf_db_set_prepared(bf_db *db, unsigned stmt) {
+    if (stmt < 32) db->prepared |= 1u << stmt;
 }

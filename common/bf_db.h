@@ -25,6 +25,11 @@ int bf_db_connect(bf_db *db, int attempts, long long backoff_ms, char *err, size
 /* The live connection, reconnecting once if it was lost; NULL with err when unreachable. */
 PGconn *bf_db_conn(bf_db *db, char *err, size_t errlen);
 
+/* Which of the caller's prepared statements (numbered 0-31 by the caller, which prepares them)
+ * exist in the current server session: a reconnect starts a session without any. */
+bool bf_db_prepared(const bf_db *db, unsigned stmt);
+void bf_db_set_prepared(bf_db *db, unsigned stmt);
+
 /* After a failed query: true when the connection itself is gone (retry later), false when the
  * statement failed on its own (constraint, syntax: retrying will not help). */
 bool bf_db_lost(bf_db *db);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bf_number_text.h"
 
 void memory_pgarray_init(memory_pgarray *a) {
     bf_buf_init(&a->b);
@@ -12,11 +11,6 @@ void memory_pgarray_init(memory_pgarray *a) {
 
 void memory_pgarray_free(memory_pgarray *a) {
     bf_buf_free(&a->b);
-    a->n = 0;
-}
-
-void memory_pgarray_reset(memory_pgarray *a) {
-    bf_buf_reset(&a->b);
     a->n = 0;
 }
 
@@ -53,18 +47,6 @@ void memory_pgarray_add(memory_pgarray *a, const char *s) {
     *o++ = '"';
     a->b.len = (size_t)(o - a->b.buf);
     a->n++;
-}
-
-void memory_pgarray_add_double(memory_pgarray *a, double v) {
-    char t[BF_NUMBER_TEXT_MAX];
-    bf_number_exact(v, t);
-    memory_pgarray_add(a, t);
-}
-
-void memory_pgarray_add_int(memory_pgarray *a, long long v) {
-    char t[BF_NUMBER_TEXT_MAX];
-    bf_number_int(v, t);
-    memory_pgarray_add(a, t);
 }
 
 const char *memory_pgarray_text(memory_pgarray *a) {

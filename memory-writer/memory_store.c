@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memory_pgarray.h"
+#include "memory_pgbin.h"
 
 static const char sql_ledger[] =
     "INSERT INTO processed_events (consumer, event_id)"
-    " SELECT $1, e::uuid FROM unnest($2::text[]) AS u(e) ORDER BY 2"
+    " SELECT $1, e FROM unnest($2::uuid[]) AS u(e) ORDER BY 2"
     " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id";
 
 static const char sql_analyses[] =
@@ -28,8 +28,8 @@ static const char sql_analyses[] =
 
 static const char sql_messages[] =
     "INSERT INTO messages (message_id, project_id, conversation_id, role, content, created_at)"
-    " SELECT i::uuid, p, c, r, t, to_timestamp(ms / 1000.0)"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])"
+    " SELECT i, p, c, r, t, to_timestamp(ms / 1000.0)"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])"
     " AS x(i, p, c, r, t, ms) ORDER BY i"
     " ON CONFLICT (message_id) DO NOTHING";
 
@@ -62,6 +62,19 @@ static const char sql_upsert[] =
     " expires_at = EXCLUDED.expires_at,"
     " updated_at = now()"
     " WHERE NOT (m.is_explicit AND NOT EXCLUDED.is_explicit)";
+
+/* The statements, prepared once per server session (bf_db_prepared), so a batch's statements
+ * are not parsed and planned again each time. The index is the bf_db statement bit. */
+typedef enum { ST_LEDGER, ST_ANALYSES, ST_MESSAGES, ST_UPSERT, ST_COUNT } stmt_id;
+static const struct {
+    const char *name, *what, *sql;
+    int nparams;
+} stmts[ST_COUNT] = {
+    [ST_LEDGER] = {"memory_ledger", "processed_events", sql_ledger, 2},
+    [ST_ANALYSES] = {"memory_analyses", "image_analysis", sql_analyses, MEMORY_AN_COLS},
+    [ST_MESSAGES] = {"memory_messages", "messages", sql_messages, MEMORY_MSG_COLS},
+    [ST_UPSERT] = {"memory_upsert", "project_memory", sql_upsert, 8},
+};
 
 const char *memory_store_status_name(memory_store_status s) {
     switch (s) {
@@ -98,25 +111,8 @@ static memory_store_status classify(PGconn *c, const PGresult *r) {
     return MEMORY_STORE_REJECTED;
 }
 
-/* Runs one statement on the transaction's own connection (never a silently reconnected one,
- * which would run the rest outside the transaction). *out receives the result when wanted. */
-static memory_store_status run(tx *t, const char *what, const char *sql, int n, const char *const *params,
-                               PGresult **out) {
-    if (t->send) {
-        if (PQsendQueryParams(t->conn, sql, n, NULL, params, NULL, NULL, 0) == 1) {
-            t->sent++;
-            return MEMORY_STORE_OK;
-        }
-        snprintf(t->err, t->errlen, "%s: %s", what, PQerrorMessage(t->conn));
-        return PQstatus(t->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
-    }
-    PGresult *r = PQexecParams(t->conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        if (out) *out = r;
-        else PQclear(r);
-        return MEMORY_STORE_OK;
-    }
+/* A failed result's status, with what and the server's message in t->err; clears r. */
+static memory_store_status failed(tx *t, const char *what, PGresult *r) {
     memory_store_status s = classify(t->conn, r);
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(t->conn);
     snprintf(t->err, t->errlen, "%s: %s", what, msg && *msg ? msg : "failed");
@@ -126,19 +122,93 @@ static memory_store_status run(tx *t, const char *what, const char *sql, int n, 
     return s;
 }
 
+/* Prepares the statements this session lacks. Blocking, and never in pipeline mode (libpq
+ * cannot prepare synchronously there), so the pipelined write calls it before entering it. */
+static memory_store_status prepare(tx *t, bf_db *db) {
+    for (unsigned i = 0; i < ST_COUNT; i++) {
+        if (bf_db_prepared(db, i)) continue;
+        PGresult *r = PQprepare(t->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) return failed(t, stmts[i].what, r);
+        PQclear(r);
+        bf_db_set_prepared(db, i);
+    }
+    return MEMORY_STORE_OK;
+}
+
+/* The end of a blocking statement: its result in *out when wanted (else cleared). */
+static memory_store_status result(tx *t, const char *what, PGresult *r, PGresult **out) {
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) return failed(t, what, r);
+    if (out) *out = r;
+    else PQclear(r);
+    return MEMORY_STORE_OK;
+}
+
+/* A send that libpq refused (the connection's state, not the server's answer). */
+static memory_store_status send_failed(tx *t, const char *what) {
+    snprintf(t->err, t->errlen, "%s: %s", what, PQerrorMessage(t->conn));
+    return PQstatus(t->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
+}
+
+/* Statements run on the transaction's own connection, never a silently reconnected one (which
+ * would run the rest outside the transaction). run_sql: BEGIN and COMMIT. */
+static memory_store_status run_sql(tx *t, const char *sql) {
+    if (!t->send) return result(t, sql, PQexec(t->conn, sql), NULL);
+    if (PQsendQueryParams(t->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) return send_failed(t, sql);
+    t->sent++;
+    return MEMORY_STORE_OK;
+}
+
+/* A prepared statement with its binary parameters (the arrays of memory_pgbin); *out receives
+ * the result when wanted. */
+static memory_store_status run(tx *t, stmt_id st, const char *const *params, const int *lens, PGresult **out) {
+    static const int binary[MEMORY_AN_COLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                               1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    if (!t->send)
+        return result(t, stmts[st].what,
+                      PQexecPrepared(t->conn, stmts[st].name, stmts[st].nparams, params, lens, binary, 0), out);
+    if (PQsendQueryPrepared(t->conn, stmts[st].name, stmts[st].nparams, params, lens, binary, 0) != 1)
+        return send_failed(t, stmts[st].what);
+    t->sent++;
+    return MEMORY_STORE_OK;
+}
+
 static memory_store_status ledger_result(tx *t, memory_batch *b, PGresult *r);
 
+static memory_store_status out_of_memory(tx *t) {
+    snprintf(t->err, t->errlen, "out of memory");
+    return MEMORY_STORE_TRANSIENT;
+}
+
+/* The arrays of one statement, all binary: NULL (and the error set) when one could not be
+ * built. A cell that did not convert is the data's fault, like a server-side input error. */
+static memory_store_status finish_arrays(tx *t, const char *what, memory_pgbin *a, size_t n, const char **params,
+                                         int *lens) {
+    for (size_t c = 0; c < n; c++) {
+        if (a[c].bad) {
+            snprintf(t->err, t->errlen, "%s: a cell is not a valid %s (column %zu)", what,
+                     a[c].type == MEMORY_PG_UUID ? "uuid" : "number or boolean", c + 1);
+            return MEMORY_STORE_REJECTED;
+        }
+        params[c] = memory_pgbin_data(&a[c], &lens[c]);
+        if (!params[c]) return out_of_memory(t);
+    }
+    return MEMORY_STORE_OK;
+}
+
 static memory_store_status write_ledger(tx *t, memory_batch *b, const char *consumer) {
-    memory_pgarray ids;
-    memory_pgarray_init(&ids);
+    memory_pgbin ids[2];
+    memory_pgbin_init(&ids[0], MEMORY_PG_TEXT);
+    memory_pgbin_init(&ids[1], MEMORY_PG_UUID);
     for (size_t i = 0; i < b->n_items; i++)
-        if (b->items[i].active) memory_pgarray_add(&ids, b->items[i].event_id);
-    const char *p[] = {consumer, memory_pgarray_text(&ids)};
-    memory_store_status s = MEMORY_STORE_TRANSIENT;
+        if (b->items[i].active) memory_pgbin_add_cell(&ids[1], b->items[i].event_id);
+    const char *p[2] = {consumer, NULL};
+    int lens[2] = {(int)strlen(consumer), 0};
     PGresult *r = NULL;
-    if (!p[1]) snprintf(t->err, t->errlen, "out of memory");
-    else s = run(t, "processed_events", sql_ledger, 2, p, &r);
-    memory_pgarray_free(&ids);
+    memory_store_status s = finish_arrays(t, "processed_events", &ids[1], 1, &p[1], &lens[1]);
+    if (s == MEMORY_STORE_OK) s = run(t, ST_LEDGER, p, lens, &r);
+    memory_pgbin_free(&ids[0]);
+    memory_pgbin_free(&ids[1]);
     if (s != MEMORY_STORE_OK || t->send) return s;
     return ledger_result(t, b, r);
 }
@@ -149,8 +219,7 @@ static memory_store_status ledger_result(tx *t, memory_batch *b, PGresult *r) {
     const char **fresh = n > 0 ? malloc((size_t)n * sizeof *fresh) : NULL;
     if (n > 0 && !fresh) {
         PQclear(r);
-        snprintf(t->err, t->errlen, "out of memory");
-        return MEMORY_STORE_TRANSIENT;
+        return out_of_memory(t);
     }
     for (int i = 0; i < n; i++) fresh[i] = PQgetvalue(r, i, 0);
     memory_batch_mark_fresh(b, fresh, (size_t)n);
@@ -159,73 +228,82 @@ static memory_store_status ledger_result(tx *t, memory_batch *b, PGresult *r) {
     return MEMORY_STORE_OK;
 }
 
+/* Element types of the columns of batch->analyses and batch->messages (memory_store.h). */
+static const memory_pgtype analysis_types[MEMORY_AN_COLS] = {
+    [MEMORY_AN_PROJECT_ID] = MEMORY_PG_TEXT, [MEMORY_AN_TRACE_ID] = MEMORY_PG_TEXT,
+    [MEMORY_AN_REQUEST_ID] = MEMORY_PG_TEXT, [MEMORY_AN_CONTENT_HASH] = MEMORY_PG_TEXT,
+    [MEMORY_AN_IMAGE_URLS] = MEMORY_PG_TEXT, [MEMORY_AN_PALETTE] = MEMORY_PG_JSONB,
+    [MEMORY_AN_MOOD] = MEMORY_PG_TEXT, [MEMORY_AN_BRIGHTNESS] = MEMORY_PG_FLOAT8,
+    [MEMORY_AN_CONTRAST] = MEMORY_PG_FLOAT8, [MEMORY_AN_SATURATION] = MEMORY_PG_FLOAT8,
+    [MEMORY_AN_TEMPERATURE] = MEMORY_PG_TEXT, [MEMORY_AN_WIDTH] = MEMORY_PG_INT4,
+    [MEMORY_AN_HEIGHT] = MEMORY_PG_INT4, [MEMORY_AN_ORIENTATION] = MEMORY_PG_TEXT,
+    [MEMORY_AN_TYPOGRAPHY] = MEMORY_PG_JSONB, [MEMORY_AN_STYLE] = MEMORY_PG_JSONB,
+    [MEMORY_AN_LAYOUT] = MEMORY_PG_JSONB, [MEMORY_AN_OBJECTS] = MEMORY_PG_JSONB,
+    [MEMORY_AN_VISIBLE_TEXT] = MEMORY_PG_JSONB, [MEMORY_AN_ANALYSER] = MEMORY_PG_TEXT,
+    [MEMORY_AN_MODEL] = MEMORY_PG_TEXT, [MEMORY_AN_PROCESSING_MS] = MEMORY_PG_INT8,
+    [MEMORY_AN_SOURCE_EVENT_ID] = MEMORY_PG_TEXT, [MEMORY_AN_ERROR] = MEMORY_PG_JSONB,
+};
+static const memory_pgtype message_types[MEMORY_MSG_COLS] = {
+    [MEMORY_MSG_MESSAGE_ID] = MEMORY_PG_UUID, [MEMORY_MSG_PROJECT_ID] = MEMORY_PG_TEXT,
+    [MEMORY_MSG_CONVERSATION_ID] = MEMORY_PG_TEXT, [MEMORY_MSG_ROLE] = MEMORY_PG_TEXT,
+    [MEMORY_MSG_CONTENT] = MEMORY_PG_TEXT, [MEMORY_MSG_CREATED_MS] = MEMORY_PG_INT8,
+};
+
 /* One INSERT ... unnest for the rows of active fresh items; nothing when there are none. */
-static memory_store_status write_rows(tx *t, const memory_batch *b, const memory_rows *rows, const char *what,
-                                      const char *sql) {
-    memory_pgarray cols[(int)MEMORY_AN_COLS > (int)MEMORY_MSG_COLS ? (int)MEMORY_AN_COLS : (int)MEMORY_MSG_COLS];
+static memory_store_status write_rows(tx *t, const memory_batch *b, const memory_rows *rows, stmt_id st,
+                                      const memory_pgtype *types) {
+    const char *what = stmts[st].what;
+    memory_pgbin cols[(int)MEMORY_AN_COLS > (int)MEMORY_MSG_COLS ? (int)MEMORY_AN_COLS : (int)MEMORY_MSG_COLS];
     const char *params[sizeof cols / sizeof cols[0]];
+    int lens[sizeof cols / sizeof cols[0]];
     size_t nc = rows->ncols, used = 0;
-    for (size_t c = 0; c < nc; c++) memory_pgarray_init(&cols[c]);
+    for (size_t c = 0; c < nc; c++) memory_pgbin_init(&cols[c], types[c]);
     for (size_t i = 0; i < rows->n; i++) {
         const memory_item *it = &b->items[rows->item[i]];
         if (!it->active || !it->fresh) continue;
         used++;
-        for (size_t c = 0; c < nc; c++) memory_pgarray_add(&cols[c], rows->cells[i * nc + c]);
+        for (size_t c = 0; c < nc; c++) memory_pgbin_add_cell(&cols[c], rows->cells[i * nc + c]);
     }
-    memory_store_status s = MEMORY_STORE_OK;
-    for (size_t c = 0; c < nc && used; c++) {
-        params[c] = memory_pgarray_text(&cols[c]);
-        if (!params[c]) {
-            snprintf(t->err, t->errlen, "out of memory");
-            s = MEMORY_STORE_TRANSIENT;
-        }
-    }
-    if (used && s == MEMORY_STORE_OK) s = run(t, what, sql, (int)nc, params, NULL);
-    for (size_t c = 0; c < nc; c++) memory_pgarray_free(&cols[c]);
+    memory_store_status s = used ? finish_arrays(t, what, cols, nc, params, lens) : MEMORY_STORE_OK;
+    if (used && s == MEMORY_STORE_OK) s = run(t, st, params, lens, NULL);
+    for (size_t c = 0; c < nc; c++) memory_pgbin_free(&cols[c]);
     return s;
 }
 
 static memory_store_status write_upserts(tx *t, memory_batch *b) {
     if (b->n_upserts == 0) return MEMORY_STORE_OK;
     size_t *plan = malloc(b->n_upserts * sizeof *plan), rounds = 0;
-    if (!plan) {
-        snprintf(t->err, t->errlen, "out of memory");
-        return MEMORY_STORE_TRANSIENT;
-    }
+    if (!plan) return out_of_memory(t);
     size_t n = memory_batch_plan_upserts(b, plan, &rounds);
     if (n == SIZE_MAX) {
         free(plan);
-        snprintf(t->err, t->errlen, "out of memory");
-        return MEMORY_STORE_TRANSIENT;
+        return out_of_memory(t);
     }
-    memory_pgarray a[8];
-    for (int c = 0; c < 8; c++) memory_pgarray_init(&a[c]);
+    static const memory_pgtype types[8] = {MEMORY_PG_TEXT,   MEMORY_PG_TEXT, MEMORY_PG_TEXT, MEMORY_PG_JSONB,
+                                           MEMORY_PG_FLOAT8, MEMORY_PG_TEXT, MEMORY_PG_BOOL, MEMORY_PG_INT8};
+    memory_pgbin a[8];
+    for (int c = 0; c < 8; c++) memory_pgbin_init(&a[c], types[c]);
     memory_store_status s = MEMORY_STORE_OK;
     for (size_t i = 0, r = 0; r < rounds && s == MEMORY_STORE_OK; r++) {
-        for (int c = 0; c < 8; c++) memory_pgarray_reset(&a[c]);
+        for (int c = 0; c < 8; c++) memory_pgbin_reset(&a[c]);
         for (; i < n && b->upserts[plan[i]].round == r; i++) {
             const memory_upsert *u = &b->upserts[plan[i]];
-            memory_pgarray_add(&a[0], u->project_id);
-            memory_pgarray_add(&a[1], u->memory_type);
-            memory_pgarray_add(&a[2], u->key);
-            memory_pgarray_add(&a[3], u->value);
-            memory_pgarray_add_double(&a[4], u->weight);
-            memory_pgarray_add(&a[5], u->source);
-            memory_pgarray_add(&a[6], u->is_explicit ? "t" : "f");
-            if (u->expires_at_ms >= 0) memory_pgarray_add_int(&a[7], u->expires_at_ms);
-            else memory_pgarray_add(&a[7], NULL);
+            memory_pgbin_add_text(&a[0], u->project_id);
+            memory_pgbin_add_text(&a[1], u->memory_type);
+            memory_pgbin_add_text(&a[2], u->key);
+            memory_pgbin_add_text(&a[3], u->value);
+            memory_pgbin_add_double(&a[4], u->weight);
+            memory_pgbin_add_text(&a[5], u->source);
+            memory_pgbin_add_bool(&a[6], u->is_explicit);
+            if (u->expires_at_ms >= 0) memory_pgbin_add_int(&a[7], u->expires_at_ms);
+            else memory_pgbin_add_text(&a[7], NULL);
         }
         const char *p[8];
-        for (int c = 0; c < 8; c++) {
-            p[c] = memory_pgarray_text(&a[c]);
-            if (!p[c]) {
-                snprintf(t->err, t->errlen, "out of memory");
-                s = MEMORY_STORE_TRANSIENT;
-            }
-        }
-        if (s == MEMORY_STORE_OK) s = run(t, "project_memory", sql_upsert, 8, p, NULL);
+        int lens[8];
+        s = finish_arrays(t, "project_memory", a, 8, p, lens);
+        if (s == MEMORY_STORE_OK) s = run(t, ST_UPSERT, p, lens, NULL);
     }
-    for (int c = 0; c < 8; c++) memory_pgarray_free(&a[c]);
+    for (int c = 0; c < 8; c++) memory_pgbin_free(&a[c]);
     free(plan);
     return s;
 }
@@ -234,12 +312,13 @@ memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *c
     PGconn *c = bf_db_conn(db, err, errlen);
     if (!c) return MEMORY_STORE_LOST;
     tx t = {c, err, errlen, false, 0};
-    memory_store_status s = run(&t, "BEGIN", "BEGIN", 0, NULL, NULL);
+    memory_store_status s = prepare(&t, db);
+    if (s == MEMORY_STORE_OK) s = run_sql(&t, "BEGIN");
     if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, consumer);
-    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->analyses, "image_analysis", sql_analyses);
-    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, "messages", sql_messages);
+    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->analyses, ST_ANALYSES, analysis_types);
+    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, ST_MESSAGES, message_types);
     if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
-    if (s == MEMORY_STORE_OK) s = run(&t, "COMMIT", "COMMIT", 0, NULL, NULL);
+    if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
     if (s != MEMORY_STORE_OK) {
         if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
         for (size_t i = 0; i < b->n_items; i++) b->items[i].fresh = false;
@@ -267,13 +346,13 @@ static bool async_send_phase(memory_store_async *a, memory_batch *b, int phase) 
     tx t = {a->conn, a->err, sizeof a->err, true, 0};
     memory_store_status s = MEMORY_STORE_OK;
     if (phase == 1) {
-        s = run(&t, "BEGIN", "BEGIN", 0, NULL, NULL);
+        s = run_sql(&t, "BEGIN");
         if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, a->consumer);
     } else {
-        s = write_rows(&t, b, &b->analyses, "image_analysis", sql_analyses);
-        if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, "messages", sql_messages);
+        s = write_rows(&t, b, &b->analyses, ST_ANALYSES, analysis_types);
+        if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, ST_MESSAGES, message_types);
         if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
-        if (s == MEMORY_STORE_OK) s = run(&t, "COMMIT", "COMMIT", 0, NULL, NULL);
+        if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
     }
     if (s == MEMORY_STORE_OK && PQpipelineSync(a->conn) != 1) {
         snprintf(a->err, sizeof a->err, "pipeline sync: %s", PQerrorMessage(a->conn));
@@ -315,6 +394,8 @@ memory_store_status memory_store_send(bf_db *db, memory_batch *b, const char *co
     a->consumer = consumer;
     a->conn = bf_db_conn(db, a->err, sizeof a->err);
     if (!a->conn) return a->status = MEMORY_STORE_LOST;
+    tx t = {a->conn, a->err, sizeof a->err, false, 0};
+    if ((a->status = prepare(&t, db)) != MEMORY_STORE_OK) return a->status;
     if (PQenterPipelineMode(a->conn) != 1) {
         snprintf(a->err, sizeof a->err, "pipeline mode: %s", PQerrorMessage(a->conn));
         return a->status = PQstatus(a->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;

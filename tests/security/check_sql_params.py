@@ -24,6 +24,9 @@ ALLOW = {
     ("common/bf_migrate.c", "apply_one"):
         "m->sql is a migration file of schemas/sql embedded at build time, never input; the simple-query "
         "protocol (PQexec) is needed because one file holds several statements",
+    ("memory-writer/memory_store.c", "prepare"):
+        "stmts[i].sql is one of the file's four static const SQL texts (the stmts table); data travels "
+        "as the prepared statements' binary parameters",
     ("tests/integration/test_brain_llm.c", "group_setup"):
         "CREATE DATABASE takes an identifier, not a parameter; the name is random hex the test made",
     ("tests/integration/test_brain_llm.c", "group_teardown"):

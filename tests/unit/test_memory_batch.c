@@ -23,17 +23,13 @@ static void test_pgarray_literals(void **state) {
     memory_pgarray_add(&a, "q\"uo\\te, {x}");
     memory_pgarray_add(&a, "");
     assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\"}");
-    memory_pgarray_add_double(&a, 0.1);
-    memory_pgarray_add_double(&a, 0.1 + 0.2);
-    memory_pgarray_add_int(&a, -42);
-    assert_string_equal(memory_pgarray_text(&a), "{\"plain\",NULL,\"q\\\"uo\\\\te, {x}\",\"\",\"0.1\","
-                                                 "\"0.30000000000000004\",\"-42\"}");
-    memory_pgarray_reset(&a);
+    memory_pgarray_free(&a);
+    memory_pgarray_init(&a);
     memory_pgarray_add(&a, "\\\"\"\\");
     memory_pgarray_add(&a, "a\"b\\c\"");
     assert_string_equal(memory_pgarray_text(&a), "{\"\\\\\\\"\\\"\\\\\",\"a\\\"b\\\\c\\\"\"}");
-    memory_pgarray_reset(&a);
-    assert_string_equal(memory_pgarray_text(&a), "{}");
+    memory_pgarray_free(&a);
+    memory_pgarray_init(&a);
     for (int i = 0; i < 1000; i++) memory_pgarray_add(&a, "0123456789");
     assert_int_equal(strlen(memory_pgarray_text(&a)), 1000 * 13 - 1 + 2);
     memory_pgarray_free(&a);
