@@ -24,14 +24,14 @@ const size_t memory_stage_n_outputs = 1;
  * lanes write different projects at the same time. */
 typedef struct memory_lane {
     bf_db *db; /* owned */
+    /* The lane's messages in arrival order. A write takes the oldest (memory_item.active) and
+     * the loop keeps appending while the server works on them: the store reads only active
+     * items, so appending is safe, and whatever waits goes into the next write, full size. */
     memory_batch batch;
-    /* While batch is being written without waiting (async), new messages go to next, so the
-     * loop decodes the next batch while the server works on this one; next is always the
-     * younger of the two and is written after batch. */
-    memory_batch next;
     memory_store_async async;
     bool inflight;    /* batch is being written through async */
     bool async_ended; /* memory_store_progress returned true; results not handled yet */
+    size_t async_n;   /* messages in the write */
     int64_t async_t0;
 } memory_lane;
 
@@ -70,7 +70,6 @@ memory_stage *memory_stage_new(const memory_cfg *cfg, const char *dsn, bf_log *l
     for (size_t i = 0; i < s->n_lanes; i++) {
         memory_lane *l = &s->lanes[i];
         memory_batch_init(&l->batch, MEMORY_AN_COLS, MEMORY_MSG_COLS);
-        memory_batch_init(&l->next, MEMORY_AN_COLS, MEMORY_MSG_COLS);
         l->db = bf_db_new(dsn, log);
         if (!l->db) {
             memory_stage_free(s);
@@ -97,7 +96,6 @@ void memory_stage_free(memory_stage *s) {
     for (size_t i = 0; s->lanes && i < s->n_lanes; i++) {
         memory_lane *l = &s->lanes[i];
         memory_batch_free(&l->batch);
-        memory_batch_free(&l->next);
         memory_store_async_free(&l->async);
         bf_db_free(l->db);
     }
@@ -108,14 +106,12 @@ void memory_stage_free(memory_stage *s) {
 
 /* ---- handler ---- */
 
-static memory_batch *filling(memory_lane *l) { return l->inflight || l->next.n_items ? &l->next : &l->batch; }
-
 /* FNV-1a of the envelope's project id (not the Kafka key, which nothing forces to match): the
  * same project, the same lane. */
 static memory_batch *lane_batch(memory_stage *s, const char *project_id) {
     uint32_t h = 2166136261u;
     for (const unsigned char *p = (const unsigned char *)project_id; *p; p++) h = (h ^ *p) * 16777619u;
-    return filling(&s->lanes[h % s->n_lanes]);
+    return &s->lanes[h % s->n_lanes].batch;
 }
 
 static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
@@ -213,31 +209,35 @@ static void set_active(memory_batch *b, size_t only) {
     for (size_t i = 0; i < b->n_items; i++) b->items[i].active = i == only;
 }
 
-/* Selects the oldest `limit` unfinished items: a lane's batch can hold more than a transaction
- * takes (messages that arrived while its connection was busy), the rest wait for the next one. */
-static void set_active_first(memory_batch *b, size_t limit) {
-    for (size_t i = 0, n = 0; i < b->n_items; i++) {
+/* Selects the oldest `limit` unfinished items and returns how many: a lane's batch can hold
+ * more than a transaction takes (messages that arrived while its connection was busy), the
+ * rest wait for the next one. */
+static size_t set_active_first(memory_batch *b, size_t limit) {
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_items; i++) {
         b->items[i].active = !b->items[i].done && n < limit;
         n += b->items[i].active;
     }
+    return n;
 }
 
 static size_t flush_size(const memory_stage *s, bf_runtime *rt) {
     /* The runtime stops handing out messages at MAX_IN_FLIGHT, shared by the lanes, and each
-     * lane holds a batch in flight and the next one filling: a larger batch would only ever
-     * flush on the linger. */
+     * lane holds a write in flight and the next one filling behind it: a larger batch would
+     * only ever flush on the linger. */
     long long n = s->cfg->batch_size, cap = bf_runtime_config(rt)->max_in_flight / (2 * (long long)s->n_lanes);
     if (cap < 1) cap = 1;
     return (size_t)(n < cap ? n : cap);
 }
 
-/* One transaction per item, to find the ones the database refuses; stops at a connection loss
- * (what is left stays in the batch). */
-static void isolate(memory_stage *s, bf_runtime *rt, memory_lane *l) {
+/* One transaction per item of the n oldest (those of the refused write), to find the ones the
+ * database refuses; stops at a connection loss (what is left stays in the batch). */
+static void isolate(memory_stage *s, bf_runtime *rt, memory_lane *l, size_t n) {
     char err[1024];
-    for (size_t i = 0; i < l->batch.n_items; i++) {
+    for (size_t i = 0, seen = 0; i < l->batch.n_items && seen < n; i++) {
         memory_item *it = &l->batch.items[i];
         if (it->done) continue;
+        seen++;
         set_active(&l->batch, i);
         memory_store_status st = memory_store_write(l->db, &l->batch, MEMORY_CONSUMER, err, sizeof err);
         if (st == MEMORY_STORE_OK) complete_item(s, rt, it);
@@ -269,7 +269,7 @@ static void committed(memory_stage *s, bf_runtime *rt, memory_lane *l, int64_t t
 static void flush(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     char err[1024];
     int64_t t0 = bf_now_ms();
-    set_active_first(&l->batch, flush_size(s, rt));
+    size_t n = set_active_first(&l->batch, flush_size(s, rt));
     memory_store_status st = memory_store_write(l->db, &l->batch, MEMORY_CONSUMER, err, sizeof err);
     if (st == MEMORY_STORE_OK) {
         committed(s, rt, l, t0);
@@ -282,23 +282,15 @@ static void flush(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     }
     if (s->db_down) set_db_state(s, rt, true, NULL); /* it answered: reachable */
     if (st == MEMORY_STORE_TRANSIENT && ++s->transient_failures < TRANSIENT_LIMIT) {
-        bf_log_warn(s->log, "batch of %zu failed transiently (%d of %d), retrying: %s", l->batch.n_items,
+        bf_log_warn(s->log, "batch of %zu failed transiently (%d of %d), retrying: %s", n,
                     s->transient_failures, TRANSIENT_LIMIT, err);
         s->retry_at_ms = bf_now_ms() + RETRY_FIRST_MS * s->transient_failures;
         return;
     }
-    bf_log_warn(s->log, "batch of %zu refused (%s), writing its messages one by one: %s", l->batch.n_items,
+    bf_log_warn(s->log, "batch of %zu refused (%s), writing its messages one by one: %s", n,
                 memory_store_status_name(st), err);
     s->transient_failures = 0;
-    isolate(s, rt, l);
-}
-
-/* batch written: the younger messages become the batch. */
-static void promote(memory_lane *l) {
-    if (l->batch.n_items || !l->next.n_items) return;
-    memory_batch t = l->batch;
-    l->batch = l->next;
-    l->next = t;
+    isolate(s, rt, l, n);
 }
 
 /* Handles the end of a pipelined write: on success as flush does; on failure the batch is
@@ -308,11 +300,10 @@ static void async_end(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     l->async_ended = false;
     if (l->async.status == MEMORY_STORE_OK) committed(s, rt, l, l->async_t0);
     else {
-        bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", l->batch.n_items,
+        bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", l->async_n,
                     memory_store_status_name(l->async.status), l->async.err);
         flush(s, rt, l);
     }
-    promote(l);
 }
 
 /* Waits for a pipelined write to end, if one is under way. */
@@ -329,7 +320,7 @@ static void start_flush(memory_stage *s, bf_runtime *rt, memory_lane *l) {
         flush(s, rt, l);
         return;
     }
-    set_active_first(&l->batch, flush_size(s, rt));
+    l->async_n = set_active_first(&l->batch, flush_size(s, rt));
     l->async_t0 = bf_now_ms();
     if (memory_store_send(l->db, &l->batch, MEMORY_CONSUMER, &l->async) == MEMORY_STORE_OK) {
         l->inflight = true;
@@ -339,12 +330,16 @@ static void start_flush(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     flush(s, rt, l);
 }
 
-/* ms until the lane's next flush is due; 0 when due now, -1 when nothing is waiting. */
+/* ms until the lane's next flush is due; 0 when due now, -1 when nothing is waiting. Called
+ * when the lane has no write in flight, so all its items are waiting. */
 static long long due_in_ms(const memory_stage *s, bf_runtime *rt, const memory_lane *l) {
     int64_t now = bf_now_ms();
     if (s->retry_at_ms) return s->retry_at_ms > now ? s->retry_at_ms - now : 0;
     if (l->batch.n_items == 0) return -1;
     if (l->batch.n_items >= flush_size(s, rt) || bf_runtime_stopping(rt)) return 0;
+    /* At MAX_IN_FLIGHT no message arrives until a write ends: waiting out the linger would only
+     * leave this connection idle (the other lanes hold the rest of the budget). */
+    if (bf_runtime_in_flight(rt) >= (size_t)bf_runtime_config(rt)->max_in_flight) return 0;
     int64_t at = l->batch.oldest_ms + s->cfg->batch_linger_ms;
     return at > now ? at - now : 0;
 }
@@ -369,7 +364,6 @@ static void tick(void *ctx, bf_runtime *rt) {
             if (!l->async_ended) continue;
             async_end(s, rt, l);
         }
-        promote(l);
         if (l->batch.n_items == 0 || due_in_ms(s, rt, l) != 0) continue;
         if (retry_due) s->retry_at_ms = 0;
         start_flush(s, rt, l);
@@ -421,14 +415,12 @@ static void revoked(void *ctx, bf_runtime *rt) {
         memory_lane *l = &s->lanes[i];
         async_wait(s, rt, l);
         for (;;) {
-            promote(l);
             size_t before = l->batch.n_items;
             if (before == 0 || s->db_down) break;
             flush(s, rt, l);
             if (l->batch.n_items >= before) break; /* not written (transient failure): give up */
         }
         for (size_t j = 0; j < l->batch.n_items; j++) left += !l->batch.items[j].done;
-        left += l->next.n_items; /* only non-empty when batch could not be written */
     }
     if (left == 0) return;
     if (s->n_abandoned + left > s->cap_abandoned) {
@@ -446,9 +438,7 @@ static void revoked(void *ctx, bf_runtime *rt) {
         memory_lane *l = &s->lanes[i];
         for (size_t j = 0; j < l->batch.n_items; j++)
             if (!l->batch.items[j].done) s->abandoned[s->n_abandoned++] = l->batch.items[j].cause;
-        for (size_t j = 0; j < l->next.n_items; j++) s->abandoned[s->n_abandoned++] = l->next.items[j].cause;
         memory_batch_clear(&l->batch);
-        memory_batch_clear(&l->next);
     }
     bf_log_info(s->log, "revocation: %zu unwritten messages left for the next owner", left);
     s->retry_at_ms = 0;

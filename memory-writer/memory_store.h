@@ -51,7 +51,8 @@ const char *memory_store_status_name(memory_store_status s);
  * mode) and memory_store_progress advances it, from the loop thread, until it returns true; then
  * status says how it ended. On anything but OK it has been rolled back and left nothing, and
  * the caller writes the batch again with memory_store_write (which sorts out retry or rejection).
- * b must not change while the write is under way. */
+ * Only b's active items are written: while the write is under way they must not change, but
+ * items may be appended (inactive), which is how the next batch fills behind this one. */
 typedef struct memory_store_async {
     PGconn *conn;
     const char *consumer;
