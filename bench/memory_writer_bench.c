@@ -14,13 +14,16 @@
  *                connections (separate projects each): the database's ceiling for the writer.
  *
  * Not a test: it prints a table and one JSON line, and asserts nothing.
- *   eval "$(scripts/stack env)"; build/<dir>/bench/memory_writer_bench [--quick] [N]
+ *   eval "$(scripts/stack env)"; build/<dir>/bench/memory_writer_bench [--quick] [--only=LIST] [N]
+ * --only=writer,copy (any of writer, writer1, copy, one, store, store2) runs those parts alone,
+ * for experiments; the others print as 0.
  * BF_BUILD_DIR (default: the bench binary's ../) locates memory-writer/memory-writer. */
 #include <errno.h>
 #include <libgen.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,15 +311,31 @@ static double bench_store_only(const char *prefix, long n, long batch, int conns
     return (double)n / (now_s() - start_at);
 }
 
+/* Whether part is in the --only list (every part when there is none). */
+static bool wanted(const char *only, const char *part) {
+    if (!only) return true;
+    size_t l = strlen(part);
+    for (const char *p = only; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == l && strncmp(p, part, l) == 0) return true;
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+static double vs(double rate, double copy) { return copy > 0 ? rate / copy : 0; }
+
 int main(int argc, char **argv) {
     long n = 100000;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) n = 10000;
+        else if (strncmp(argv[i], "--only=", 7) == 0) only = argv[i] + 7;
         else {
             char *end;
             errno = 0;
             long v = strtol(argv[i], &end, 10);
-            if (errno || *end || v <= 0) die("usage", "memory_writer_bench [--quick] [N]");
+            if (errno || *end || v <= 0) die("usage", "memory_writer_bench [--quick] [--only=LIST] [N]");
             n = v;
         }
     }
@@ -336,27 +355,27 @@ int main(int argc, char **argv) {
 
     long n_one = n / 10 < 5000 ? (n / 10 > 0 ? n / 10 : 1) : 5000;
     fprintf(stderr, "memory_writer_bench: %ld messages (%d projects), prefix %s\n", n, PROJECTS, prefix);
-    double writer = bench_writer(prefix, n, bin, "1");
+    double writer = wanted(only, "writer1") ? bench_writer(prefix, n, bin, "1") : 0;
     /* The same messages again, on topics of their own, through a writer with two lanes. */
     char prefix2[40];
     snprintf(prefix2, sizeof prefix2, "%s2-", prefix);
     bf_test_create_topics(prefix2, topics, 4, 6);
-    double writer2 = bench_writer(prefix2, n, bin, "2");
-    double copy = bench_copy(prefix, n);
-    double one = bench_per_message(prefix, n_one);
-    double store = bench_store_only(prefix, n, 500, 1);
-    double store2 = bench_store_only(prefix, n, 500, 2);
+    double writer2 = wanted(only, "writer") ? bench_writer(prefix2, n, bin, "2") : 0;
+    double copy = wanted(only, "copy") ? bench_copy(prefix, n) : 0;
+    double one = wanted(only, "one") ? bench_per_message(prefix, n_one) : 0;
+    double store = wanted(only, "store") ? bench_store_only(prefix, n, 500, 1) : 0;
+    double store2 = wanted(only, "store2") ? bench_store_only(prefix, n, 500, 2) : 0;
     printf("%-34s %12s %10s\n", "method", "rows/s", "vs COPY");
-    printf("%-34s %12.0f %9.2fx\n", "memory-writer, 2 connections (default)", writer2, writer2 / copy);
-    printf("%-34s %12.0f %9.2fx\n", "memory-writer, 1 connection", writer, writer / copy);
-    printf("%-34s %12.0f %9.2fx\n", "plain COPY (same rows, 1 tx)", copy, 1.0);
-    printf("%-34s %12.0f %9.2fx\n", "one transaction per message", one, one / copy);
-    printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 1 connection)", store, store / copy);
-    printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 2 connections)", store2, store2 / copy);
+    printf("%-34s %12.0f %9.2fx\n", "memory-writer, 2 connections (default)", writer2, vs(writer2, copy));
+    printf("%-34s %12.0f %9.2fx\n", "memory-writer, 1 connection", writer, vs(writer, copy));
+    printf("%-34s %12.0f %9.2fx\n", "plain COPY (same rows, 1 tx)", copy, vs(copy, copy));
+    printf("%-34s %12.0f %9.2fx\n", "one transaction per message", one, vs(one, copy));
+    printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 1 connection)", store, vs(store, copy));
+    printf("%-34s %12.0f %9.2fx\n", "store only (500/tx, 2 connections)", store2, vs(store2, copy));
     printf("{\"bench\":\"memory_writer\",\"messages\":%ld,\"projects\":%d,\"writer_rows_per_s\":%.0f,"
            "\"copy_rows_per_s\":%.0f,\"per_message_rows_per_s\":%.0f,\"per_message_messages\":%ld,"
            "\"store_only_rows_per_s\":%.0f,\"store_only_2conn_rows_per_s\":%.0f,\"writer_1conn_rows_per_s\":%.0f,"
            "\"writer_vs_copy\":%.3f}\n",
-           n, PROJECTS, writer2, copy, one, n_one, store, store2, writer, writer2 / copy);
+           n, PROJECTS, writer2, copy, one, n_one, store, store2, writer, vs(writer2, copy));
     return 0;
 }
