@@ -37,6 +37,7 @@
 #include "bf_db.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_test_kafka.h"
+#include "bf_test_proc.h"
 #include "memory_extract.h"
 #include "memory_stage.h"
 #include "memory_store.h"
@@ -132,6 +133,7 @@ static double bench_writer(const char *prefix, long n, const char *bin, const ch
 
     pid_t pid = fork();
     if (pid == 0) {
+        bf_test_child_dies_with_parent(); /* a bench killed midway must not leave a writer behind */
         char group[96];
         snprintf(group, sizeof group, "%sbench", prefix);
         setenv("BRAINFLEET_TOPIC_PREFIX", prefix, 1);
