@@ -300,8 +300,12 @@ static void async_end(memory_stage *s, bf_runtime *rt, memory_lane *l) {
     l->async_ended = false;
     if (l->async.status == MEMORY_STORE_OK) committed(s, rt, l, l->async_t0);
     else {
-        bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", l->async_n,
-                    memory_store_status_name(l->async.status), l->async.err);
+        if (l->async.conflict)
+            bf_log_debug(s->log, "batch of %zu holds a message seen before; writing it again with ON CONFLICT",
+                         l->async_n);
+        else
+            bf_log_info(s->log, "pipelined write of %zu failed (%s), writing it again: %s", l->async_n,
+                        memory_store_status_name(l->async.status), l->async.err);
         flush(s, rt, l);
     }
 }

@@ -6,25 +6,33 @@
 
 #include "memory_pgbin.h"
 
-static const char sql_ledger[] =
-    "INSERT INTO processed_events (consumer, event_id)"
+/* The ledger and image_analysis inserts come in two forms. With ON CONFLICT DO NOTHING, safe for
+ * any batch; and without it, for the pipelined write's first attempt: an arbiter index costs a
+ * lookup of its own and speculative insertion before the insert's own uniqueness check (a fifth
+ * of the backends' CPU in this workload), while conflicts (a replay, a redelivery, a replica's
+ * race) are rare. Such a write fails with unique_violation and the batch is written again in
+ * the safe form (memory_store_async.safe_left). */
+#define LEDGER_INSERT                                          \
+    "INSERT INTO processed_events (consumer, event_id)"        \
     " SELECT $1, e FROM unnest($2::uuid[]) AS u(e) ORDER BY 2"
-    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id";
+static const char sql_ledger[] = LEDGER_INSERT " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id";
+static const char sql_ledger_new[] = LEDGER_INSERT " RETURNING event_id";
 
-static const char sql_analyses[] =
-    "INSERT INTO image_analysis (project_id, trace_id, request_id, content_hash, image_urls, palette, mood,"
-    " brightness, contrast, saturation, temperature, width, height, orientation, typography, style, layout,"
-    " objects, visible_text, analyser, model, processing_ms, source_event_id, error)"
-    /* image_urls travel as one array literal (text) per row: unnest() would flatten a text[][] */
-    " SELECT p, t, r, h, u::text[], pal, mo, br, co, sa, te, w, he, o, ty, st,"
-    " la, ob, vt, an, mdl, ms, ev, er"
-    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],"
-    " $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::int[], $13::int[], $14::text[],"
-    " $15::jsonb[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::jsonb[], $20::text[], $21::text[],"
-    " $22::bigint[], $23::text[], $24::jsonb[])"
-    " AS x(p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev, er)"
+/* image_urls travel as one array literal (text) per row: unnest() would flatten a text[][] */
+#define ANALYSES_INSERT \
+    "INSERT INTO image_analysis (project_id, trace_id, request_id, content_hash, image_urls, palette, mood," \
+    " brightness, contrast, saturation, temperature, width, height, orientation, typography, style, layout," \
+    " objects, visible_text, analyser, model, processing_ms, source_event_id, error)"                        \
+    " SELECT p, t, r, h, u::text[], pal, mo, br, co, sa, te, w, he, o, ty, st,"                              \
+    " la, ob, vt, an, mdl, ms, ev, er"                                                                       \
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[],"      \
+    " $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::int[], $13::int[], $14::text[],"          \
+    " $15::jsonb[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::jsonb[], $20::text[], $21::text[],"       \
+    " $22::bigint[], $23::text[], $24::jsonb[])"                                                             \
+    " AS x(p, t, r, h, u, pal, mo, br, co, sa, te, w, he, o, ty, st, la, ob, vt, an, mdl, ms, ev, er)"       \
     " ORDER BY p, h, t"
-    " ON CONFLICT (project_id, content_hash, trace_id) DO NOTHING";
+static const char sql_analyses[] = ANALYSES_INSERT " ON CONFLICT (project_id, content_hash, trace_id) DO NOTHING";
+static const char sql_analyses_new[] = ANALYSES_INSERT;
 
 static const char sql_messages[] =
     "INSERT INTO messages (message_id, project_id, conversation_id, role, content, created_at)"
@@ -65,7 +73,7 @@ static const char sql_upsert[] =
 
 /* The statements, prepared once per server session (bf_db_prepared), so a batch's statements
  * are not parsed and planned again each time. The index is the bf_db statement bit. */
-typedef enum { ST_LEDGER, ST_ANALYSES, ST_MESSAGES, ST_UPSERT, ST_COUNT } stmt_id;
+typedef enum { ST_LEDGER, ST_ANALYSES, ST_MESSAGES, ST_UPSERT, ST_LEDGER_NEW, ST_ANALYSES_NEW, ST_COUNT } stmt_id;
 static const struct {
     const char *name, *what, *sql;
     int nparams;
@@ -74,6 +82,8 @@ static const struct {
     [ST_ANALYSES] = {"memory_analyses", "image_analysis", sql_analyses, MEMORY_AN_COLS},
     [ST_MESSAGES] = {"memory_messages", "messages", sql_messages, MEMORY_MSG_COLS},
     [ST_UPSERT] = {"memory_upsert", "project_memory", sql_upsert, 8},
+    [ST_LEDGER_NEW] = {"memory_ledger_new", "processed_events", sql_ledger_new, 2},
+    [ST_ANALYSES_NEW] = {"memory_analyses_new", "image_analysis", sql_analyses_new, MEMORY_AN_COLS},
 };
 
 const char *memory_store_status_name(memory_store_status s) {
@@ -92,6 +102,7 @@ typedef struct tx {
     size_t errlen;
     bool send; /* pipeline mode: queue the statement, its result is read by memory_store_progress */
     int sent;
+    bool optimistic; /* the forms without ON CONFLICT (sql_ledger_new, sql_analyses_new) */
 } tx;
 
 /* SQLSTATE classes worth retrying unchanged: transaction rollback (deadlock, serialization),
@@ -206,7 +217,7 @@ static memory_store_status write_ledger(tx *t, memory_batch *b, const char *cons
     int lens[2] = {(int)strlen(consumer), 0};
     PGresult *r = NULL;
     memory_store_status s = finish_arrays(t, "processed_events", &ids[1], 1, &p[1], &lens[1]);
-    if (s == MEMORY_STORE_OK) s = run(t, ST_LEDGER, p, lens, &r);
+    if (s == MEMORY_STORE_OK) s = run(t, t->optimistic ? ST_LEDGER_NEW : ST_LEDGER, p, lens, &r);
     memory_pgbin_free(&ids[0]);
     memory_pgbin_free(&ids[1]);
     if (s != MEMORY_STORE_OK || t->send) return s;
@@ -311,7 +322,7 @@ static memory_store_status write_upserts(tx *t, memory_batch *b) {
 memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *consumer, char *err, size_t errlen) {
     PGconn *c = bf_db_conn(db, err, errlen);
     if (!c) return MEMORY_STORE_LOST;
-    tx t = {c, err, errlen, false, 0};
+    tx t = {c, err, errlen, false, 0, false};
     memory_store_status s = prepare(&t, db);
     if (s == MEMORY_STORE_OK) s = run_sql(&t, "BEGIN");
     if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, consumer);
@@ -343,13 +354,13 @@ static void async_reset(memory_store_async *a) {
 }
 
 static bool async_send_phase(memory_store_async *a, memory_batch *b, int phase) {
-    tx t = {a->conn, a->err, sizeof a->err, true, 0};
+    tx t = {a->conn, a->err, sizeof a->err, true, 0, a->optimistic};
     memory_store_status s = MEMORY_STORE_OK;
     if (phase == 1) {
         s = run_sql(&t, "BEGIN");
         if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, a->consumer);
     } else {
-        s = write_rows(&t, b, &b->analyses, ST_ANALYSES, analysis_types);
+        s = write_rows(&t, b, &b->analyses, a->optimistic ? ST_ANALYSES_NEW : ST_ANALYSES, analysis_types);
         if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, ST_MESSAGES, message_types);
         if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
         if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
@@ -394,8 +405,11 @@ memory_store_status memory_store_send(bf_db *db, memory_batch *b, const char *co
     a->consumer = consumer;
     a->conn = bf_db_conn(db, a->err, sizeof a->err);
     if (!a->conn) return a->status = MEMORY_STORE_LOST;
-    tx t = {a->conn, a->err, sizeof a->err, false, 0};
+    tx t = {a->conn, a->err, sizeof a->err, false, 0, false};
     if ((a->status = prepare(&t, db)) != MEMORY_STORE_OK) return a->status;
+    a->optimistic = a->safe_left == 0;
+    a->conflict = false;
+    if (a->safe_left > 0) a->safe_left--;
     if (PQenterPipelineMode(a->conn) != 1) {
         snprintf(a->err, sizeof a->err, "pipeline mode: %s", PQerrorMessage(a->conn));
         return a->status = PQstatus(a->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
@@ -418,7 +432,7 @@ bool memory_store_progress(memory_store_async *a, memory_batch *b, bool block) {
                 async_reset(a);
                 return true;
             }
-            tx t = {c, a->err, sizeof a->err, false, 0};
+            tx t = {c, a->err, sizeof a->err, false, 0, false};
             PGresult *r = a->ledger;
             a->ledger = NULL;
             if (!r) {
@@ -468,6 +482,12 @@ bool memory_store_progress(memory_store_async *a, memory_batch *b, bool block) {
                 }
             } else if (st != PGRES_PIPELINE_ABORTED && a->status == MEMORY_STORE_OK) {
                 a->status = classify(c, r);
+                /* A message seen before (a replay comes in runs): the safe form for a while. */
+                const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+                if (a->optimistic && state && strcmp(state, "23505") == 0) {
+                    a->conflict = true;
+                    a->safe_left = MEMORY_STORE_SAFE_BATCHES;
+                }
                 const char *msg = PQresultErrorMessage(r);
                 snprintf(a->err, sizeof a->err, "%s", msg && *msg ? msg : "failed");
             }

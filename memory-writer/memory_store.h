@@ -51,6 +51,10 @@ const char *memory_store_status_name(memory_store_status s);
  * mode) and memory_store_progress advances it, from the loop thread, until it returns true; then
  * status says how it ended. On anything but OK it has been rolled back and left nothing, and
  * the caller writes the batch again with memory_store_write (which sorts out retry or rejection).
+ * It inserts the ledger and image_analysis rows without ON CONFLICT (cheaper when nothing
+ * conflicts, as nearly always), so a batch holding a message seen before fails with a unique
+ * violation (REJECTED) and is written again that way; the next MEMORY_STORE_SAFE_BATCHES writes
+ * through the same a then use ON CONFLICT from the start, since replays come in runs.
  * Only b's active items are written: while the write is under way they must not change, but
  * items may be appended (inactive), which is how the next batch fills behind this one. */
 typedef struct memory_store_async {
@@ -61,9 +65,14 @@ typedef struct memory_store_async {
     int seen;       /* statement results of this phase read */
     bool sync_due;  /* the phase's sync point not read yet */
     PGresult *ledger;
+    bool optimistic; /* this write uses the forms without ON CONFLICT */
+    bool conflict;   /* it failed on a unique violation of that form: nothing wrong, write again */
+    int safe_left;   /* writes still to use ON CONFLICT after a unique violation (kept across writes) */
     memory_store_status status;
     char err[1024];
 } memory_store_async;
+
+#define MEMORY_STORE_SAFE_BATCHES 64
 
 memory_store_status memory_store_send(bf_db *db, memory_batch *b, const char *consumer, memory_store_async *a);
 /* true when the write has ended (a->status); block waits for the server instead of returning

@@ -225,6 +225,63 @@ static void test_pipelined_write_takes_only_active_items(void **state) {
     fixture_free(&f);
 }
 
+/* The pipelined write inserts without ON CONFLICT: a batch holding an event id already in the
+ * ledger, or an image already stored for that project and trace under another event id (an
+ * image-worker redelivery), fails as a whole with a unique violation and leaves nothing; the
+ * blocking write then applies it with ON CONFLICT, and the next pipelined writes use that form
+ * from the start. Without the fallback the duplicate would be applied twice or the batch lost. */
+static void test_pipelined_conflict_falls_back(void **state) {
+    (void)state;
+    store_fixture f;
+    fixture_init(&f);
+    char seen[BF_UUID_LEN + 1], ev[BF_UUID_LEN + 1], err[1024];
+    bf_uuid_v7(seen);
+    size_t item = add_image_item(&f.b, f.project, seen, NULL);
+    f.b.items[item].active = true;
+    assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);
+    /* Keep the stored row's cells: the redelivery below repeats them under a new event id. */
+    size_t stored = f.b.analyses.n - 1;
+
+    memory_store_async a = {0};
+    for (int kind = 0; kind < 2; kind++) {
+        bf_uuid_v7(ev);
+        if (kind == 0) {
+            item = add_image_item(&f.b, f.project, seen, NULL); /* the same event again */
+        } else {
+            item = memory_batch_add_item(&f.b, NULL, MEMORY_ITEM_IMAGE_FACTS, ev, 0);
+            assert_int_equal(memory_rows_add(&f.b.analyses, item,
+                                             (const char *const *)&f.b.analyses.cells[stored * MEMORY_AN_COLS]),
+                             0);
+            bf_uuid_v7(ev);
+        }
+        size_t fresh = add_image_item(&f.b, f.project, ev, NULL);
+        for (size_t i = 0; i < f.b.n_items; i++) f.b.items[i].active = i == item || i == fresh;
+        a.safe_left = 0;
+        assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_REJECTED);
+        assert_true(a.conflict);
+        assert_non_null(strstr(a.err, "duplicate key"));
+        assert_int_equal(a.safe_left, MEMORY_STORE_SAFE_BATCHES);
+        assert_int_equal(count(&f, count_analyses), 1 + kind); /* nothing of the failed write */
+        assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);
+        assert_int_equal(f.b.items[item].fresh, kind == 1); /* the redelivery's event id is new */
+        assert_true(f.b.items[fresh].fresh);
+        assert_int_equal(count(&f, count_analyses), 2 + kind);
+    }
+    /* The next pipelined write starts in the safe form: a duplicate in it costs no second try. */
+    bf_uuid_v7(ev);
+    item = add_image_item(&f.b, f.project, seen, NULL);
+    size_t fresh = add_image_item(&f.b, f.project, ev, NULL);
+    for (size_t i = 0; i < f.b.n_items; i++) f.b.items[i].active = i == item || i == fresh;
+    assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_OK);
+    assert_false(a.conflict);
+    assert_false(f.b.items[item].fresh);
+    assert_true(f.b.items[fresh].fresh);
+    assert_int_equal(a.safe_left, MEMORY_STORE_SAFE_BATCHES - 1);
+    assert_int_equal(count(&f, count_analyses), 4);
+    memory_store_async_free(&a);
+    fixture_free(&f);
+}
+
 /* Prepared statements live in the server session: after the backend is gone, the write that
  * notices reports the connection lost, and the next one (a new session) prepares them again
  * instead of failing on a statement that no longer exists, pipelined or not. */
@@ -269,6 +326,7 @@ int main(void) {
         cmocka_unit_test(test_cells_survive_exactly),
         cmocka_unit_test(test_unconvertible_cell_rejected),
         cmocka_unit_test(test_pipelined_write_takes_only_active_items),
+        cmocka_unit_test(test_pipelined_conflict_falls_back),
         cmocka_unit_test(test_reconnect_prepares_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
