@@ -350,8 +350,11 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--quick") == 0) n = 10000, reps = 1;
         else if (strncmp(argv[i], "--only=", 7) == 0) only = argv[i] + 7;
         else if (strncmp(argv[i], "--reps=", 7) == 0) {
-            reps = atoi(argv[i] + 7);
-            if (reps < 1 || reps > 16) die("usage", "--reps=1..16");
+            char *end;
+            errno = 0;
+            long v = strtol(argv[i] + 7, &end, 10);
+            if (errno || *end || v < 1 || v > 16) die("usage", "--reps=1..16");
+            reps = (int)v;
         }
         else {
             char *end;

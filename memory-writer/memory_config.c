@@ -12,7 +12,8 @@ const bf_cfg_var memory_cfg_vars[] = {
      "MAX_IN_FLIGHT >= 2 x WRITE_CONNECTIONS x BATCH_SIZE."},
     {"BATCH_LINGER", BF_CFG_MS, F(batch_linger_ms), "50ms", 0, 60000, NULL, 0,
      "How long the oldest message of an unfilled batch waits before the batch is written anyway: "
-     "the latency a quiet topic pays for batching."},
+     "the latency a quiet topic pays for batching. At BRAINFLEET_MAX_IN_FLIGHT no more messages can "
+     "arrive, so an unfilled batch is then written at once."},
     {"WRITE_CONNECTIONS", BF_CFG_INT, F(write_connections), "2", 1, MEMORY_MAX_CONNECTIONS, NULL, 0,
      "PostgreSQL connections one memory-writer writes batches through at the same time. A "
      "project always uses the same one, so its updates apply in order; BRAINFLEET_MAX_IN_FLIGHT "
