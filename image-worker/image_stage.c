@@ -10,6 +10,7 @@
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_sha256.h"
+#include "bf_uuid.h"
 #include "image_cache.h"
 #include "image_decode.h"
 #include "image_facts_build.h"
@@ -81,8 +82,15 @@ static void job_publish(job *j) {
     bf_msg_image_facts_ready out = {.facts = *f};
     char *json = NULL;
     if (bf_envelope_init(&out.env, BF_SCHEMA_IMAGE_FACTS_READY, j->req.env.project_id, j->msg->traceparent, WORKER,
-                         bf_wall_ms(), err, sizeof err) == 0)
+                         bf_wall_ms(), err, sizeof err) == 0) {
+        /* A redelivered request (we crashed or lost the partition before its offset was stored)
+         * must give the same event, or memory-writer's ledger would take the second as new and
+         * count the image's evidence for the project's preferences twice. */
+        char name[BF_UUID_LEN + 32];
+        snprintf(name, sizeof name, "imageFactsReady:%s", j->req.env.event_id);
+        bf_uuid_v7_derived(j->req.env.produced_at_ms, name, out.env.event_id);
         json = bf_msg_image_facts_ready_encode(&out, err, sizeof err);
+    }
     if (!json) {
         /* Our own facts failing our own contract is a bug, but the input must not vanish. */
         job_dead(j, "facts_invalid", "built facts rejected by the imageFactsReady contract: %s", err);

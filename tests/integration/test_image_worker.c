@@ -24,6 +24,7 @@
 #include "bf_msg_image_facts_ready.h"
 #include "bf_test_kafka.h"
 #include "bf_test_proc.h"
+#include "bf_uuid.h"
 
 static char dir[256], prefix[32];
 static bf_fake_server fake;
@@ -56,7 +57,9 @@ static void write_file(const char *name, const void *data, size_t len) {
     fclose(f);
 }
 
-static void send_request(const char *url, int64_t *offset_out) {
+/* Produces a request for url `copies` times, byte for byte (a redelivery); its event id in
+ * event_id when not NULL. */
+static void send_request_n(const char *url, int copies, char *event_id) {
     bf_msg_image_analysis_requested m = {0};
     char err[256];
     assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, "proj-img", NULL, "test",
@@ -68,9 +71,14 @@ static void send_request(const char *url, int64_t *offset_out) {
     if (!json) fail_msg("encode: %s", err);
     char topic[128];
     snprintf(topic, sizeof topic, "%simageAnalysisRequested", prefix);
-    bf_test_produce(topic, 0, "proj-img", json, strlen(json), NULL);
+    for (int i = 0; i < copies; i++) bf_test_produce(topic, 0, "proj-img", json, strlen(json), NULL);
     free(json);
+    if (event_id) snprintf(event_id, BF_UUID_LEN + 1, "%s", m.env.event_id);
+}
+
+static void send_request(const char *url, int64_t *offset_out) {
     (void)offset_out;
+    send_request_n(url, 1, NULL);
 }
 
 static pid_t start_worker(void) {
@@ -210,7 +218,7 @@ static void test_image_worker_end_to_end(void **state) {
     assert_int_equal(b->mood, BF_MOOD_DARK);
     assert_int_equal(b->orientation, BF_ORIENT_LANDSCAPE);
     for (size_t i = 0; i < n; i++) bf_msg_image_facts_ready_free(&facts[i]);
-    bf_test_msgs_free(out, n);
+    bf_test_msg *out4 = out; /* read again below for the black image's event id */
 
     bf_test_msg *dl = wait_topic("deadLetters", 5, &n);
     assert_int_equal(n, 5);
@@ -235,6 +243,31 @@ static void test_image_worker_end_to_end(void **state) {
      * address and the cached URL never reached the server. Chats: half and black only. */
     assert_int_equal(requests - chats, 7);
     assert_int_equal(chats, 2);
+
+    /* A request delivered twice (the worker lost it before storing its offset) gives the same
+     * imageFactsReady event both times, so memory-writer applies it once; another request for
+     * the same image gives another event. */
+    char blk_event[BF_UUID_LEN + 1] = "";
+    for (size_t i = 0; i < 4; i++) {
+        bf_msg_image_facts_ready f;
+        if (bf_msg_image_facts_ready_decode(out4[i].payload, out4[i].len, &f, err, sizeof err) != 0) fail_msg("%s", err);
+        if (strcmp(f.facts.image_urls.v[0], blk) == 0) snprintf(blk_event, sizeof blk_event, "%s", f.env.event_id);
+        bf_msg_image_facts_ready_free(&f);
+    }
+    bf_test_msgs_free(out4, 4);
+    assert_string_not_equal(blk_event, "");
+    send_request_n(blk, 2, NULL);
+    out = wait_topic("imageFactsReady", 6, &n);
+    assert_int_equal(n, 6);
+    bf_msg_image_facts_ready again[2];
+    for (size_t i = 0; i < 2; i++)
+        if (bf_msg_image_facts_ready_decode(out[4 + i].payload, out[4 + i].len, &again[i], err, sizeof err) != 0)
+            fail_msg("%s", err);
+    assert_string_equal(again[0].facts.image_urls.v[0], blk);
+    assert_string_equal(again[0].env.event_id, again[1].env.event_id);
+    assert_string_not_equal(again[0].env.event_id, blk_event);
+    for (size_t i = 0; i < 2; i++) bf_msg_image_facts_ready_free(&again[i]);
+    bf_test_msgs_free(out, n);
 
     kill(worker, SIGTERM);
     int status;
