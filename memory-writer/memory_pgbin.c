@@ -9,7 +9,8 @@
 /* ndim, has-nulls, element oid, length, lower bound: written last, when n is known. */
 #define HEADER 20
 
-uint32_t memory_pgtype_oid(memory_pgtype t) {
+/* The element type's oid, as array_recv checks it. */
+static uint32_t pgtype_oid(memory_pgtype t) {
     /* From PostgreSQL's pg_type.dat; fixed since the types were introduced. */
     switch (t) {
     case MEMORY_PG_TEXT: return 25;
@@ -190,7 +191,7 @@ const char *memory_pgbin_data(memory_pgbin *a, int *len) {
     unsigned char *p = (unsigned char *)a->b.buf;
     put32(p, a->n ? 1 : 0);
     put32(p + 4, a->nulls ? 1 : 0);
-    put32(p + 8, memory_pgtype_oid(a->type));
+    put32(p + 8, pgtype_oid(a->type));
     if (a->n == 0) {
         *len = 12;
         return a->b.buf;

@@ -57,7 +57,4 @@ int memory_pgbin_add_cell(memory_pgbin *a, const char *s);
  * *len; NULL after an allocation failure. */
 const char *memory_pgbin_data(memory_pgbin *a, int *len);
 
-/* The element type's oid, as array_recv checks it. */
-uint32_t memory_pgtype_oid(memory_pgtype t);
-
 #endif

@@ -171,10 +171,13 @@ static memory_store_status run_sql(tx *t, const char *sql) {
 }
 
 /* A prepared statement with its binary parameters (the arrays of memory_pgbin); *out receives
- * the result when wanted. */
+ * the result when wanted. An optimistic transaction runs the ledger and analyses inserts in
+ * their form without ON CONFLICT. */
 static memory_store_status run(tx *t, stmt_id st, const char *const *params, const int *lens, PGresult **out) {
     static const int binary[MEMORY_AN_COLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
                                                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    if (t->optimistic && st == ST_LEDGER) st = ST_LEDGER_NEW;
+    if (t->optimistic && st == ST_ANALYSES) st = ST_ANALYSES_NEW;
     if (!t->send)
         return result(t, stmts[st].what,
                       PQexecPrepared(t->conn, stmts[st].name, stmts[st].nparams, params, lens, binary, 0), out);
@@ -191,8 +194,8 @@ static memory_store_status out_of_memory(tx *t) {
     return MEMORY_STORE_TRANSIENT;
 }
 
-/* The arrays of one statement, all binary: NULL (and the error set) when one could not be
- * built. A cell that did not convert is the data's fault, like a server-side input error. */
+/* The arrays of one statement as binary parameters in params/lens; on failure the status, with
+ * t->err set. A cell that did not convert is the data's fault, like a server-side input error. */
 static memory_store_status finish_arrays(tx *t, const char *what, memory_pgbin *a, size_t n, const char **params,
                                          int *lens) {
     for (size_t c = 0; c < n; c++) {
@@ -208,18 +211,16 @@ static memory_store_status finish_arrays(tx *t, const char *what, memory_pgbin *
 }
 
 static memory_store_status write_ledger(tx *t, memory_batch *b, const char *consumer) {
-    memory_pgbin ids[2];
-    memory_pgbin_init(&ids[0], MEMORY_PG_TEXT);
-    memory_pgbin_init(&ids[1], MEMORY_PG_UUID);
+    memory_pgbin ids;
+    memory_pgbin_init(&ids, MEMORY_PG_UUID);
     for (size_t i = 0; i < b->n_items; i++)
-        if (b->items[i].active) memory_pgbin_add_cell(&ids[1], b->items[i].event_id);
-    const char *p[2] = {consumer, NULL};
+        if (b->items[i].active) memory_pgbin_add_cell(&ids, b->items[i].event_id);
+    const char *p[2] = {consumer, NULL}; /* a text parameter's binary form is its bytes */
     int lens[2] = {(int)strlen(consumer), 0};
     PGresult *r = NULL;
-    memory_store_status s = finish_arrays(t, "processed_events", &ids[1], 1, &p[1], &lens[1]);
-    if (s == MEMORY_STORE_OK) s = run(t, t->optimistic ? ST_LEDGER_NEW : ST_LEDGER, p, lens, &r);
-    memory_pgbin_free(&ids[0]);
-    memory_pgbin_free(&ids[1]);
+    memory_store_status s = finish_arrays(t, "processed_events", &ids, 1, &p[1], &lens[1]);
+    if (s == MEMORY_STORE_OK) s = run(t, ST_LEDGER, p, lens, &r);
+    memory_pgbin_free(&ids);
     if (s != MEMORY_STORE_OK || t->send) return s;
     return ledger_result(t, b, r);
 }
@@ -360,7 +361,7 @@ static bool async_send_phase(memory_store_async *a, memory_batch *b, int phase) 
         s = run_sql(&t, "BEGIN");
         if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, a->consumer);
     } else {
-        s = write_rows(&t, b, &b->analyses, a->optimistic ? ST_ANALYSES_NEW : ST_ANALYSES, analysis_types);
+        s = write_rows(&t, b, &b->analyses, ST_ANALYSES, analysis_types);
         if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, ST_MESSAGES, message_types);
         if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
         if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
