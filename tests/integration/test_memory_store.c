@@ -249,9 +249,10 @@ static void test_pipelined_conflict_falls_back(void **state) {
             item = add_image_item(&f.b, f.project, seen, NULL); /* the same event again */
         } else {
             item = memory_batch_add_item(&f.b, NULL, MEMORY_ITEM_IMAGE_FACTS, ev, 0);
-            assert_int_equal(memory_rows_add(&f.b.analyses, item,
-                                             (const char *const *)&f.b.analyses.cells[stored * MEMORY_AN_COLS]),
-                             0);
+            /* A copy of the cell pointers: adding the row may move the array they sit in. */
+            const char *cells[MEMORY_AN_COLS];
+            memcpy(cells, &f.b.analyses.cells[stored * MEMORY_AN_COLS], sizeof cells);
+            assert_int_equal(memory_rows_add(&f.b.analyses, item, cells), 0);
             bf_uuid_v7(ev);
         }
         size_t fresh = add_image_item(&f.b, f.project, ev, NULL);
