@@ -48,7 +48,8 @@ static void write_json_cells(bf_json_out *w, const bf_image_facts *f, size_t off
 
 static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_facts_ready *m) {
     const bf_image_facts *f = &m->facts;
-    /* float8 cells: text that PostgreSQL reads back as exactly the same double. */
+    /* Rows hold text cells; the store turns these back into binary float8/int parameters
+     * (memory_pgbin_add_cell), and bf_number_exact's text reads back as exactly this double. */
     char num[6][BF_NUMBER_TEXT_MAX];
     bf_number_exact(f->brightness, num[0]);
     bf_number_exact(f->contrast, num[1]);
