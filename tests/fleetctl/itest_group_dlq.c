@@ -114,7 +114,7 @@ static void dlq_list_show_retry(void **state) {
     bf_dlq_source src = {.topic = requests, .partition = 0, .offset = 41, .timestamp_ms = base_ms, .key = "p-9",
                          .key_len = 3, .payload = original, .len = olen, .header_names = names,
                          .header_values = values, .header_lens = lens, .n_headers = 2, .traceparent = tp};
-    char *entry = bf_dlq_build(&src, "brain-worker", "brain-worker", "invalid_json", "not JSON at byte 27", base_ms + 5);
+    char *entry = bf_dlq_build(&src, "p-9", "brain-worker", "brain-worker", "invalid_json", "not JSON at byte 27", base_ms + 5, NULL);
     rd_kafka_t *p = fleet_it_producer();
     fleet_it_produce(p, dlq, 0, "p-9", "garbage", 7, NULL, 0); /* 0:0 is not an entry */
     fleet_it_produce(p, dlq, 0, "p-9", entry, strlen(entry), NULL, 0);
