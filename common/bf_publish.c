@@ -56,3 +56,11 @@ void bf_publish_dead_letter_project(const char *key, size_t key_len, const char 
     }
     snprintf(out, BF_ID_MAX + 1, "unknown");
 }
+
+void bf_publish_route(bf_envelope *env, const char *schema, const char *project_id, const char *traceparent) {
+    memset(env, 0, sizeof *env);
+    env->schema_version = BF_SCHEMA_VERSION;
+    snprintf(env->schema, sizeof env->schema, "%s", schema);
+    snprintf(env->project_id, sizeof env->project_id, "%s", project_id);
+    if (traceparent && bf_trace_parse(traceparent, env->trace_id) != 0) env->trace_id[0] = '\0';
+}

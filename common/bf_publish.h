@@ -29,4 +29,9 @@ void bf_publish_output_trace(const char *cause_traceparent, const char *trace_id
 void bf_publish_dead_letter_project(const char *key, size_t key_len, const char *payload, size_t len,
                                     char out[BF_ID_MAX + 1]);
 
+/* The fields of an envelope that bf_runtime_publish reads (schema, version, project, trace), for a
+ * payload a stage encoded with its own envelope inside: the trace is traceparent's. */
+struct bf_envelope;
+void bf_publish_route(struct bf_envelope *env, const char *schema, const char *project_id, const char *traceparent);
+
 #endif

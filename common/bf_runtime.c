@@ -485,8 +485,13 @@ static void overflow_retry(bf_runtime *rt) {
     }
 }
 
+typedef struct {
+    const char *name, *value;
+} header;
+
 static int publish_raw(bf_runtime *rt, inmsg_impl *cause, const char *topic_base, const char *key, size_t key_len,
-                       const char *traceparent, const char *schema, int version, char *payload, size_t len) {
+                       const char *traceparent, const char *schema, int version, char *payload, size_t len,
+                       const header *extra, size_t n_extra) {
     if (rt->fatal) {
         free(payload);
         return -1;
@@ -500,10 +505,11 @@ static int publish_raw(bf_runtime *rt, inmsg_impl *cause, const char *topic_base
     }
     char ver[12];
     snprintf(ver, sizeof ver, "%d", version);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3 + n_extra);
     rd_kafka_header_add(hdrs, "traceparent", -1, traceparent, -1);
     rd_kafka_header_add(hdrs, BF_HDR_SCHEMA, -1, schema, -1);
     rd_kafka_header_add(hdrs, BF_HDR_SCHEMA_VERSION, -1, ver, -1);
+    for (size_t i = 0; i < n_extra; i++) rd_kafka_header_add(hdrs, extra[i].name, -1, extra[i].value, -1);
     bool queued = false;
     if (!rt->overflow_head) {
         if (produce_now(rt, out, key, key_len, payload, len, hdrs, cause, &queued) != 0) return -1;
@@ -533,11 +539,16 @@ static int publish_raw(bf_runtime *rt, inmsg_impl *cause, const char *topic_base
     return 0;
 }
 
-int bf_runtime_publish(bf_runtime *rt, bf_inmsg *cause, const bf_envelope *env, char *payload, size_t len) {
+static int publish_env(bf_runtime *rt, bf_inmsg *cause, const bf_envelope *env, char *payload, size_t len,
+                       const header *extra, size_t n_extra) {
     char tp[BF_TRACEPARENT_LEN + 1];
     bf_publish_output_trace(cause ? cause->traceparent : NULL, env->trace_id, &rt->rng, tp);
     return publish_raw(rt, (inmsg_impl *)cause, env->schema, env->project_id, strlen(env->project_id), tp,
-                       env->schema, env->schema_version, payload, len);
+                       env->schema, env->schema_version, payload, len, extra, n_extra);
+}
+
+int bf_runtime_publish(bf_runtime *rt, bf_inmsg *cause, const bf_envelope *env, char *payload, size_t len) {
+    return publish_env(rt, cause, env, payload, len, NULL, 0);
 }
 
 int bf_runtime_dead_letter(bf_runtime *rt, bf_inmsg *msg, const char *code, const char *message) {
@@ -558,7 +569,10 @@ int bf_runtime_dead_letter(bf_runtime *rt, bf_inmsg *msg, const char *code, cons
     const char *const kv[] = {"reason", code, "topic", msg->topic, "partition", part, "offset", off, NULL};
     bf_log_write(rt->log, BF_LOG_WARN, msg->trace_id, kv, "dead letter: %s", message);
     bf_metric_inc(rt->inputs[m->topic].failed);
-    return bf_runtime_publish(rt, msg, &env, json, strlen(json));
+    /* For routers and `kcat` users: why and from where, without decoding the body. */
+    header h[] = {{"bf-dlq-reason", code}, {"bf-source-topic", msg->topic}, {"bf-source-partition", part},
+                  {"bf-source-offset", off}};
+    return publish_env(rt, msg, &env, json, strlen(json), h, sizeof h / sizeof h[0]);
 }
 
 /* ---- taking messages ---- */
