@@ -25,6 +25,7 @@ typedef struct query {
     void *ctx;
     int attempts;
     bool sync;         /* a sync marker in the sent list, not a query */
+    bool alone;        /* in a batch of its own (the session setup, which no failure may undo) */
     bool got_result;
     bool aborted;
     PGresult *res;     /* the statement's result, until its NULL terminator */
@@ -164,7 +165,7 @@ static void send_batch(bf_pg *pg) {
     if (pg->state != PG_UP || !pg->queued_head) return;
     int64_t now = bf_loop_now(pg->loop);
     size_t sent = 0;
-    while (pg->queued_head && sent < BATCH_MAX) {
+    while (pg->queued_head && sent < BATCH_MAX && !(sent > 0 && pg->queued_head->alone)) {
         query *q = pg->queued_head;
         if (PQsendQueryParams(pg->conn, q->sql, q->n, NULL, (const char *const *)q->params, NULL, NULL, 0) != 1) {
             set_error(pg, "connection lost", PQerrorMessage(pg->conn));
@@ -182,6 +183,7 @@ static void send_batch(bf_pg *pg) {
         pg->sent_tail = q;
         pg->n_sent++;
         sent++;
+        if (q->alone) break;
     }
     query *sync = calloc(1, sizeof *sync);
     if (!sync || PQpipelineSync(pg->conn) != 1) {
@@ -350,7 +352,8 @@ static void connect_poll(bf_pg *pg) {
             return;
         }
         params[0] = v;
-        *q = (query){.sql = sql, .params = params, .n = 1, .attempts = 1};
+        /* Alone: a statement failing in the same implicit transaction would roll the setting back. */
+        *q = (query){.sql = sql, .params = params, .n = 1, .attempts = 1, .alone = true};
         requeue_front(pg, q);
     }
     want_io(pg, false);

@@ -15,6 +15,11 @@
  * While the connection is down between two attempts, queries fail at once rather than wait: the
  * caller decides whether to degrade, retry or hold.
  *
+ * The queries of one batch share the implicit transaction pipeline mode opens until its sync
+ * point: a failing one rolls back what the others of its batch wrote, though their callbacks saw
+ * success. So bf_pg_query is for reads (and for writes that are idempotent and confirmed some other
+ * way); the session setup (statement_timeout) goes in a batch of its own.
+ *
  * A bf_pg_pool spreads queries over a few connections (the one with the fewest queries waiting
  * among those up). Statements are fixed SQL text with $n parameters (tests/security checks it). */
 #ifndef BF_PG_H
