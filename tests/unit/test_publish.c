@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bf_publish.h"
@@ -40,6 +41,44 @@ static void input_without_header_continues_the_envelope_trace(void **state) {
     bf_publish_input_trace("00-zz-bad", request, strlen(request), &rng, out);
     assert_int_equal(bf_trace_parse(out, trace), 0);
     assert_string_equal(trace, ENV_TRACE);
+}
+
+/* Only the top-level trace_id counts, however the object is laid out; anything malformed starts a
+ * new trace instead of reading garbage. */
+static void envelope_scan_is_top_level_and_strict(void **state) {
+    (void)state;
+    bf_rng rng;
+    bf_rng_seed(&rng, 3);
+    char out[BF_TRACEPARENT_LEN + 1], trace[BF_TRACE_ID_LEN + 1];
+    static const char nested_first[] =
+        "{ \"payload\" : {\"trace_id\":\"9a3c1f0e5b7d4e2f8a6b0c1d2e3f4a5b\",\"x\":[1,{\"y\":\"}\\\"\"}]},"
+        "\"n\":-1.5e3,\"ok\":true,\"trace_id\" : \"" ENV_TRACE "\"}";
+    bf_publish_input_trace(NULL, nested_first, strlen(nested_first), &rng, out);
+    assert_int_equal(bf_trace_parse(out, trace), 0);
+    assert_string_equal(trace, ENV_TRACE);
+    const char *bad[] = {
+        "{\"trace_id\":\"0af7651916cd43dd8448eb211c80319\"}",       /* 31 digits */
+        "{\"trace_id\":\"0AF7651916CD43DD8448EB211C80319C\"}",      /* upper case */
+        "{\"trace_id\":12}",
+        "{\"payload\":{\"trace_id\":\"" ENV_TRACE "\"}}",          /* nested only */
+        "{\"a\":\"unterminated",
+        "[\"trace_id\",\"" ENV_TRACE "\"]",
+        "{\"a\" \"trace_id\":\"" ENV_TRACE "\"}",                    /* missing colon */
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bf_publish_input_trace(NULL, bad[i], strlen(bad[i]), &rng, out);
+        assert_int_equal(bf_trace_parse(out, trace), 0);
+        if (strcmp(trace, ENV_TRACE) == 0) fail_msg("case %zu continued a trace it should not: %s", i, bad[i]);
+    }
+    /* A cut-off copy of a good envelope, at every length: never a crash, never a read past it. */
+    for (size_t n = 0; n < strlen(request); n++) {
+        char *copy = malloc(n ? n : 1);
+        memcpy(copy, request, n);
+        bf_publish_input_trace(NULL, copy, n, &rng, out);
+        assert_int_equal(bf_trace_parse(out, NULL), 0);
+        free(copy);
+    }
 }
 
 static void input_without_any_trace_starts_one(void **state) {
@@ -97,6 +136,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(input_trace_prefers_the_header),
         cmocka_unit_test(input_without_header_continues_the_envelope_trace),
+        cmocka_unit_test(envelope_scan_is_top_level_and_strict),
         cmocka_unit_test(input_without_any_trace_starts_one),
         cmocka_unit_test(output_is_a_child_in_the_same_trace_else_a_new_span),
         cmocka_unit_test(dead_letter_project),
