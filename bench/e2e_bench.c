@@ -47,13 +47,14 @@
 #include "bf_msg_brain_request.h"
 #include "bf_runtime.h"
 #include "bf_test_kafka.h"
+#include "brain_store.h"
 #include "bf_test_proc.h"
 #include "bf_test_proxy.h"
 
 /* Text only brain-worker's context statement contains (brain-worker/brain_store.c); the proxy
  * holds the statements that contain it. If the SQL changes, the count of held statements drops
  * below the count of requests and the bench says so. */
-#define CONTEXT_SQL_MARKER "'preferences'"
+#define CONTEXT_SQL_MARKER BRAIN_STORE_CONTEXT_STMT /* every context read carries its name */
 
 static char build[512], prefix[32];
 static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", "imageFactsReady",

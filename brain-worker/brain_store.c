@@ -93,7 +93,7 @@ static int context_read(void *impl, const char *project_id, const char *conversa
     snprintf(conv, sizeof conv, "%lld", conversation_limit);
     snprintf(img, sizeof img, "%lld", image_limit);
     const char *p[] = {project_id, conversation_id, img, conv};
-    if (bf_pg_pool_query(s->pool, context_sql, 4, p, on_context, c) != 0) {
+    if (bf_pg_pool_query_prepared(s->pool, BRAIN_STORE_CONTEXT_STMT, context_sql, 4, p, on_context, c) != 0) {
         free(c);
         return -1;
     }
@@ -134,7 +134,7 @@ static int known_images(void *impl, const char *project_id, const char *const *u
     char *json = arr ? cJSON_PrintUnformatted(arr) : NULL;
     cJSON_Delete(arr);
     const char *p[] = {project_id, json};
-    if (!json || bf_pg_pool_query(s->pool, known_sql, 2, p, on_known, c) != 0) {
+    if (!json || bf_pg_pool_query_prepared(s->pool, "brain_known_images", known_sql, 2, p, on_known, c) != 0) {
         free(json);
         free(c);
         return -1;

@@ -38,6 +38,10 @@ typedef struct brain_store_ops {
 
 typedef struct brain_store brain_store;
 
+/* The context read's prepared statement name: what travels with every read (a benchmark's
+ * delaying proxy recognises the read by it). */
+#define BRAIN_STORE_CONTEXT_STMT "brain_context_read"
+
 /* pool_size connections to dsn on loop. NULL with err. */
 brain_store *brain_store_new(bf_loop *loop, const char *dsn, size_t pool_size, long long statement_timeout_ms,
                              bf_log *log, char *err, size_t errlen);

@@ -57,6 +57,12 @@ void bf_pg_free(bf_pg *pg);
  * out of memory (then cb never runs). */
 int bf_pg_query(bf_pg *pg, const char *sql, int n, const char *const *params, bf_pg_done_fn cb, void *ctx);
 
+/* The same with a named prepared statement: parsed and planned once per server session (the
+ * Parse travels ahead of its first use, in the same batch), then each query sends only the name
+ * and its parameters. sql must be the same text for a name. */
+int bf_pg_query_prepared(bf_pg *pg, const char *name, const char *sql, int n, const char *const *params,
+                         bf_pg_done_fn cb, void *ctx);
+
 /* Connected and in pipeline mode. */
 bool bf_pg_up(const bf_pg *pg);
 /* Queries queued or sent and not answered. */
@@ -68,6 +74,8 @@ const char *bf_pg_last_error(const bf_pg *pg);
 bf_pg_pool *bf_pg_pool_new(bf_loop *loop, size_t n, const bf_pg_opts *opts, char *err, size_t errlen);
 void bf_pg_pool_free(bf_pg_pool *p);
 int bf_pg_pool_query(bf_pg_pool *p, const char *sql, int n, const char *const *params, bf_pg_done_fn cb, void *ctx);
+int bf_pg_pool_query_prepared(bf_pg_pool *p, const char *name, const char *sql, int n, const char *const *params,
+                              bf_pg_done_fn cb, void *ctx);
 /* At least one connection is up. */
 bool bf_pg_pool_up(const bf_pg_pool *p);
 size_t bf_pg_pool_pending(const bf_pg_pool *p);

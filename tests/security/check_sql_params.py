@@ -25,8 +25,8 @@ ALLOW = {
         "m->sql is a migration file of schemas/sql embedded at build time, never input; the simple-query "
         "protocol (PQexec) is needed because one file holds several statements",
     ("common/bf_pg.c", "send_batch"):
-        "q->sql is the sql argument of bf_pg_query, copied when the query was queued and sent on a later "
-        "loop turn; bf_pg_query and bf_pg_pool_query are sinks below, so their callers' SQL is checked",
+        "q->sql is the sql argument of bf_pg_query(_prepared), copied when the query was queued and sent on "
+        "a later loop turn; those and the pool's are sinks below, so their callers' SQL is checked",
     ("memory-writer/memory_store.c", "prepare"):
         "stmts[i].sql is one of the file's four static const SQL texts (the stmts table); data travels "
         "as the prepared statements' binary parameters",
@@ -45,7 +45,8 @@ ALLOW = {
 }
 
 SINKS = {"PQexec": 1, "PQexecParams": 1, "PQprepare": 2, "PQsendQuery": 1, "PQsendQueryParams": 1,
-         "PQsendPrepare": 2, "bf_db_query": 1, "bf_db_exec": 1, "bf_pg_query": 1, "bf_pg_pool_query": 1}
+         "PQsendPrepare": 2, "bf_db_query": 1, "bf_db_exec": 1, "bf_pg_query": 1, "bf_pg_pool_query": 1,
+         "bf_pg_query_prepared": 2, "bf_pg_pool_query_prepared": 2}
 BUILDERS = r"(?:snprintf|sprintf|vsnprintf|vsprintf|strcat|strncat|strcpy|strncpy|memcpy|asprintf|stpcpy)"
 KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "do", "else"}
 
