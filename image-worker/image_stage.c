@@ -32,6 +32,7 @@ struct image_stage {
     bf_log *log;
     bf_metrics *metrics;
     bool closing;
+    struct job *jobs;
     char vision_auth[BF_CFG_STR_MAX + 32];
     bf_metric *m_cache_hits, *m_cache_misses, *m_analyses, *m_vision_errors, *m_fetch_seconds, *m_http_in_flight;
     bf_metric *m_cache_entries, *m_cache_bytes;
@@ -43,9 +44,15 @@ typedef struct job {
     bf_inmsg *msg;
     bf_msg_image_analysis_requested req;
     bf_image_facts facts;
+    bool analysed; /* decoded and analysed here, not answered from the cache */
+    struct job *prev, *next; /* the stage's jobs, so none outlives it */
 } job;
 
 static void job_free(job *j) {
+    image_stage *st = j->st;
+    if (j->prev) j->prev->next = j->next;
+    else st->jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
     bf_msg_image_analysis_requested_free(&j->req);
     bf_image_facts_free(&j->facts);
     free(j);
@@ -105,7 +112,9 @@ static void job_publish(job *j) {
         return;
     }
     bf_runtime_publish(st->rt, j->msg, &out.env, json, strlen(json));
-    bf_metric_inc(f->analyser == BF_ANALYSER_BUILTIN_VISION
+    /* Analyses done, not facts published: a cache answer is counted as a hit, not again here. */
+    if (j->analysed)
+        bf_metric_inc(f->analyser == BF_ANALYSER_BUILTIN_VISION
                       ? bf_metrics_counter(st->metrics, "bf_image_analyses_total", "Images analysed, by analyser.",
                                            "analyser=\"builtin+vision\"")
                       : st->m_analyses);
@@ -252,6 +261,7 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
         return;
     }
     int rc = image_facts_build(img, hash, j->req.url, &j->facts, err, sizeof err);
+    j->analysed = rc == 0;
     image_format fmt = img->format;
     image_rgb_free(img);
     if (rc != 0) {
@@ -272,9 +282,12 @@ static bf_handle_result handle(void *ctx, bf_inmsg *msg) {
     }
     j->st = st;
     j->msg = msg;
+    j->next = st->jobs;
+    if (st->jobs) st->jobs->prev = j;
+    st->jobs = j;
     char err[512];
     if (bf_msg_image_analysis_requested_decode(msg->payload, msg->len, &j->req, err, sizeof err) != 0) {
-        free(j);
+        job_free(j);
         bf_runtime_dead_letter(rt, msg, "invalid_message", err);
         return BF_HANDLED;
     }
@@ -368,6 +381,7 @@ void image_stage_free(image_stage *st) {
      * drop their jobs without touching the stopped runtime. */
     st->closing = true;
     bf_http_client_free(st->http);
+    while (st->jobs) job_free(st->jobs); /* a fetcher of the caller's may not have cancelled them */
     image_cache_free(st->cache);
     free(st);
 }
