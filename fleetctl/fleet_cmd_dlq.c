@@ -269,7 +269,7 @@ static int retry_one(fleet_ctx *c, rd_kafka_t *rk, rd_kafka_t *producer, const c
 static int dlq_show_retry(fleet_ctx *c, rd_kafka_t *rk, const char *topic, int argc, char **argv, bool retry) {
     const char *to_arg = NULL;
     bool dry = false;
-    list_state sel = {.c = c, .collect = true};
+    list_state sel = {.c = c, .collect = true, .from_ms = -1, .to_ms = -1};
     char source[512], err[512];
     fleet_range_spec spec;
     if (retry) {

@@ -32,6 +32,7 @@ const char fleet_usage_group[] =
     "          changes nothing. With --execute it first writes the current offsets to --save-to\n"
     "          (default ./fleetctl-offsets-GROUP-<UTC time>.tsv; never overwritten), then commits.\n"
     "          Refused while the group has members: a running member would overwrite the offsets.\n"
+    "          --dry-run is accepted and changes nothing (the default).\n"
     "\n"
     "Exit status: 0 done, 1 runtime error (broker unreachable, group active), 2 usage error.\n";
 
@@ -335,7 +336,8 @@ static int group_reset_run(fleet_ctx *c, const char *cmd, const reset_args *a) {
     } else if (a->to_datetime || a->by_duration) {
         fleet_range_args ra = {.from_time = a->to_datetime, .since = a->by_duration};
         if (fleet_range_from_args(&ra, fleet_now_ms(), &spec, err, sizeof err)) {
-            const char *flag = a->to_datetime ? "--to-datetime" : "--by-duration";
+            bool replay = strcmp(cmd, "replay") == 0; /* replay --group keeps its older flag names */
+            const char *flag = a->to_datetime ? (replay ? "--to-time" : "--to-datetime") : (replay ? "--since" : "--by-duration");
             const char *msg = strncmp(err, "--from-time", 11) == 0 ? err + 11 : strncmp(err, "--since", 7) == 0 ? err + 7 : err;
             return fleet_fail(c, FLEET_EXIT_USAGE, cmd, "%s%s", flag, msg);
         }

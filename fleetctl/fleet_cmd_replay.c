@@ -41,7 +41,8 @@ const char fleet_usage_replay[] =
     "re-processes history: to the first record at/after --to-time (or now - --since), or to\n"
     "--to-offset. It prints the plan and changes nothing unless --execute (which saves the previous\n"
     "offsets first); the same as `fleetctl group reset G --topic T --to-datetime/--by-duration/\n"
-    "--to-offset`. Refused while the group has members (stop the stage first).\n"
+    "--to-offset`. Refused while the group has members (stop the stage first). --dry-run is\n"
+    "accepted and changes nothing (the default).\n"
     "\n"
     "Exit status: 0 done, 1 runtime error (broker unreachable, unknown topic, empty range),\n"
     "2 usage error (bad flag, bad time format).\n";

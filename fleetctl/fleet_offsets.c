@@ -190,10 +190,16 @@ int fleet_offsets_load(const char *path, const char *group, fleet_offset_row **r
         if (!line[0] || line[0] == '#' || strcmp(line, "group\ttopic\tpartition\toffset") == 0) continue;
         char *fields[4] = {0}, *save = NULL, *p = line;
         int nf = 0;
-        for (char *tok = strtok_r(p, "\t", &save); tok && nf < 4; tok = strtok_r(NULL, "\t", &save)) fields[nf++] = tok;
+        for (char *tok = strtok_r(p, "\t", &save); tok; tok = strtok_r(NULL, "\t", &save)) {
+            if (nf == 4) {
+                nf = 5; /* a field too many */
+                break;
+            }
+            fields[nf++] = tok;
+        }
         int64_t part, off = FLEET_OFFSET_NONE;
         char e[128];
-        if (nf != 4 || strtok_r(NULL, "\t", &save) || fleet_parse_uint(fields[2], INT32_MAX, &part, e, sizeof e) ||
+        if (nf != 4 || fleet_parse_uint(fields[2], INT32_MAX, &part, e, sizeof e) ||
             (strcmp(fields[3], "none") != 0 && fleet_parse_uint(fields[3], INT64_MAX, &off, e, sizeof e)) ||
             strlen(fields[1]) >= sizeof((*rows)->topic) || !fields[1][0]) {
             snprintf(err, errlen, "%s:%d: want group<TAB>topic<TAB>partition<TAB>offset|none", path, lineno);
