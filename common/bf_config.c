@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 const char *bf_cfg_process_getenv(const char *name, void *ctx) {
     (void)ctx;
     return getenv(name);
@@ -327,20 +325,4 @@ void bf_config_print_markdown(FILE *out, const char *title, const bf_cfg_var *co
         }
     }
     fputc('\n', out);
-}
-
-int bf_config_check_dsn(const char *dsn, char *err, size_t errlen) {
-    if (!dsn || !*dsn) return 0;
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
-    if (opts) {
-        PQconninfoFree(opts);
-        return 0;
-    }
-    /* libpq's message ends in a newline; it never echoes the password. */
-    size_t l = perr ? strcspn(perr, "\n") : 0;
-    snprintf(err, errlen, "%sPG_DSN: not a libpq connection string: %.*s", BF_ENV_PREFIX, (int)l,
-             perr ? perr : "out of memory");
-    PQfreemem(perr);
-    return -1;
 }
