@@ -51,15 +51,24 @@ static void off_text(int64_t v, char *buf, size_t len) {
     else snprintf(buf, len, "%lld", (long long)v);
 }
 
+/* Column width: the longest of the header and the values, as kafka-consumer-groups sizes them. */
+static int topic_width(const fleet_offset_row *rows, size_t n) {
+    size_t w = 5;
+    for (size_t i = 0; i < n; i++)
+        if (strlen(rows[i].topic) > w) w = strlen(rows[i].topic);
+    return (int)w;
+}
+
 void fleet_offsets_plan_table(FILE *out, const char *group, const fleet_offset_row *rows, size_t n) {
-    fprintf(out, "%-24s %-28s %9s %14s %14s %12s %12s %10s\n", "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
+    int gw = strlen(group) > 5 ? (int)strlen(group) : 5, tw = topic_width(rows, n);
+    fprintf(out, "%-*s %-*s %9s %14s %14s %12s %12s %10s\n", gw, "GROUP", tw, "TOPIC", "PARTITION", "CURRENT-OFFSET",
             "NEW-OFFSET", "LOG-START", "LOG-END", "LAG-AFTER");
     for (size_t i = 0; i < n; i++) {
         const fleet_offset_row *r = &rows[i];
         char cur[24], tgt[24];
         off_text(r->current, cur, sizeof cur);
         off_text(r->target, tgt, sizeof tgt);
-        fprintf(out, "%-24s %-28s %9d %14s %14s %12lld %12lld %10lld\n", group, r->topic, r->partition, cur, tgt,
+        fprintf(out, "%-*s %-*s %9d %14s %14s %12lld %12lld %10lld\n", gw, group, tw, r->topic, r->partition, cur, tgt,
                 (long long)r->low, (long long)r->high, (long long)(r->target >= 0 ? r->high - r->target : 0));
     }
 }
@@ -94,20 +103,30 @@ void fleet_offsets_describe_table(FILE *out, const fleet_group_info *g, const fl
     for (size_t i = 0; i < n; i++) total += fleet_offsets_lag(&rows[i]) > 0 ? fleet_offsets_lag(&rows[i]) : 0;
     fprintf(out, "group %s: state %s, %zu member(s), coordinator %s, total lag %lld\n\n", g->group, g->state,
             g->n_members, g->coordinator, (long long)total);
-    fprintf(out, "%-28s %9s %14s %14s %8s  %-44s %-20s %s\n", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
-            "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
+    int tw = topic_width(rows, n), mw = 11, hw = 4;
+    for (size_t i = 0; i < n; i++) {
+        if ((int)strlen(rows[i].member) > mw) mw = (int)strlen(rows[i].member);
+        if ((int)strlen(rows[i].host) > hw) hw = (int)strlen(rows[i].host);
+    }
+    for (size_t i = 0; i < g->n_members; i++) {
+        if ((int)strlen(g->members[i].member_id) > mw) mw = (int)strlen(g->members[i].member_id);
+        if ((int)strlen(g->members[i].host) > hw) hw = (int)strlen(g->members[i].host);
+    }
+    fprintf(out, "%-*s %9s %14s %14s %8s  %-*s %-*s %s\n", tw, "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
+            "LAG", mw, "CONSUMER-ID", hw, "HOST", "CLIENT-ID");
     for (size_t i = 0; i < n; i++) {
         const fleet_offset_row *r = &rows[i];
         char cur[24], lag[24];
         off_text(r->current, cur, sizeof cur);
         off_text(fleet_offsets_lag(r), lag, sizeof lag);
-        fprintf(out, "%-28s %9d %14s %14lld %8s  %-44s %-20s %s\n", r->topic, r->partition, cur, (long long)r->high, lag,
-                r->member[0] ? r->member : "-", r->host[0] ? r->host : "-", r->client_id[0] ? r->client_id : "-");
+        fprintf(out, "%-*s %9d %14s %14lld %8s  %-*s %-*s %s\n", tw, r->topic, r->partition, cur, (long long)r->high,
+                lag, mw, r->member[0] ? r->member : "-", hw, r->host[0] ? r->host : "-",
+                r->client_id[0] ? r->client_id : "-");
     }
     if (g->n_members) {
-        fprintf(out, "\n%-44s %-20s %-24s %s\n", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS");
+        fprintf(out, "\n%-*s %-*s %-24s %s\n", mw, "CONSUMER-ID", hw, "HOST", "CLIENT-ID", "#PARTITIONS");
         for (size_t i = 0; i < g->n_members; i++)
-            fprintf(out, "%-44s %-20s %-24s %zu\n", g->members[i].member_id, g->members[i].host,
+            fprintf(out, "%-*s %-*s %-24s %zu\n", mw, g->members[i].member_id, hw, g->members[i].host,
                     g->members[i].client_id, g->members[i].n_assigned);
     }
 }
