@@ -391,7 +391,11 @@ def check_selectors(target, docs):
 
 def component_release_label():
     """The `release` value the kube-prometheus-stack component sets (the one place it is set)."""
-    comp = yaml.safe_load((K8S / COMPONENT / "kustomization.yaml").read_text())
+    path = K8S / COMPONENT / "kustomization.yaml"
+    if not path.exists():
+        fail(f"deploy/k8s/{COMPONENT} is missing: nothing sets the labels the Prometheus operator selects by")
+        return None
+    comp = yaml.safe_load(path.read_text())
     for p in comp.get("patches", []):
         for op in yaml.safe_load(p.get("patch", "")) or []:
             if isinstance(op, dict) and op.get("path") == "/metadata/labels/release":
