@@ -12,7 +12,7 @@
 extern char **environ;
 
 static const char usage[] =
-    "Usage: image-worker [--help]\n"
+    "Usage: image-worker [--help] [--version]\n"
     "\n"
     "Consumes imageAnalysisRequested: fetches each image over HTTP(S) (bounded size and time; no\n"
     "loopback/private/metadata addresses unless BRAINFLEET_FETCH_ALLOW_CIDRS allows them), decodes\n"
@@ -23,7 +23,9 @@ static const char usage[] =
 int main(int argc, char **argv) {
     bf_app app;
     image_cfg icfg;
-    int rc = bf_app_init(&app, "image-worker", usage, argc, argv, image_cfg_vars, image_cfg_n, &icfg);
+    const bf_app_spec spec = {.worker = "image-worker", .usage = usage, .stage_vars = image_cfg_vars, .n_stage = image_cfg_n,
+                              .stage_cfg = &icfg};
+    int rc = bf_app_init(&app, &spec, argc, argv);
     if (rc != BF_APP_CONTINUE) return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char err[1024];
