@@ -92,7 +92,7 @@ static void bench_analyse(bool quick) {
                 uint32_t w, h;
                 image_jpeg_status st;
                 char err[256];
-                free(image_jpeg_decode_new(jpg.data, jpg.len, 65535, UINT64_MAX, &w, &h, &st, err, sizeof err));
+                free(image_jpeg_decode_new(jpg.data, jpg.len, 65535, UINT64_MAX, &w, &h, NULL, &st, err, sizeof err));
             }
             dec[r] = iters / (now_s() - t0);
             t0 = now_s();

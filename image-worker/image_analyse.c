@@ -77,9 +77,8 @@ int image_analyse(const image_rgb *img, image_facts *out, char *err, size_t errl
     }
     double mean = sum_y / (double)n;
     double var = sum_y2 / (double)n - mean * mean;
-    out->width = img->width;
-    out->height = img->height;
-    out->orientation = image_orientation_rule(img->width, img->height);
+    image_rgb_shown_size(img, &out->width, &out->height);
+    out->orientation = image_orientation_rule(out->width, out->height);
     out->brightness = fmin(1, fmax(0, mean));
     /* The largest possible standard deviation of a 0..1 value is 0.5 (half black, half white). */
     out->contrast = fmin(1, 2 * sqrt(var > 0 ? var : 0));

@@ -16,7 +16,7 @@
 #define IMAGE_ANALYSE_MAX_SAMPLES 65536
 
 typedef struct image_facts {
-    uint32_t width, height;
+    uint32_t width, height; /* as a person sees it: after the EXIF orientation */
     bf_orientation orientation;
     bf_palette_entry palette[IMAGE_PALETTE_MAX]; /* "#rrggbb" lowercase, most common first */
     size_t n_palette;
