@@ -142,7 +142,8 @@ uint8_t *image_heif_decode_new(const void *data, size_t len, uint64_t max_side, 
     heif_file_close(&f); /* img keeps what it needs */
     int stride = 0;
     const uint8_t *plane = heif_image_get_plane_readonly(img, heif_channel_interleaved, &stride);
-    int pw = heif_image_get_width(img, heif_channel_interleaved), ph = heif_image_get_height(img, heif_channel_interleaved);
+    int pw = heif_image_get_width(img, heif_channel_interleaved);
+    int ph = heif_image_get_height(img, heif_channel_interleaved);
     int bits = heif_image_get_bits_per_pixel_range(img, heif_channel_interleaved);
     uint8_t *px = NULL;
     if (!plane || bits != 8 || (uint64_t)pw != w || (uint64_t)ph != h || stride < pw * (alpha ? 4 : 3)) {
