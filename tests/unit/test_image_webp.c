@@ -95,6 +95,32 @@ static void test_animated_webp_first_frame(void **state) {
     free(f3);
 }
 
+static void test_animation_first_frame_smaller_than_canvas(void **state) {
+    (void)state;
+    /* Canvas 40x30; the first frame, 20x10 red, at (10, 10); the second frame all blue. What shows
+     * first is the red rectangle on an empty canvas, which we read as black (alpha dropped). */
+    uint8_t *red = bf_test_two_colour_new(20, 10, 20, RED, RED), *blue = bf_test_two_colour_new(40, 30, 40, BLUE, BLUE);
+    bf_test_bytes b = {0};
+    char err[256];
+    if (bf_test_webp_anim_offset_encode(red, 20, 10, 10, 10, blue, 40, 30, &b, err, sizeof err) != 0) fail_msg("%s", err);
+    image_decode_status st;
+    image_rgb *img = decode(&b, &st, err, sizeof err);
+    if (!img) fail_msg("%s", err);
+    assert_int_equal(img->width, 40);
+    assert_int_equal(img->height, 30);
+    for (uint32_t y = 0; y < 30; y++)
+        for (uint32_t x = 0; x < 40; x++) {
+            const uint8_t *p = img->pixels + ((size_t)y * 40 + x) * 3;
+            int inside = x >= 10 && x < 30 && y >= 10 && y < 20;
+            if (inside ? memcmp(p, RED, 3) != 0 : (p[0] | p[1] | p[2]) != 0)
+                fail_msg("pixel %u,%u is %u,%u,%u", x, y, p[0], p[1], p[2]);
+        }
+    image_rgb_free(img);
+    free(b.data);
+    free(red);
+    free(blue);
+}
+
 static void test_truncated_and_damaged_webp_refused(void **state) {
     (void)state;
     uint8_t *px = bf_test_two_colour_new(64, 48, 20, RED, GREEN);
@@ -162,6 +188,7 @@ int main(void) {
         cmocka_unit_test(test_lossless_webp_decodes_exactly),
         cmocka_unit_test(test_lossy_webp_keeps_colours),
         cmocka_unit_test(test_animated_webp_first_frame),
+        cmocka_unit_test(test_animation_first_frame_smaller_than_canvas),
         cmocka_unit_test(test_truncated_and_damaged_webp_refused),
         cmocka_unit_test(test_webp_limits_checked_before_decoding),
         cmocka_unit_test(test_webp_bomb_header),

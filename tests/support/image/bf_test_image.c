@@ -65,6 +65,31 @@ int bf_test_webp_anim_encode(const uint8_t *const *frames, int n, int w, int h, 
     return rc;
 }
 
+int bf_test_webp_anim_offset_encode(const uint8_t *first, int fw, int fh, int x, int y, const uint8_t *second, int cw,
+                                    int ch, bf_test_bytes *out, char *err, size_t errlen) {
+    uint8_t *a = NULL, *b = NULL;
+    size_t na = WebPEncodeLosslessRGB(first, fw, fh, fw * 3, &a), nb = WebPEncodeLosslessRGB(second, cw, ch, cw * 3, &b);
+    WebPMux *mux = WebPMuxNew();
+    WebPMuxAnimParams anim = {.bgcolor = 0xffffffff, .loop_count = 0};
+    WebPMuxFrameInfo f1 = {.bitstream = {a, na}, .x_offset = x, .y_offset = y, .duration = 100,
+                           .id = WEBP_CHUNK_ANMF, .dispose_method = WEBP_MUX_DISPOSE_NONE, .blend_method = WEBP_MUX_NO_BLEND};
+    WebPMuxFrameInfo f2 = f1;
+    f2.bitstream = (WebPData){b, nb};
+    f2.x_offset = f2.y_offset = 0;
+    WebPData wd;
+    WebPDataInit(&wd);
+    int ok = na && nb && mux && WebPMuxSetCanvasSize(mux, cw, ch) == WEBP_MUX_OK &&
+             WebPMuxSetAnimationParams(mux, &anim) == WEBP_MUX_OK && WebPMuxPushFrame(mux, &f1, 1) == WEBP_MUX_OK &&
+             WebPMuxPushFrame(mux, &f2, 1) == WEBP_MUX_OK && WebPMuxAssemble(mux, &wd) == WEBP_MUX_OK;
+    int rc = ok ? take(wd.bytes, wd.size, out) : -1;
+    if (!ok) snprintf(err, errlen, "WebPMux failed");
+    WebPDataClear(&wd);
+    WebPMuxDelete(mux);
+    WebPFree(a);
+    WebPFree(b);
+    return rc;
+}
+
 static struct heif_error heif_to_mem(struct heif_context *ctx, const void *data, size_t size, void *ud) {
     (void)ctx;
     bf_test_bytes *b = ud;

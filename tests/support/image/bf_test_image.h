@@ -21,6 +21,11 @@ int bf_test_webp_encode(const uint8_t *rgb, int w, int h, int lossless, bf_test_
 int bf_test_webp_anim_encode(const uint8_t *const *frames, int n, int w, int h, bf_test_bytes *out, char *err,
                              size_t errlen);
 
+/* An animation on a cw x ch canvas whose first frame (fw x fh, lossless, rgb) sits at x, y (even
+ * numbers, as WebP requires) and whose second frame covers the canvas with `second` (cw*ch*3). */
+int bf_test_webp_anim_offset_encode(const uint8_t *first, int fw, int fh, int x, int y, const uint8_t *second, int cw,
+                                    int ch, bf_test_bytes *out, char *err, size_t errlen);
+
 /* A HEIF file: HEVC (av1 = 0, a .heic) or AV1 (av1 = 1, a .avif), with the EXIF-style orientation
  * 1..8 written as the file's irot/imir boxes (0: none). */
 int bf_test_heif_encode(const uint8_t *rgb, int w, int h, int av1, int orientation, bf_test_bytes *out, char *err,
