@@ -7,10 +7,14 @@
 
 #include <libheif/heif.h>
 
+#include "image_heif_grid.h"
+
 /* The parsed container and its primary image. */
 typedef struct heif_file {
     struct heif_context *ctx;
     struct heif_image_handle *handle;
+    const uint8_t *data; /* the file's bytes (borrowed), for our own checks */
+    size_t len;
 } heif_file;
 
 static void heif_file_close(heif_file *f) {
@@ -26,6 +30,8 @@ static int heif_file_open(heif_file *f, const void *data, size_t len, uint64_t m
                           char *why, size_t whylen) {
     memset(f, 0, sizeof *f);
     *status = IMAGE_DECODE_CORRUPT;
+    f->data = data;
+    f->len = len;
     f->ctx = heif_context_alloc();
     if (!f->ctx) {
         snprintf(why, whylen, "out of memory");
@@ -58,8 +64,9 @@ int image_heif_declared_size(const void *data, size_t len, uint64_t *width, uint
     return 0;
 }
 
-/* The shown size and the coded (ispe) size must both be within the limits: libheif decodes at the
- * coded size before it rotates or crops. */
+/* The shown size, the coded (ispe) size and any grid/overlay canvas must all be within the limits:
+ * libheif decodes at the coded size before it rotates, and allocates a derived image's canvas at
+ * the size the derived item declares. */
 static int within_limits(const heif_file *f, uint64_t max_side, uint64_t max_pixels, uint64_t *w, uint64_t *h,
                          image_decode_status *status, char *why, size_t whylen) {
     int sw = heif_image_handle_get_width(f->handle), sh = heif_image_handle_get_height(f->handle);
@@ -78,6 +85,21 @@ static int within_limits(const heif_file *f, uint64_t max_side, uint64_t max_pix
                      (unsigned long long)y, i ? " coded" : "");
             return -1;
         }
+    }
+    /* A grid or overlay canvas is allocated at the size its own header declares (image_heif_grid.h
+     * says why that is not the shown size). */
+    uint64_t gw, gh;
+    size_t derived;
+    if (image_heif_grid_canvas(f->data, f->len, &gw, &gh, &derived) != 0) {
+        *status = IMAGE_DECODE_CORRUPT;
+        snprintf(why, whylen, "cannot read a grid or overlay item's header");
+        return -1;
+    }
+    if (derived && (gw > max_side || gh > max_side || gw * gh > max_pixels)) {
+        *status = IMAGE_DECODE_TOO_LARGE;
+        snprintf(why, whylen, "declares a %llux%llu grid or overlay canvas, above the limits", (unsigned long long)gw,
+                 (unsigned long long)gh);
+        return -1;
     }
     *w = (uint64_t)sw;
     *h = (uint64_t)sh;

@@ -8,12 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bf_test_image.h"
 #include "image_decode.h"
 #include "image_heif.h"
+#include "image_heif_grid.h"
 
 static const uint8_t RED[3] = {230, 20, 20}, BLUE[3] = {20, 20, 230};
 
@@ -163,6 +165,73 @@ static void test_heif_declared_bomb_refused(void **state) {
     free(px);
 }
 
+static uint8_t *corpus_file_new(const char *name, size_t *len) {
+    const char *src = getenv("BF_SOURCE_DIR");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image_heif/%s", src, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    static uint8_t buf[1 << 16];
+    *len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    uint8_t *out = malloc(*len);
+    memcpy(out, buf, *len);
+    return out;
+}
+
+static void test_grid_canvas_checked_before_libheif_allocates(void **state) {
+    (void)state;
+    /* A fuzzed HEIC whose primary item is a 1x1 grid declaring a 65255x65527 canvas while its ispe
+     * says 8x24: libheif 1.15 would allocate the canvas (4 GB and more). The corpus file starts
+     * with the fuzz target's limits byte. */
+    size_t len;
+    uint8_t *f = corpus_file_new("regress-grid-declares-65255x65527", &len);
+    const uint8_t *heic = f + 1;
+    size_t n = len - 1;
+    uint64_t w, h;
+    size_t count;
+    assert_int_equal(image_heif_grid_canvas(heic, n, &w, &h, &count), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(w, 65255);
+    assert_int_equal(h, 65527);
+    image_decode_status st;
+    char err[256];
+    assert_null(image_decode_new(heic, n, NULL, &st, err, sizeof err));
+    assert_int_equal(st, IMAGE_DECODE_TOO_LARGE);
+    assert_non_null(strstr(err, "65255x65527 grid"));
+    /* The same file with the grid's canvas made 8x24 (its idat bytes): no longer too large. */
+    uint8_t *idat = NULL;
+    for (size_t i = 4; i + 12 <= n; i++)
+        if (memcmp(heic + i, "idat", 4) == 0) idat = (uint8_t *)heic + i + 4;
+    assert_non_null(idat);
+    assert_memory_equal(idat + 4, "\xfe\xe7\xff\xf7", 4);
+    memcpy(idat + 4, "\x00\x08\x00\x18", 4);
+    assert_int_equal(image_heif_grid_canvas(heic, n, &w, &h, &count), 0);
+    assert_int_equal(w, 8);
+    assert_int_equal(h, 24);
+    image_rgb *img = image_decode_new(heic, n, NULL, &st, err, sizeof err);
+    if (img) image_rgb_free(img);
+    else assert_int_not_equal(st, IMAGE_DECODE_TOO_LARGE);
+    /* Cut inside the grid header: refused as unreadable, never decoded. */
+    uint8_t *meta = NULL;
+    for (size_t i = 4; i + 4 <= n; i++)
+        if (memcmp(heic + i, "meta", 4) == 0) meta = (uint8_t *)heic + i - 4;
+    assert_non_null(meta);
+    assert_int_equal(image_heif_grid_canvas(heic, (size_t)(idat + 6 - heic), &w, &h, &count), -1);
+    /* libheif's own encoder wraps the coded picture in a 1x1 grid (its "macOS compatibility"
+     * default): read, and the canvas is the picture's size. */
+    uint8_t *px = bf_test_two_colour_new(20, 12, 4, RED, BLUE);
+    bf_test_bytes b = heif_of(px, 20, 12, 0, 0);
+    assert_int_equal(image_heif_grid_canvas(b.data, b.len, &w, &h, &count), 0);
+    print_message("encoder's file: %zu derived item(s), canvas %llux%llu\n", count, (unsigned long long)w,
+                  (unsigned long long)h);
+    assert_true(count == 0 || (w == 20 && h == 12));
+    free(b.data);
+    free(px);
+    free(f);
+}
+
 static void test_truncated_and_damaged_heif_refused(void **state) {
     (void)state;
     uint8_t *px = bf_test_two_colour_new(64, 64, 16, RED, BLUE);
@@ -219,6 +288,7 @@ int main(void) {
         cmocka_unit_test(test_heic_transform_applied),
         cmocka_unit_test(test_heif_limits_checked_before_decoding),
         cmocka_unit_test(test_heif_declared_bomb_refused),
+        cmocka_unit_test(test_grid_canvas_checked_before_libheif_allocates),
         cmocka_unit_test(test_truncated_and_damaged_heif_refused),
         cmocka_unit_test(test_brands),
     };
