@@ -116,6 +116,35 @@ static void test_heic_transform_applied(void **state) {
     free(px);
 }
 
+static void test_heif_alpha_dropped(void **state) {
+    (void)state;
+    /* RGBA: left half opaque red, right half blue at alpha 0 (the colour stored under it counts). */
+    uint8_t *px = malloc(32 * 16 * 4);
+    for (int i = 0; i < 32 * 16; i++) {
+        int left = i % 32 < 16;
+        memcpy(px + 4 * i, left ? RED : BLUE, 3);
+        px[4 * i + 3] = left ? 255 : 0;
+    }
+    for (int av1 = 0; av1 <= 1; av1++) {
+        bf_test_bytes b = {0};
+        char err[256];
+        if (bf_test_heif_encode_rgba(px, 32, 16, av1, &b, err, sizeof err) != 0) fail_msg("%s", err);
+        image_decode_status st;
+        image_rgb *img = image_decode_new(b.data, b.len, NULL, &st, err, sizeof err);
+        if (!img) fail_msg("%s", err);
+        assert_int_equal(img->width, 32);
+        assert_int_equal(img->height, 16);
+        assert_true(near(px_at(img, 4, 8), RED));
+        /* Four pixels right of the edge: a copy that walked the RGBA rows 3 bytes at a time would
+         * find red here. */
+        assert_true(near(px_at(img, 20, 8), BLUE));
+        assert_true(near(px_at(img, 28, 8), BLUE));
+        image_rgb_free(img);
+        free(b.data);
+    }
+    free(px);
+}
+
 static void test_heif_limits_checked_before_decoding(void **state) {
     (void)state;
     uint8_t *px = bf_test_two_colour_new(64, 32, 16, RED, BLUE);
@@ -286,6 +315,7 @@ int main(void) {
         cmocka_unit_test(test_heic_decodes),
         cmocka_unit_test(test_avif_decodes),
         cmocka_unit_test(test_heic_transform_applied),
+        cmocka_unit_test(test_heif_alpha_dropped),
         cmocka_unit_test(test_heif_limits_checked_before_decoding),
         cmocka_unit_test(test_heif_declared_bomb_refused),
         cmocka_unit_test(test_grid_canvas_checked_before_libheif_allocates),

@@ -98,18 +98,21 @@ static struct heif_error heif_to_mem(struct heif_context *ctx, const void *data,
     return take(data, size, b) == 0 ? ok : oom;
 }
 
-int bf_test_heif_encode(const uint8_t *rgb, int w, int h, int av1, int orientation, bf_test_bytes *out, char *err,
-                        size_t errlen) {
+/* px has `channels` bytes per pixel: 3 (RGB) or 4 (RGBA, written with an alpha plane). */
+static int heif_encode(const uint8_t *px, int channels, int w, int h, int av1, int orientation, bf_test_bytes *out,
+                       char *err, size_t errlen) {
     struct heif_context *ctx = heif_context_alloc();
     struct heif_image *img = NULL;
     struct heif_encoder *enc = NULL;
     struct heif_encoding_options *opts = heif_encoding_options_alloc();
-    struct heif_error e = heif_image_create(w, h, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &img);
+    struct heif_error e = heif_image_create(
+        w, h, heif_colorspace_RGB, channels == 4 ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, &img);
     if (e.code == heif_error_Ok) e = heif_image_add_plane(img, heif_channel_interleaved, w, h, 8);
     if (e.code == heif_error_Ok) {
         int stride = 0;
         uint8_t *plane = heif_image_get_plane(img, heif_channel_interleaved, &stride);
-        for (int y = 0; y < h; y++) memcpy(plane + (size_t)stride * y, rgb + (size_t)w * 3 * y, (size_t)w * 3);
+        size_t row = (size_t)w * (size_t)channels;
+        for (int y = 0; y < h; y++) memcpy(plane + (size_t)stride * y, px + row * y, row);
         e = heif_context_get_encoder_for_format(ctx, av1 ? heif_compression_AV1 : heif_compression_HEVC, &enc);
     }
     if (e.code == heif_error_Ok) e = heif_encoder_set_lossy_quality(enc, 95);
@@ -131,6 +134,15 @@ int bf_test_heif_encode(const uint8_t *rgb, int w, int h, int av1, int orientati
     heif_encoding_options_free(opts);
     heif_context_free(ctx);
     return e.code == heif_error_Ok ? 0 : -1;
+}
+
+int bf_test_heif_encode(const uint8_t *rgb, int w, int h, int av1, int orientation, bf_test_bytes *out, char *err,
+                        size_t errlen) {
+    return heif_encode(rgb, 3, w, h, av1, orientation, out, err, errlen);
+}
+
+int bf_test_heif_encode_rgba(const uint8_t *rgba, int w, int h, int av1, bf_test_bytes *out, char *err, size_t errlen) {
+    return heif_encode(rgba, 4, w, h, av1, 0, out, err, errlen);
 }
 
 /* ---- GIF: LZW with a clear code before every pair of literals, so the code size stays 3 bits

@@ -31,6 +31,9 @@ int bf_test_webp_anim_offset_encode(const uint8_t *first, int fw, int fh, int x,
 int bf_test_heif_encode(const uint8_t *rgb, int w, int h, int av1, int orientation, bf_test_bytes *out, char *err,
                         size_t errlen);
 
+/* The same from RGBA (w*h*4): the alpha goes into the file's alpha plane. */
+int bf_test_heif_encode_rgba(const uint8_t *rgba, int w, int h, int av1, bf_test_bytes *out, char *err, size_t errlen);
+
 /* A GIF89a animation of n solid frames (n <= 4), colours[i] = {r, g, b} of frame i, every frame
  * covering the w x h screen. */
 int bf_test_gif_anim_encode(const uint8_t (*colours)[3], int n, int w, int h, bf_test_bytes *out);
