@@ -119,7 +119,7 @@ static int canvas_of(const char type[4], span d, uint64_t *w, uint64_t *h) {
 int image_heif_grid_canvas(const uint8_t *data, size_t len, uint64_t *width, uint64_t *height, size_t *count) {
     *width = *height = 0;
     *count = 0;
-    span file = {data, 0, len}, meta, iinf, iloc, idat = {data, 0, 0};
+    span file = {data, 0, len}, meta, iinf, iloc = {data, 0, 0}, idat = {data, 0, 0};
     unsigned version, flags;
     if (!data || find_box(file, "meta", &meta) != 0 || full_box(&meta, &version, &flags) != 0) return -1;
     if (find_box(meta, "iinf", &iinf) != 0 || full_box(&iinf, &version, &flags) != 0) return -1;
