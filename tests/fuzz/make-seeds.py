@@ -7,10 +7,12 @@ import glob, json, os, struct, sys, zlib
 
 root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
 out = os.path.join(root, "tests", "fuzz", "corpus")
-MAX_SEED = 20000  # bytes: seeds stay small; the fuzzer grows inputs itself
+MAX_SEED = 20000  # bytes: seeds stay small; the fuzzer grows inputs itself (write() enforces it)
 
 
 def write(target, name, data):
+    if len(data) > MAX_SEED:
+        sys.exit(f"make-seeds: seed {target}/{name} would be {len(data)} bytes, above {MAX_SEED}")
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "seed-" + name), "wb") as f:
@@ -262,7 +264,9 @@ def tiff(orientation, be, typ=3, count=1, ifd=8, entries=None):
     if entries is None:
         entries = [(0x0100, 4, 1, struct.pack(e + "I", 640)), (0x0112, typ, count, struct.pack(e + "HH", orientation, 0))]
     body = struct.pack(e + "H", len(entries)) + b"".join(struct.pack(e + "HHI", t, ty, c) + v for t, ty, c, v in entries)
-    return head + b"\x00" * (ifd - 8) + body + b"\x00\x00\x00\x00"
+    # IFD0 right after the header, or where ifd says when that is near (a far offset is the
+    # point of its seed: nothing is written there, the file stays small).
+    return head + b"\x00" * (ifd - 8 if ifd < 4096 else 0) + body + b"\x00\x00\x00\x00"
 
 for o in range(1, 9):
     for be in (0, 1):
