@@ -152,6 +152,18 @@ static double share_of(const bf_image_facts *f, const char *hex) {
     return 0;
 }
 
+/* SIGTERM: the worker must exit 0; then the fake and the images go. */
+static void stop_all(pid_t worker) {
+    kill(worker, SIGTERM);
+    int status;
+    waitpid(worker, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bf_fake_server_stop(&fake);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_image_worker_end_to_end(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/bf-img-XXXXXX");
@@ -274,14 +286,7 @@ static void test_image_worker_end_to_end(void **state) {
     for (size_t i = 0; i < 2; i++) bf_msg_image_facts_ready_free(&again[i]);
     bf_test_msgs_free(out, n);
 
-    kill(worker, SIGTERM);
-    int status;
-    waitpid(worker, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    bf_fake_server_stop(&fake);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    stop_all(worker);
 }
 
 static void write_bytes(const char *name, bf_test_bytes b) {
@@ -407,14 +412,7 @@ static void test_image_worker_formats(void **state) {
     }
     bf_test_msgs_free(out, n);
 
-    kill(worker, SIGTERM);
-    int status;
-    waitpid(worker, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    bf_fake_server_stop(&fake);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    stop_all(worker);
 }
 
 int main(void) {
