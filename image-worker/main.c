@@ -16,9 +16,11 @@ static const char usage[] =
     "\n"
     "Consumes imageAnalysisRequested: fetches each image over HTTP(S) (bounded size and time; no\n"
     "loopback/private/metadata addresses unless BRAINFLEET_FETCH_ALLOW_CIDRS allows them), decodes\n"
-    "PNG/JPEG/GIF/BMP, computes the built-in facts (palette, brightness, contrast, saturation,\n"
-    "temperature, mood, size), adds a vision model's typography/style/objects/text/layout when\n"
-    "BRAINFLEET_VISION_URL is set, and publishes imageFactsReady. Identical bytes are analysed once.";
+    "PNG, JPEG, GIF, BMP, WebP, HEIC and AVIF (animations by their first frame; size and orientation\n"
+    "as a person sees them, after EXIF orientation or HEIF rotation), computes the built-in facts\n"
+    "(palette, brightness, contrast, saturation, temperature, mood, size), adds a vision model's\n"
+    "typography/style/objects/text/layout when BRAINFLEET_VISION_URL is set, and publishes\n"
+    "imageFactsReady. Identical bytes are analysed once.";
 
 int main(int argc, char **argv) {
     bf_app app;

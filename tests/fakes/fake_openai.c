@@ -596,6 +596,9 @@ static const char *image_type(const char *name) {
     if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0) return "image/jpeg";
     if (strcasecmp(dot, ".gif") == 0) return "image/gif";
     if (strcasecmp(dot, ".bmp") == 0) return "image/bmp";
+    if (strcasecmp(dot, ".webp") == 0) return "image/webp";
+    if (strcasecmp(dot, ".heic") == 0) return "image/heic";
+    if (strcasecmp(dot, ".avif") == 0) return "image/avif";
     if (strcasecmp(dot, ".txt") == 0) return "text/plain";
     return "application/octet-stream";
 }
