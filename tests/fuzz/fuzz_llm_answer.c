@@ -12,7 +12,7 @@
 #include "brain_llm.h"
 
 static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}, {"s2", "Logo", 2, 4000}, {"scene-3", "Outro", 3, 2500}};
-static brain_image_facts images[] = {{"4bf92f3577b34da6a3ce929d0e0e4736", "{\"mood\":\"calm\"}", "2024-06-10"}};
+static brain_image_facts images[] = {{.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736", .facts = "{\"mood\":\"calm\"}", .created_at = "2024-06-10"}};
 
 int bf_fuzz_llm_answer(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
