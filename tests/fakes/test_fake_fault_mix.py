@@ -108,8 +108,8 @@ fake, url = start("--retry-after", "1")
 try:
     s0 = stats(url)
     check(s0["retries_after_429"] == 0 and s0["min_gap_after_429_ms"] == -1, f"fresh counters: {s0}")
-    a = json.dumps({"messages": [{"role": "user", "content": "a"}]})
-    b = json.dumps({"messages": [{"role": "user", "content": "b"}]})
+    a = json.dumps({"model": "m", "messages": [{"role": "user", "content": "a"}]})
+    b = json.dumps({"model": "m", "messages": [{"role": "user", "content": "b"}]})
     check(post(url, a, {"X-Fake-Mode": "429"})[0] == 429, "X-Fake-Mode 429 answered 429")
     post(url, a)  # at once: sooner than Retry-After
     check(post(url, b, {"X-Fake-Mode": "429"})[0] == 429, "second 429")
