@@ -273,5 +273,5 @@ void brain_eval_print(const brain_eval_report *rep, FILE *out) {
                 rep->per_correct[i], rep->per_total[i], 100.0 * (double)rep->per_correct[i] / (double)rep->per_total[i]);
     }
     fprintf(out, "decision paths:\n");
-    for (size_t i = 0; i < rep->n_paths; i++) fprintf(out, "  %-22s %zu\n", rep->paths[i], rep->path_counts[i]);
+    for (size_t i = 0; i < rep->n_paths; i++) fprintf(out, "  %-28s %zu\n", rep->paths[i], rep->path_counts[i]);
 }

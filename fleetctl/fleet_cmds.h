@@ -13,6 +13,7 @@ int fleet_cmd_trace(fleet_ctx *c, int argc, char **argv);
 int fleet_cmd_dlq(fleet_ctx *c, int argc, char **argv);
 int fleet_cmd_report(fleet_ctx *c, int argc, char **argv);
 int fleet_cmd_topics(fleet_ctx *c, int argc, char **argv);
+int fleet_cmd_eval(fleet_ctx *c, int argc, char **argv);
 
 extern const char fleet_usage_send[];
 extern const char fleet_usage_replay[];
@@ -20,6 +21,7 @@ extern const char fleet_usage_trace[];
 extern const char fleet_usage_dlq[];
 extern const char fleet_usage_report[];
 extern const char fleet_usage_topics[];
+extern const char fleet_usage_eval[];
 
 /* True when argv holds -h / --help (commands check before parsing, so help never fails). */
 int fleet_wants_help(int argc, char **argv);

@@ -31,6 +31,7 @@ static const char usage[] =
     "  report   latency report (p50/p95/p99 per stage, throughput, errors, async vs blocking)\n"
     "           as text, JSON or a self-contained HTML page\n"
     "  topics   create the manifest's missing topics (topics ensure), list topics\n"
+    "  eval     score the rules or the configured model on labelled requests\n"
     "\n"
     "global options:\n"
     "  --timeout DUR   bound on every broker round trip: metadata, offsets, acks (default 10s)\n"
@@ -98,6 +99,7 @@ int main(int argc, char **argv) {
     } cmds[] = {
         {"send", fleet_cmd_send},   {"replay", fleet_cmd_replay}, {"trace", fleet_cmd_trace},
         {"dlq", fleet_cmd_dlq},     {"report", fleet_cmd_report}, {"topics", fleet_cmd_topics},
+        {"eval", fleet_cmd_eval},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(argv[i], cmds[k].name) == 0) {
