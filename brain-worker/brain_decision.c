@@ -60,6 +60,18 @@ int brain_answer_clarify(brain_answer *a, const char *question) {
     return 0;
 }
 
+void brain_step_take(brain_answer *a, brain_step *s) {
+    memset(s, 0, sizeof *s);
+    s->tool = a->tool;
+    memcpy(s->target_scene, a->target_scene, sizeof s->target_scene);
+    s->edit_complexity = a->edit_complexity;
+    s->summary = a->summary;
+    s->params = a->params;
+    a->summary = NULL;
+    a->params = NULL;
+    brain_answer_clear(a);
+}
+
 int brain_answer_add_step(brain_answer *a, brain_step *step) {
     brain_step *n = realloc(a->then, (a->n_then + 1) * sizeof *n);
     if (!n) {

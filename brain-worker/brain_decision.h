@@ -57,6 +57,8 @@ bool brain_tool_destructive(brain_tool t);
 /* Turns a into a clarification asking question (copied); params, target and workflow steps are
  * dropped, the summary kept. Returns 0 or -1 (out of memory; a is then unchanged). */
 int brain_answer_clarify(brain_answer *a, const char *question);
+/* Moves one-step answer a into step s (a is cleared): a workflow's later calls start as answers. */
+void brain_step_take(brain_answer *a, brain_step *s);
 /* Appends a workflow step (its summary and params are taken over, even on failure). 0 or -1. */
 int brain_answer_add_step(brain_answer *a, brain_step *step);
 void brain_step_clear(brain_step *s);

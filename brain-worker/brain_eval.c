@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "brain_rules.h"
 #include "brain_tools.h"
 
 #define MAX_STEPS 16
@@ -147,6 +148,14 @@ void brain_eval_free(brain_eval_set *s) {
 }
 
 size_t brain_eval_count(const brain_eval_set *s) { return s->n; }
+
+int brain_eval_rules(void *impl, const brain_eval_case *c, brain_answer *out, char *path, size_t pathlen) {
+    const bool *fallback = impl;
+    brain_rules_input in = {.prompt = c->prompt, .n_images = c->n_images, .selected_scene = c->selected_scene,
+                            .image_urls = c->images, .ctx = c->ctx, .fallback = *fallback};
+    snprintf(path, pathlen, "%s", *fallback ? "fallback" : "rules");
+    return brain_rules_decide(&in, out);
+}
 
 /* ---- scoring ---------------------------------------------------------------------------------- */
 

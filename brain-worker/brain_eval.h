@@ -41,6 +41,9 @@ typedef struct brain_eval_case {
 typedef int (*brain_eval_decide_fn)(void *impl, const brain_eval_case *c, brain_answer *out, char *path,
                                     size_t pathlen);
 
+/* The rules as a decider; impl points to a bool: decide in fallback (in place of a failed model). */
+int brain_eval_rules(void *impl, const brain_eval_case *c, brain_answer *out, char *path, size_t pathlen);
+
 #define BRAIN_EVAL_PATHS 16
 
 typedef struct brain_eval_report {

@@ -119,18 +119,6 @@ static cJSON *followup_text(const char *said, const char *problem) {
 
 /* ---- calls ----------------------------------------------------------------------------------- */
 
-static void step_from(brain_answer *a, brain_step *s) {
-    memset(s, 0, sizeof *s);
-    s->tool = a->tool;
-    memcpy(s->target_scene, a->target_scene, sizeof s->target_scene);
-    s->edit_complexity = a->edit_complexity;
-    s->summary = a->summary;
-    s->params = a->params;
-    a->summary = NULL;
-    a->params = NULL;
-    brain_answer_clear(a);
-}
-
 /* Checks every call; on OK the answer is in out. On failure *bad is the index at fault (-1: the
  * answer as a whole) and the verdict holds the problem. */
 static brain_llm_verdict_kind check_calls(const call_in *calls, size_t n, size_t n_seen, const brain_tools *tools,
@@ -185,7 +173,7 @@ static brain_llm_verdict_kind check_calls(const call_in *calls, size_t n, size_t
             *out = one;
         } else {
             brain_step s;
-            step_from(&one, &s);
+            brain_step_take(&one, &s);
             if (brain_answer_add_step(out, &s) != 0)
                 return verdict(v, BRAIN_LLM_VERDICT_FAILED, "out_of_memory", "out of memory");
         }

@@ -251,18 +251,6 @@ static int decide_one(const rules *r, const char *text, brain_answer *a) {
                    "Asked what the user wants: the request names no scene and no new one.");
 }
 
-static void to_step(brain_answer *a, brain_step *s) {
-    memset(s, 0, sizeof *s);
-    s->tool = a->tool;
-    memcpy(s->target_scene, a->target_scene, sizeof s->target_scene);
-    s->edit_complexity = a->edit_complexity;
-    s->summary = a->summary;
-    s->params = a->params;
-    a->summary = NULL;
-    a->params = NULL;
-    brain_answer_clear(a);
-}
-
 /* Several steps: a workflow when every step is a different action; else the prompt as one request. */
 static int decide(const rules *r, brain_answer *out) {
     const char *prompt = r->in->prompt ? r->in->prompt : "";
@@ -286,7 +274,7 @@ static int decide(const rules *r, brain_answer *out) {
         memset(&steps[0], 0, sizeof steps[0]);
         for (size_t i = 1; rc == 0 && i < n; i++) {
             brain_step s;
-            to_step(&steps[i], &s);
+            brain_step_take(&steps[i], &s);
             rc = brain_answer_add_step(out, &s);
         }
     } else if (rc == 0) {

@@ -15,7 +15,6 @@
 #include "brain_config.h"
 #include "brain_eval.h"
 #include "brain_flow.h"
-#include "brain_rules.h"
 #include "fleet_cmds.h"
 
 const char fleet_usage_eval[] =
@@ -115,14 +114,6 @@ static int llm_decide(void *impl, const brain_eval_case *c, brain_answer *out, c
     memset(&f.answer, 0, sizeof f.answer);
     brain_flow_clear(&f);
     return 0;
-}
-
-static int rules_decide(void *impl, const brain_eval_case *c, brain_answer *out, char *path, size_t pathlen) {
-    const bool *fallback = impl;
-    brain_rules_input in = {.prompt = c->prompt, .n_images = c->n_images, .selected_scene = c->selected_scene,
-                            .image_urls = c->images, .ctx = c->ctx, .fallback = *fallback};
-    snprintf(path, pathlen, "%s", *fallback ? "fallback" : "rules");
-    return brain_rules_decide(&in, out);
 }
 
 static char *read_all(const char *path, size_t *len) {
@@ -225,7 +216,7 @@ int fleet_cmd_eval(fleet_ctx *c, int argc, char **argv) {
                     brain_eval_count(set));
         else
             fprintf(c->out, "decider: rules%s, %zu requests\n", fallback ? " in fallback" : "", brain_eval_count(set));
-        if (brain_eval_run(set, use_llm ? llm_decide : rules_decide, use_llm ? (void *)&l : (void *)&fallback, &rep,
+        if (brain_eval_run(set, use_llm ? llm_decide : brain_eval_rules, use_llm ? (void *)&l : (void *)&fallback, &rep,
                            misses ? c->err : NULL) != 0)
             rc = fleet_fail(c, FLEET_EXIT_RUNTIME, "eval", "out of memory");
     }

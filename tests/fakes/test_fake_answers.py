@@ -15,27 +15,16 @@ import sys
 import urllib.error
 import urllib.request
 
+from fakelib import check, finish, stats, stop
+from fakelib import start as start_fake
+
 from jsonschema import Draft202012Validator
 
 FAKE, SCHEMA = sys.argv[1], sys.argv[2]
 schema = json.load(open(SCHEMA))
 response_check = Draft202012Validator({**schema, "$ref": "#/$defs/CreateChatCompletionResponse"})
-failures = []
 
 
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-
-
-def start(*args):
-    p = subprocess.Popen([FAKE, "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = p.stdout.readline()
-    if "listening" not in line:
-        p.kill()
-        sys.exit(f"fake did not start: {line!r}")
-    return p, line.split()[-1]
 
 
 def post(url, body, headers=None):
@@ -49,10 +38,6 @@ def post(url, body, headers=None):
         return e.code, json.loads(e.read() or b"null")
 
 
-def stats(url):
-    with urllib.request.urlopen(url + "/_fake/stats", timeout=10) as r:
-        return json.loads(r.read())
-
 
 TOOLS = [{"type": "function", "function": {"name": "addScene", "description": "d",
                                            "parameters": {"type": "object", "properties": {}}}}]
@@ -61,7 +46,7 @@ TOOLS_REQ = {"model": "m", "messages": [{"role": "system", "content": "s"}, {"ro
 JSON_REQ = {"model": "m", "messages": [{"role": "user", "content": "u"}], "response_format": {"type": "json_object"}}
 
 # --- the request check --------------------------------------------------------------------------
-fake, url = start()
+fake, url = start_fake(FAKE)
 try:
     for bad, says in [({"messages": [{"role": "user", "content": "x"}]}, 'missing required property "model"'),
                       ({"model": "m", "messages": []}, "request.messages: has 0 items"),
@@ -77,14 +62,12 @@ try:
     check(status == 200, f"a valid request is answered: {status}")
     check(stats(url)["schema_rejections"] == 6, f"rejections counted: {stats(url)}")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
-fake, url = start("--no-request-check")
+    stop(fake)
+fake, url = start_fake(FAKE, "--no-request-check")
 try:
     check(post(url, {"messages": []})[0] == 200, "--no-request-check accepts any body")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
+    stop(fake)
 
 
 # --- answer kinds -------------------------------------------------------------------------------
@@ -104,7 +87,7 @@ def parses(text):
         return False
 
 
-fake, url = start()
+fake, url = start_fake(FAKE)
 try:
     expect_tools = {
         "auto": lambda m, f: calls(m)[0][0] == "addScene" and parses(calls(m)[0][1]) and f == "tool_calls",
@@ -148,15 +131,14 @@ try:
     status, body = post(url, TOOLS_REQ, {"X-Fake-Tool-Calls": custom})
     check(calls(message(body)[0]) == [("deleteScene", '{"scene_id":"s2","summary":"x"}')], "X-Fake-Tool-Calls")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
+    stop(fake)
 
 # --- the repair round ---------------------------------------------------------------------------
 REPAIR_REQ = {**TOOLS_REQ, "messages": TOOLS_REQ["messages"] + [
     {"role": "assistant", "content": None,
      "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "addScene", "arguments": "{}"}}]},
     {"role": "tool", "tool_call_id": "c1", "content": "arguments: missing required property \"instruction\""}]}
-fake, url = start("--answer", "unknown-scene", "--repair-answer", "tool")
+fake, url = start_fake(FAKE, "--answer", "unknown-scene", "--repair-answer", "tool")
 try:
     first = message(post(url, TOOLS_REQ)[1])[0]
     second = message(post(url, REPAIR_REQ)[1])[0]
@@ -166,15 +148,15 @@ try:
     check(s["repair_requests"] == 1, f"one repair request counted: {s}")
     check(s["answers"]["unknown-scene"] == 1 and s["answers"]["tool"] == 1, f"answers counted: {s['answers']}")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
+    stop(fake)
 
 # --- the answer mix -----------------------------------------------------------------------------
 for bad, says in [("nonsense=0.1", "not an answer kind"), ("auto=0.1", "not an answer kind"),
                   ("refusal=2", "expected a share"), ("refusal=0.6,length=0.6", "more than 1")]:
     p = subprocess.run([FAKE, "--answer-mix", bad], capture_output=True, text=True, timeout=10)
     check(p.returncode == 2 and says in p.stderr, f"--answer-mix {bad!r}: exit {p.returncode}, {p.stderr!r}")
-fake, url = start("--answer-mix", "wrong-arg-type=0.05,unknown-scene=0.05,refusal=0.05,length=0.05", "--seed", "7")
+fake, url = start_fake(FAKE, "--answer-mix", "wrong-arg-type=0.05,unknown-scene=0.05,refusal=0.05,length=0.05",
+                       "--seed", "7")
 try:
     n = 500
     kinds = {}
@@ -194,12 +176,10 @@ try:
     check(all(s[k] == kinds.get(k, 0) for k in ("wrong-arg-type", "unknown-scene", "refusal", "length")),
           f"stats agree: {s} vs {kinds}")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
+    stop(fake)
 
 help_text = subprocess.run([FAKE, "--help"], capture_output=True, text=True, timeout=10).stdout
 for flag in ("--answer KIND", "--answer-mix", "--repair-answer", "--tool-calls", "--no-request-check", "X-Fake-Answer"):
     check(flag in help_text, f"--help documents {flag}")
 
-print("FAIL" if failures else "PASS", f"({len(failures)} failed)")
-sys.exit(1 if failures else 0)
+finish()

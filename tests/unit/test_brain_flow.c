@@ -14,6 +14,7 @@
 
 #include "bf_json_schema.h"
 #include "bf_msg_brain_decision.h"
+#include "bf_test_openai.h"
 #include "brain_flow.h"
 #include "brain_outcome.h"
 
@@ -24,17 +25,10 @@ static bf_json_schema *openai;
 
 static int setup(void **state) {
     (void)state;
-    char err[512], path[1024];
+    char err[512];
     tools = brain_tools_new(err, sizeof err);
-    const char *src = getenv("BF_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/fakes/openai/chat_completions.schema.json", src ? src : ".");
-    FILE *fp = fopen(path, "rb");
-    if (!fp || !tools) return -1;
-    static char text[1 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, fp);
-    fclose(fp);
-    openai = bf_json_schema_new(text, n, err, sizeof err);
-    return openai ? 0 : -1;
+    openai = bf_test_openai_schema_new();
+    return tools && openai ? 0 : -1;
 }
 
 static int teardown(void **state) {
@@ -45,11 +39,8 @@ static int teardown(void **state) {
 }
 
 static void valid_request(const char *body) {
-    cJSON *j = cJSON_Parse(body);
     char err[1024];
-    if (!j || bf_json_schema_check(openai, NULL, j, "request", err, sizeof err) != 0)
-        fail_msg("not a valid chat request: %s", j ? err : "not JSON");
-    cJSON_Delete(j);
+    if (bf_test_openai_check_request(openai, body, err, sizeof err) != 0) fail_msg("not a valid chat request: %s", err);
 }
 
 static char *tool_answer(const char *name, const char *args) {

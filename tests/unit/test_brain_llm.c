@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bf_json_schema.h"
+#include "bf_test_openai.h"
 #include "brain_llm.h"
 
 static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}, {"s2", "Logo", 2, 4000}};
@@ -21,31 +22,11 @@ static const char *const request_images[] = {"https://uploads.example.com/a.jpg"
 static brain_tools *tools;
 static bf_json_schema *openai;
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? calloc(1, (size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 static int setup(void **state) {
     (void)state;
-    char err[512], path[1024];
+    char err[512];
     tools = brain_tools_new(err, sizeof err);
-    const char *src = getenv("BF_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/fakes/openai/chat_completions.schema.json", src ? src : ".");
-    char *text = slurp(path);
-    openai = text ? bf_json_schema_new(text, strlen(text), err, sizeof err) : NULL;
-    free(text);
-    if (!openai) fprintf(stderr, "%s: %s\n", path, text ? err : "cannot read");
+    openai = bf_test_openai_schema_new();
     return tools && openai ? 0 : -1;
 }
 
@@ -58,12 +39,9 @@ static int teardown(void **state) {
 
 /* Fails the test when body is not a valid chat-completions request. */
 static void check_request(const char *what, const char *body) {
-    cJSON *j = cJSON_Parse(body);
-    if (!j) fail_msg("%s: request is not JSON", what);
     char err[1024];
-    if (bf_json_schema_check(openai, NULL, j, "request", err, sizeof err) != 0)
+    if (bf_test_openai_check_request(openai, body, err, sizeof err) != 0)
         fail_msg("%s: not a valid CreateChatCompletionRequest: %s\n%s", what, err, body);
-    cJSON_Delete(j);
 }
 
 /* ---- bodies ---- */

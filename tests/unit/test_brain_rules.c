@@ -267,21 +267,13 @@ static brain_eval_set *load_set(void) {
     return s;
 }
 
-static int rules_decide(void *impl, const brain_eval_case *c, brain_answer *out, char *path, size_t pathlen) {
-    const bool *fallback = impl;
-    brain_rules_input in = {.prompt = c->prompt, .n_images = c->n_images, .selected_scene = c->selected_scene,
-                            .image_urls = c->images, .ctx = c->ctx, .fallback = *fallback};
-    snprintf(path, pathlen, "%s", *fallback ? "fallback" : "rules");
-    return brain_rules_decide(&in, out);
-}
-
 static void test_eval_set_offline(void **state) {
     (void)state;
     brain_eval_set *s = load_set();
     assert_true(brain_eval_count(s) >= 80);
     brain_eval_report rep;
     bool fallback = false;
-    assert_int_equal(brain_eval_run(s, rules_decide, &fallback, &rep, stderr), 0);
+    assert_int_equal(brain_eval_run(s, brain_eval_rules, &fallback, &rep, stderr), 0);
     brain_eval_print(&rep, stderr);
     /* Every tool and the question are labelled, each more than once. */
     for (int t = 0; t < BRAIN_TOOL_COUNT; t++)
@@ -297,7 +289,7 @@ static void test_eval_set_in_fallback(void **state) {
     brain_eval_set *s = load_set();
     brain_eval_report rep;
     bool fallback = true;
-    assert_int_equal(brain_eval_run(s, rules_decide, &fallback, &rep, NULL), 0);
+    assert_int_equal(brain_eval_run(s, brain_eval_rules, &fallback, &rep, NULL), 0);
     /* Asking to confirm costs accuracy on the deletions, never a destructive miss. */
     assert_int_equal(rep.destructive_misses, 0);
     assert_int_equal(rep.per_correct[BRAIN_TOOL_DELETE_SCENE], 0);
