@@ -17,8 +17,9 @@ import time
 import urllib.error
 import urllib.request
 
-from fakelib import check, finish, stats, stop
-from fakelib import start as start_fake
+sys.dont_write_bytecode = True  # importing fakelib must leave no __pycache__ in the source tree
+from fakelib import check, finish, stats, stop  # noqa: E402
+from fakelib import start as start_fake  # noqa: E402
 
 FAKE = sys.argv[1]
 
