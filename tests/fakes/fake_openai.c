@@ -136,7 +136,7 @@ static void usage(FILE *out) {
     fputs(
         "usage: fake_openai [flags]\n"
         "An OpenAI-compatible fake: POST /v1/chat/completions, GET /images/<name>,\n"
-        "GET /redirect?to=<url> (302), GET /_fake/stats (JSON counters).\n"
+        "GET /redirect?to=<url> (302), GET /_fake/stats and /_fake/answers (JSON counters).\n"
         "\n"
         "flags:\n"
         "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
@@ -197,9 +197,10 @@ static void usage(FILE *out) {
         "content-and-calls a different decision as content beside the valid calls; args-not-json\n"
         "arguments that do not parse; unknown-tool a function never offered; text prose only.\n"
         "A request that breaks the OpenAI schema gets a 400 whose error.message names the problem.\n"
+        "GET /_fake/answers counts 200 answers per kind (\"answers\"), \"repair_requests\" and\n"
+        "\"schema_rejections\".\n"
         "\n"
-        "GET /_fake/stats counts chat answers per mode (\"modes\"), 200 answers per kind (\"answers\"),\n"
-        "\"repair_requests\", \"schema_rejections\" and, for 429s, the same request\n"
+        "GET /_fake/stats counts chat answers per mode (\"modes\") and, for 429s, the same request\n"
         "body coming back: \"retries_after_429\", \"early_retries_after_429\" (sooner than its\n"
         "Retry-After in seconds) and \"min_gap_after_429_ms\" (-1: none yet).\n"
         "\n"
@@ -923,23 +924,29 @@ static enum MHD_Result handle_image(fake *f, struct MHD_Connection *c, const cha
 }
 
 static enum MHD_Result handle_stats(fake *f, struct MHD_Connection *c) {
-    char body[2048], modes[512], answers[768];
+    char body[1024], modes[512];
     size_t n = 0;
     for (size_t i = 0; i < N_MODES && n < sizeof modes; i++)
         n += (size_t)snprintf(modes + n, sizeof modes - n, "%s\"%s\":%ld", i ? "," : "", mode_names[i],
                               atomic_load(&f->by_mode[i]));
-    n = 0;
+    snprintf(body, sizeof body,
+             "{\"requests\":%ld,\"chat_requests\":%ld,\"recorded\":%ld,\"modes\":{%s},"
+             "\"retries_after_429\":%ld,\"early_retries_after_429\":%ld,\"min_gap_after_429_ms\":%ld}",
+             atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded), modes,
+             atomic_load(&f->retries_after_429), atomic_load(&f->early_retries_after_429),
+             atomic_load(&f->min_gap_after_429_ms));
+    return send_text(c, 200, body);
+}
+
+/* Apart from /_fake/stats, whose shape tests parse into small buffers. */
+static enum MHD_Result handle_answer_stats(fake *f, struct MHD_Connection *c) {
+    char body[1024], answers[768];
+    size_t n = 0;
     for (size_t i = 1; i < N_ANSWERS && n < sizeof answers; i++)
         n += (size_t)snprintf(answers + n, sizeof answers - n, "%s\"%s\":%ld", i > 1 ? "," : "", answer_names[i],
                               atomic_load(&f->by_answer[i]));
-    snprintf(body, sizeof body,
-             "{\"requests\":%ld,\"chat_requests\":%ld,\"recorded\":%ld,\"modes\":{%s},\"answers\":{%s},"
-             "\"repair_requests\":%ld,\"schema_rejections\":%ld,"
-             "\"retries_after_429\":%ld,\"early_retries_after_429\":%ld,\"min_gap_after_429_ms\":%ld}",
-             atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded), modes, answers,
-             atomic_load(&f->repair_requests), atomic_load(&f->schema_rejections),
-             atomic_load(&f->retries_after_429), atomic_load(&f->early_retries_after_429),
-             atomic_load(&f->min_gap_after_429_ms));
+    snprintf(body, sizeof body, "{\"answers\":{%s},\"repair_requests\":%ld,\"schema_rejections\":%ld}", answers,
+             atomic_load(&f->repair_requests), atomic_load(&f->schema_rejections));
     return send_text(c, 200, body);
 }
 
@@ -995,6 +1002,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return send_text(c, 405, "{\"error\":\"GET only\"}");
     if (strncmp(url, "/images/", 8) == 0) return handle_image(f, c, url + 8);
     if (strcmp(url, "/_fake/stats") == 0) return handle_stats(f, c);
+    if (strcmp(url, "/_fake/answers") == 0) return handle_answer_stats(f, c);
     if (strcmp(url, "/redirect") == 0) return handle_redirect(c);
     return send_text(c, 404, "{\"error\":\"not found\"}");
 }

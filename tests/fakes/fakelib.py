@@ -1,5 +1,5 @@
 """What the fake_openai tests share: checks that collect failures, starting the fake on a free port,
-its /_fake/stats."""
+its /_fake/stats and /_fake/answers."""
 import json
 import subprocess
 import sys
@@ -29,8 +29,8 @@ def stop(p):
     p.wait(timeout=10)
 
 
-def stats(url):
-    with urllib.request.urlopen(url + "/_fake/stats", timeout=10) as r:
+def stats(url, what="stats"):
+    with urllib.request.urlopen(url + "/_fake/" + what, timeout=10) as r:
         return json.loads(r.read())
 
 

@@ -7,7 +7,7 @@ Checks: a request that breaks OpenAI's CreateChatCompletionRequest gets a 400 na
 (and --no-request-check accepts it); every answer kind, in tools mode and JSON mode, is a valid
 CreateChatCompletionResponse (checked here with the jsonschema package against the same extracted
 schema) shaped as --help says; the repair round is recognised and --repair-answer applies to it;
---answer-mix gives its shares (wide bands: 500 requests, seed fixed) and /_fake/stats counts them.
+--answer-mix gives its shares (wide bands: 500 requests, seed fixed) and /_fake/answers counts them.
 """
 import json
 import subprocess
@@ -61,7 +61,7 @@ try:
         check((body or {}).get("error", {}).get("type") == "invalid_request_error", "OpenAI's error type")
     status, _ = post(url, TOOLS_REQ)
     check(status == 200, f"a valid request is answered: {status}")
-    check(stats(url)["schema_rejections"] == 6, f"rejections counted: {stats(url)}")
+    check(stats(url, "answers")["schema_rejections"] == 6, f"rejections counted: {stats(url, 'answers')}")
 finally:
     stop(fake)
 fake, url = start_fake(FAKE, "--no-request-check")
@@ -145,7 +145,7 @@ try:
     second = message(post(url, REPAIR_REQ)[1])[0]
     check(calls(first)[0][0] == "editScene", f"first answer as --answer: {first}")
     check(calls(second)[0][0] == "addScene", f"repair answered as --repair-answer: {second}")
-    s = stats(url)
+    s = stats(url, "answers")
     check(s["repair_requests"] == 1, f"one repair request counted: {s}")
     check(s["answers"]["unknown-scene"] == 1 and s["answers"]["tool"] == 1, f"answers counted: {s['answers']}")
 finally:
@@ -173,14 +173,15 @@ try:
     check(0.13 * n <= broken <= 0.27 * n, f"about 20 % broken: {broken}/{n}")
     for k in ("wrong-arg-type", "unknown-scene", "refusal", "length"):
         check(0.02 * n <= kinds.get(k, 0) <= 0.09 * n, f"{k} about 5 %: {kinds.get(k, 0)}")
-    s = stats(url)["answers"]
+    s = stats(url, "answers")["answers"]
     check(all(s[k] == kinds.get(k, 0) for k in ("wrong-arg-type", "unknown-scene", "refusal", "length")),
           f"stats agree: {s} vs {kinds}")
 finally:
     stop(fake)
 
 help_text = subprocess.run([FAKE, "--help"], capture_output=True, text=True, timeout=10).stdout
-for flag in ("--answer KIND", "--answer-mix", "--repair-answer", "--tool-calls", "--no-request-check", "X-Fake-Answer"):
+for flag in ("--answer KIND", "--answer-mix", "--repair-answer", "--tool-calls", "--no-request-check", "X-Fake-Answer",
+             "/_fake/answers"):
     check(flag in help_text, f"--help documents {flag}")
 
 finish()
