@@ -77,7 +77,7 @@ brain_flow_step brain_flow_answer(brain_flow *f, long status, const char *resp, 
     if (transport_err || status < 200 || status > 299) {
         char detail[320] = "";
         if (!transport_err) server_error(resp, len, detail, sizeof detail);
-        if (status == 0 || (transport_err && status >= 200 && status <= 299))
+        if (status == 0)
             return fall_back(f, "llm_unavailable", BF_REASON_LLM_UNAVAILABLE, "LLM call failed%s: %s", after,
                              transport_err ? transport_err : "no response");
         return fall_back(f, "llm_failed", BF_REASON_LLM_FAILED, "LLM call failed%s (HTTP %ld%s%s)", after, status,

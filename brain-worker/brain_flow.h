@@ -7,7 +7,8 @@
  *                       else SEND the first request.
  *   brain_flow_answer   with each HTTP result:
  *                       no response -> rules in fallback (llm_unavailable);
- *                       a non-2xx status after the client's retries -> rules in fallback (llm_failed);
+ *                       a non-2xx status after the client's retries, or a 2xx the transport refused
+ *                       (cut off, not JSON-typed) -> rules in fallback (llm_failed);
  *                       2xx, classified OK -> DONE by the llm (llm_answer, or llm_repaired on the
  *                       second round);
  *                       REPAIR or REFUSED on the first round -> SEND the repair request (the answer

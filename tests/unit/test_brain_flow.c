@@ -220,7 +220,8 @@ static void test_failures_fall_back_safely(void **state) {
     const char *html[] = {"<html>captive portal</html>"};
     const char *typed[] = {"response Content-Type is \"text/html\", not JSON"};
     assert_int_equal(drive(&f, &in, ok, html, typed, 1), 1);
-    assert_string_equal(f.error_code, "llm_unavailable");
+    assert_string_equal(f.error_code, "llm_failed");
+    assert_non_null(strstr(f.error_message, "(HTTP 200: response Content-Type is \"text/html\""));
     brain_flow_clear(&f);
     /* Not a completion: no repair round (there is nothing the model said to repair). */
     assert_int_equal(drive(&f, &in, ok, html, NULL, 1), 1);
