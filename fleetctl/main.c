@@ -36,6 +36,7 @@ static const char usage[] =
     "              live or from a saved capture, as a table, JSON or a self-contained HTML page\n"
     "  topics      create the manifest's missing topics (topics ensure), list topics\n"
     "  completion  print the bash completion script (source <(fleetctl completion bash))\n"
+    "  eval        score the rules or the configured model on labelled requests\n"
     "\n"
     "options every command takes (before or after its name):\n"
     "  -b, --bootstrap-server LIST   Kafka brokers, host:port[,host:port]; overrides\n"
@@ -118,6 +119,7 @@ int main(int argc, char **argv) {
         {"send", fleet_cmd_send},   {"replay", fleet_cmd_replay}, {"trace", fleet_cmd_trace},
         {"dlq", fleet_cmd_dlq},     {"report", fleet_cmd_report}, {"topics", fleet_cmd_topics},
         {"group", fleet_cmd_group}, {"completion", fleet_cmd_completion},
+        {"eval", fleet_cmd_eval},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(argv[i], cmds[k].name) == 0) {

@@ -48,10 +48,19 @@ write("json_parse", "deep", b"[" * 33 + b"]" * 33)
 write("json_parse", "numbers", b'[0,-0,1e308,1e309,-1e-400,9007199254740993,1.5E+2,0.1]')
 write("json_parse", "escapes", b'{"a":"\\ud83d\\ude00\\n\\t\\"\\\\\\/","b":"\\ud800"}')
 
-# llm_answer: first byte = checking context (see fuzz_llm_answer.c), then a chat-completions body.
-def completion(content):
-    return json.dumps({"id": "c1", "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                                "finish_reason": "stop"}],
+# llm_answer: first byte = checking context (see fuzz_llm_answer.c; bit 6: JSON mode), then a
+# chat-completions body. The classes of tests/unit/test_brain_llm.c: legacy JSON content, JSON-mode
+# answers and function calls, valid and broken.
+def completion(content=None, refusal=None, calls=None, finish=None):
+    msg = {"role": "assistant", "content": content}
+    if refusal is not None:
+        msg["refusal"] = refusal
+    if calls:
+        msg["tool_calls"] = [{"id": f"call_{i}", "type": "function",
+                              "function": {"name": n, "arguments": a if isinstance(a, str) else json.dumps(a)}}
+                             for i, (n, a) in enumerate(calls)]
+    return json.dumps({"id": "c1", "choices": [{"index": 0, "message": msg,
+                                                "finish_reason": finish or ("tool_calls" if calls else "stop")}],
                        "usage": {"prompt_tokens": 10, "completion_tokens": 42}}).encode()
 
 answers = {
@@ -68,9 +77,41 @@ answers = {
     "with_image": '{"tool":"editSceneWithImage","target_scene":"scene-3","params":{}}',
     "duration": '{"tool":"changeDuration","target_scene":"s1","params":{"duration_ms":5000}}',
     "long_target": '{"tool":"fixBrokenScene","target_scene":"' + "s" * 200 + '"}',
+    "control_summary": '{"tool":"addScene","summary":"a\\u0001b\\u001b[31m","params":{}}',
+    "long_summary": '{"tool":"addScene","summary":"' + "\u00e9" * 3000 + '","params":{}}',
+    "json_mode_call": '{"tool":"editScene","arguments":{"scene_id":"s2","instruction":"x","summary":"ok"}}',
+    "json_mode_calls": '{"calls":[{"tool":"addScene","arguments":{"instruction":"a","summary":"s"}},'
+                       '{"tool":"changeDuration","arguments":{"scene_id":"s1","delta_ms":1000,"summary":"s"}}]}',
 }
 for i, (name, content) in enumerate(answers.items()):
     write("llm_answer", name, bytes([i * 7 % 64]) + completion(content))
+    if name.startswith("json_mode"):
+        write("llm_answer", name + "-json", bytes([64 | (i * 7 % 64)]) + completion(content))
+EDIT = {"scene_id": "s2", "instruction": "bigger logo", "summary": "Bigger logo."}
+calls = {
+    "call_valid": ([("editScene", EDIT)], None, None, None),
+    "call_clarify": ([("askClarification", {"question": "Which one?"})], None, None, None),
+    "call_two": ([("editScene", EDIT), ("changeDuration", {"scene_id": "s1", "duration_ms": 5000, "summary": "s"})],
+                 None, None, None),
+    "call_wrong_type": ([("changeDuration", {"scene_id": "s1", "duration_ms": "5000", "summary": "s"})], None, None, None),
+    "call_invented_image": ([("analyzeImage", {"image_url": "https://made.up/x.png", "summary": "s"})], None, None, None),
+    "call_project_image": ([("editSceneWithImage", {"scene_id": "s1", "image_url": "https://cdn.example.com/moodboard.png",
+                                                    "instruction": "x", "summary": "s"})], None, None, None),
+    "call_unknown_scene": ([("editScene", {"scene_id": "s9", "instruction": "x", "summary": "s"})], None, None, None),
+    "call_unknown_tool": ([("launchRocket", {})], None, None, None),
+    "call_args_not_json": ([("editScene", "{scene_id: s2")], None, None, None),
+    "call_length": ([("editScene", '{"scene_id":"s2","instruction":"make the lo')], None, None, "length"),
+    "call_with_content": ([("editScene", EDIT)], '{"tool":"deleteScene"} deleting', None, None),
+    "call_refusal": (None, None, "I can't help with that.", None),
+    "call_text_only": (None, "Sure, I'll make the logo bigger!", None, None),
+    "call_clarify_beside": ([("editScene", EDIT), ("askClarification", {"question": "Sure?"})], None, None, None),
+    "call_many": ([("editScene", EDIT)] * 17, None, None, None),
+    "call_long_instruction": ([("addScene", {"instruction": "x" * 3900, "summary": "s" * 399})], None, None, None),
+}
+for i, (name, (cs, content, refusal, finish)) in enumerate(calls.items()):
+    body = completion(content, refusal, cs, finish)
+    if len(body) <= MAX_SEED:
+        write("llm_answer", name, bytes([(i * 11) % 64]) + body)
 write("llm_answer", "html", b"\x00<html>502 Bad Gateway</html>")
 write("llm_answer", "no_choices", b'\x00{"choices":[]}')
 write("llm_answer", "api_error", b'\x00{"error":{"message":"rate limited","type":"rate_limit"}}')
