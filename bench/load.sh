@@ -246,7 +246,7 @@ echo "== fleetctl report (the run's topics, from the first request to the drain 
 sleep 3 # the last enrichments
 window=(--from-time "$(date -u -d "@$((start_ms / 1000 - 1))" +%FT%TZ)" --to-time "$(date -u +%FT%TZ)")
 BRAINFLEET_TOPIC_PREFIX=$PREFIX "$BUILD/fleetctl/fleetctl" report "${window[@]}" | tee "$WORK/report.txt"
-BRAINFLEET_TOPIC_PREFIX=$PREFIX "$BUILD/fleetctl/fleetctl" report "${window[@]}" --format json >"$WORK/report.json" 2>/dev/null || true
+BRAINFLEET_TOPIC_PREFIX=$PREFIX "$BUILD/fleetctl/fleetctl" report "${window[@]}" -o json >"$WORK/report.json" 2>/dev/null || true
 echo "== fault_checker (nothing lost, nothing applied twice)"
 rc=0
 BRAINFLEET_PG_DSN=$DSN "$BUILD/tests/fault_checker" --prefix "$PREFIX" --requests "$WORK/requests.tsv" --wait-ms 60000 \

@@ -11,7 +11,10 @@ typedef struct brain_cfg {
     char llm_url[BF_CFG_STR_MAX];     /* base URL; empty: rule-based decider */
     char llm_api_key[BF_CFG_STR_MAX]; /* secret */
     char llm_model[BF_CFG_STR_MAX];
-    double llm_temperature;
+    char llm_mode[BF_CFG_STR_MAX];             /* "tools" | "json" (brain_llm_mode_parse) */
+    double llm_temperature;                    /* < 0: not sent */
+    long long llm_max_tokens;                  /* 0: not sent */
+    char llm_max_tokens_field[BF_CFG_STR_MAX]; /* "max_tokens" | "max_completion_tokens" */
     long long llm_timeout_ms;
     long long llm_retries;
     long long token_budget;

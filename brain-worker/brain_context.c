@@ -57,6 +57,32 @@ static int parse_scenes(const cJSON *arr, brain_context *ctx) {
     return 0;
 }
 
+static int parse_urls(const cJSON *facts, bf_strlist *out) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(facts, "image_urls");
+    int count = cJSON_GetArraySize(arr);
+    if (!cJSON_IsArray(arr) || count <= 0) return 0;
+    out->v = calloc((size_t)count, sizeof *out->v);
+    if (!out->v) return -1;
+    const cJSON *u;
+    cJSON_ArrayForEach(u, arr) {
+        if (!cJSON_IsString(u)) continue;
+        if (!(out->v[out->n] = strdup(u->valuestring))) return -1;
+        out->n++;
+    }
+    return 0;
+}
+
+static int copy_urls(bf_strlist *dst, const bf_strlist *src) {
+    if (!src->n) return 0;
+    dst->v = calloc(src->n, sizeof *dst->v);
+    if (!dst->v) return -1;
+    for (size_t i = 0; i < src->n; i++) {
+        if (!(dst->v[i] = strdup(src->v[i]))) return -1;
+        dst->n++;
+    }
+    return 0;
+}
+
 static int parse_images(const cJSON *arr, brain_context *ctx) {
     int count = cJSON_GetArraySize(arr);
     if (count <= 0) return 0;
@@ -66,9 +92,10 @@ static int parse_images(const cJSON *arr, brain_context *ctx) {
     cJSON_ArrayForEach(it, arr) {
         brain_image_facts *im = &ctx->images[ctx->n_images++];
         im->trace_id = str_field(it, "trace_id");
-        im->facts = value_text(cJSON_GetObjectItemCaseSensitive(it, "facts"));
+        const cJSON *facts = cJSON_GetObjectItemCaseSensitive(it, "facts");
+        im->facts = value_text(facts);
         im->created_at = str_field(it, "created_at");
-        if (!im->trace_id || !im->facts || !im->created_at) return -1;
+        if (!im->trace_id || !im->facts || !im->created_at || parse_urls(facts, &im->urls) != 0) return -1;
     }
     return 0;
 }
@@ -180,7 +207,7 @@ int brain_context_copy(brain_context *dst, const brain_context *src) {
             d->trace_id = dup_or_empty(src->images[i].trace_id);
             d->facts = dup_or_empty(src->images[i].facts);
             d->created_at = dup_or_empty(src->images[i].created_at);
-            if (!d->trace_id || !d->facts || !d->created_at) rc = -1;
+            if (!d->trace_id || !d->facts || !d->created_at || copy_urls(&d->urls, &src->images[i].urls) != 0) rc = -1;
         }
     }
     if (rc) brain_context_clear(dst);
@@ -207,6 +234,7 @@ void brain_context_clear(brain_context *ctx) {
         free(ctx->images[i].trace_id);
         free(ctx->images[i].facts);
         free(ctx->images[i].created_at);
+        bf_strlist_free(&ctx->images[i].urls);
     }
     free(ctx->images);
     for (size_t i = 0; i < ctx->n_messages; i++) {
@@ -222,4 +250,12 @@ const brain_scene *brain_context_find_scene(const brain_context *ctx, const char
     for (size_t i = 0; i < ctx->n_scenes; i++)
         if (strcmp(ctx->scenes[i].id, scene_id) == 0) return &ctx->scenes[i];
     return NULL;
+}
+
+bool brain_context_has_image_url(const brain_context *ctx, const char *url) {
+    if (!url) return false;
+    for (size_t i = 0; i < ctx->n_images; i++)
+        for (size_t k = 0; k < ctx->images[i].urls.n; k++)
+            if (strcmp(ctx->images[i].urls.v[k], url) == 0) return true;
+    return false;
 }

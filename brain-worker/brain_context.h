@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bf_msg.h"
+
 typedef struct brain_memory_item {
     char *key;
     char *value; /* JSON text */
@@ -24,6 +26,7 @@ typedef struct brain_image_facts {
     char *trace_id;
     char *facts;      /* JSON text: palette, mood, typography, layout ... */
     char *created_at; /* as the database printed it */
+    bf_strlist urls;  /* the image's URLs (facts.image_urls); empty for facts merged by the stage */
 } brain_image_facts;
 
 typedef struct brain_message {
@@ -49,7 +52,8 @@ typedef struct brain_context {
 /* Parses the document brain_store returns:
  *   {"preferences":[{"key","value","confidence"}], "relationships":[...same...],
  *    "scenes":[{"scene_id","name","position","duration_ms"}],
- *    "images":[{"trace_id","facts","created_at"}]            (newest first),
+ *    "images":[{"trace_id","facts","created_at"}]            (newest first; facts.image_urls
+ *                                                              become the image's urls),
  *    "messages":[{"role","content"}]                         (newest first; reversed here)}
  * Missing arrays are empty. Returns 0, or -1 with err (ctx is then empty). */
 int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *err, size_t errlen);
@@ -63,5 +67,7 @@ int brain_context_copy(brain_context *dst, const brain_context *src);
 void brain_context_clear(brain_context *ctx);
 
 const brain_scene *brain_context_find_scene(const brain_context *ctx, const char *scene_id);
+/* True when one of the project's analysed images has url among its URLs. */
+bool brain_context_has_image_url(const brain_context *ctx, const char *url);
 
 #endif

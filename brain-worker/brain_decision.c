@@ -31,6 +31,21 @@ int brain_tool_needs_image(brain_tool t) {
            t == BRAIN_TOOL_EDIT_SCENE_WITH_IMAGE;
 }
 
+bool brain_tool_destructive(brain_tool t) { return t == BRAIN_TOOL_DELETE_SCENE || t == BRAIN_TOOL_CHANGE_DURATION; }
+
+void brain_step_clear(brain_step *s) {
+    free(s->summary);
+    cJSON_Delete(s->params);
+    memset(s, 0, sizeof *s);
+}
+
+static void clear_steps(brain_answer *a) {
+    for (size_t i = 0; i < a->n_then; i++) brain_step_clear(&a->then[i]);
+    free(a->then);
+    a->then = NULL;
+    a->n_then = 0;
+}
+
 int brain_answer_clarify(brain_answer *a, const char *question) {
     char *q = strdup(question);
     if (!q) return -1;
@@ -38,8 +53,34 @@ int brain_answer_clarify(brain_answer *a, const char *question) {
     a->question = q;
     a->tool = BRAIN_TOOL_CLARIFY;
     a->target_scene[0] = '\0';
+    a->edit_complexity = 0;
     cJSON_Delete(a->params);
     a->params = NULL;
+    clear_steps(a);
+    return 0;
+}
+
+void brain_step_take(brain_answer *a, brain_step *s) {
+    memset(s, 0, sizeof *s);
+    s->tool = a->tool;
+    memcpy(s->target_scene, a->target_scene, sizeof s->target_scene);
+    s->edit_complexity = a->edit_complexity;
+    s->summary = a->summary;
+    s->params = a->params;
+    a->summary = NULL;
+    a->params = NULL;
+    brain_answer_clear(a);
+}
+
+int brain_answer_add_step(brain_answer *a, brain_step *step) {
+    brain_step *n = realloc(a->then, (a->n_then + 1) * sizeof *n);
+    if (!n) {
+        brain_step_clear(step);
+        return -1;
+    }
+    a->then = n;
+    a->then[a->n_then++] = *step;
+    memset(step, 0, sizeof *step);
     return 0;
 }
 
@@ -47,5 +88,6 @@ void brain_answer_clear(brain_answer *a) {
     free(a->summary);
     free(a->question);
     cJSON_Delete(a->params);
+    clear_steps(a);
     memset(a, 0, sizeof *a);
 }

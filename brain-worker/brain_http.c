@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "bf_http_client.h"
+#include "bf_llm_endpoint.h"
 
 struct brain_http {
     bf_http_client *client;
@@ -51,7 +52,7 @@ brain_http *brain_http_new(bf_loop *loop, const brain_cfg *cfg, long max_concurr
         free(h);
         return NULL;
     }
-    brain_http_endpoint(cfg->llm_url, h->url, sizeof h->url);
+    bf_llm_chat_url(cfg->llm_url, h->url, sizeof h->url);
     if (cfg->llm_api_key[0]) {
         snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", cfg->llm_api_key);
         h->has_auth = true;

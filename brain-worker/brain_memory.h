@@ -2,8 +2,9 @@
  *   - conversation: the user's prompt and the decision's summary (or question) as two messages,
  *     ids derived from the request id so a redelivered request never stores them twice (user
  *     message id = request id; assistant id = request id with its last hex digit xor 1);
- *   - scene_relationship "scene:<id>" when the decision targets a scene: the last tool applied,
- *     the request and the images involved (weight 0.5, inferred);
+ *   - scene_relationship "scene:<id>" for each scene the decision acts on (a workflow's steps
+ *     included): the last tool applied to it, the request and the images involved (weight 0.5,
+ *     inferred);
  *   - user_preference for each preference the prompt states explicitly (explicit, weight 1.0):
  *     a sentence containing "I prefer", "I like", "I love", "I want ... always", "always use",
  *     "please always", "never use", "I hate", "I don't like" becomes key "stated:<phrase>" (the words

@@ -1,5 +1,12 @@
 /* What the brain publishes on brainDecisions: the decision for a request (from an answer plus how
- * it was reached) and the enrichment for late-arriving image facts. Pure: builds and encodes. */
+ * it was reached) and the enrichment for late-arriving image facts. Pure: builds and encodes.
+ *
+ * Exactly one decision per request: every answer a decider produced encodes. Text (summaries,
+ * the question, the error message, the model name) loses its control characters and invalid UTF-8
+ * and is cut on a character boundary to the contract's bounds; a workflow longer than the contract
+ * allows keeps its first steps. If the tool call(s) still cannot be encoded (a target that is not
+ * an id, an input over 64 KiB or nested too deep), the decision becomes a clarification asking the
+ * user to rephrase, with error decision_unencodable saying why. */
 #ifndef BRAIN_OUTCOME_H
 #define BRAIN_OUTCOME_H
 
@@ -16,6 +23,12 @@ typedef struct brain_outcome {
     const char *traceparent; /* the request's: the decision joins its trace */
     const brain_answer *answer;
     const char *model; /* LLM model, or "rule-based" */
+    /* Who decided and why. BF_DECIDER_NONE derives it: model "rule-based" (or NULL) is the rules,
+     * with the reason from error_code (llm_failed, llm_unavailable, llm_invalid_answer,
+     * llm_refused, prompt_over_budget; none: no_llm); any other model is the llm's first answer. */
+    bf_decider decider;
+    bf_decided_reason reason;
+    bool repair_round;
     bool degraded;
     int64_t prompt_tokens, completion_tokens, budget_tokens;
     bool truncated;

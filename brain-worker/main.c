@@ -13,7 +13,7 @@
 extern char **environ;
 
 static const char usage[] =
-    "Usage: brain-worker [--help]\n"
+    "Usage: brain-worker [--help] [--version]\n"
     "\n"
     "Consumes brainRequests: publishes imageAnalysisRequested for each new image at once, builds the\n"
     "project's context packet from PostgreSQL, asks the LLM (BRAINFLEET_LLM_URL) or the rule-based\n"
@@ -23,7 +23,9 @@ static const char usage[] =
 int main(int argc, char **argv) {
     bf_app app;
     brain_cfg bcfg;
-    int rc = bf_app_init(&app, "brain-worker", usage, argc, argv, brain_cfg_vars, brain_cfg_n, &bcfg);
+    const bf_app_spec spec = {.worker = "brain-worker", .usage = usage, .stage_vars = brain_cfg_vars, .n_stage = brain_cfg_n,
+                              .stage_cfg = &bcfg};
+    int rc = bf_app_init(&app, &spec, argc, argv);
     if (rc != BF_APP_CONTINUE) return rc;
     rc = 1;
     char err[1024];

@@ -44,8 +44,11 @@ long long bf_parse_duration_ms(const char *s) {
     long long v;
     const char *e;
     if (parse_ll(s, &v, &e) != 0) return -1;
+    /* A bare number has no unit: "SHUTDOWN_TIMEOUT=20" meant 20 s to whoever wrote it and 20 ms
+     * to the old parser. Only 0 reads the same in every unit. */
+    if (*e == '\0') return v == 0 ? 0 : -1;
     static const struct { const char *suffix; long long mul; } units[] = {
-        {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(e, units[i].suffix) == 0) {
@@ -79,14 +82,20 @@ static long long parse_bytes(const char *s) {
     return v * mul;
 }
 
+static void bound_text(const bf_cfg_var *v, double x, char *buf, size_t cap);
+
 static int check_bounds(const bf_cfg_var *var, double v, const char *text, char *err, size_t errlen) {
     if (var->min > var->max) return 0;
     if (v < var->min) {
-        snprintf(err, errlen, "%s%s: %s is below the minimum %g", BF_ENV_PREFIX, var->name, text, var->min);
+        char b[32];
+        bound_text(var, var->min, b, sizeof b);
+        snprintf(err, errlen, "%s%s: %s is below the minimum %s", BF_ENV_PREFIX, var->name, text, b);
         return -1;
     }
     if (v > var->max) {
-        snprintf(err, errlen, "%s%s: %s is above the maximum %g", BF_ENV_PREFIX, var->name, text, var->max);
+        char b[32];
+        bound_text(var, var->max, b, sizeof b);
+        snprintf(err, errlen, "%s%s: %s is above the maximum %s", BF_ENV_PREFIX, var->name, text, b);
         return -1;
     }
     return 0;
@@ -153,7 +162,8 @@ int bf_config_parse_value(const bf_cfg_var *var, const char *text, void *field, 
     case BF_CFG_MS: {
         long long v = bf_parse_duration_ms(text);
         if (v < 0) {
-            snprintf(err, errlen, "%s%s: '%s' is not a duration (e.g. 250ms, 10s, 5m, 2h, 30d)",
+            snprintf(err, errlen, "%s%s: '%s' is not a duration: a whole number with a unit, ms, s, m, h or d "
+                     "(e.g. 250ms, 10s, 5m, 2h, 30d; only 0 may go without)",
                      BF_ENV_PREFIX, name, text);
             return -1;
         }
@@ -225,12 +235,51 @@ static void default_text(const bf_cfg_var *v, char *buf, size_t cap) {
     else snprintf(buf, cap, "%s", v->default_value);
 }
 
+void bf_config_format_duration(long long ms, char *buf, size_t cap) {
+    static const struct { const char *unit; long long ms; } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1},
+    };
+    if (ms == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0) {
+            snprintf(buf, cap, "%lld%s", ms / units[i].ms, units[i].unit);
+            return;
+        }
+}
+
+void bf_config_format_bytes(long long bytes, char *buf, size_t cap) {
+    static const struct { const char *unit; long long mul; } units[] = {
+        {"G", 1LL << 30}, {"M", 1LL << 20}, {"k", 1LL << 10},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (bytes != 0 && bytes % units[i].mul == 0) {
+            snprintf(buf, cap, "%lld%s", bytes / units[i].mul, units[i].unit);
+            return;
+        }
+    snprintf(buf, cap, "%lld", bytes);
+}
+
+/* One bound as the operator would write it (10m, 64M, 100000), never as 1.07374e+09. */
+static void bound_text(const bf_cfg_var *v, double x, char *buf, size_t cap) {
+    if (v->type == BF_CFG_MS) bf_config_format_duration((long long)x, buf, cap);
+    else if (v->type == BF_CFG_BYTES) bf_config_format_bytes((long long)x, buf, cap);
+    else if (v->type == BF_CFG_INT) snprintf(buf, cap, "%lld", (long long)x);
+    else snprintf(buf, cap, "%g", x);
+}
+
 static void range_text(const bf_cfg_var *v, char *buf, size_t cap) {
     buf[0] = '\0';
-    if (v->type == BF_CFG_ENUM) snprintf(buf, cap, "one of %s", v->choices);
-    else if (v->min <= v->max && v->type != BF_CFG_STRING && v->type != BF_CFG_BOOL)
-        snprintf(buf, cap, "%g..%g%s", v->min, v->max,
-                 v->type == BF_CFG_MS ? " ms" : v->type == BF_CFG_BYTES ? " bytes" : "");
+    if (v->type == BF_CFG_ENUM) {
+        snprintf(buf, cap, "one of %s", v->choices);
+    } else if (v->min <= v->max && v->type != BF_CFG_STRING && v->type != BF_CFG_BOOL) {
+        char lo[32], hi[32];
+        bound_text(v, v->min, lo, sizeof lo);
+        bound_text(v, v->max, hi, sizeof hi);
+        snprintf(buf, cap, "%s..%s", lo, hi);
+    }
 }
 
 void bf_config_print_help(FILE *out, const char *usage, const bf_cfg_var *const *tables,

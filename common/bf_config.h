@@ -22,7 +22,7 @@ typedef enum {
     BF_CFG_STRING,   /* char[BF_CFG_STR_MAX]; any text up to BF_CFG_STR_MAX-1 bytes */
     BF_CFG_INT,      /* long long; decimal, within [min, max] */
     BF_CFG_BOOL,     /* bool; true|false|1|0|yes|no|on|off */
-    BF_CFG_MS,       /* long long milliseconds; "250ms", "10s", "5m", "2h", "30d" or plain ms */
+    BF_CFG_MS,       /* long long milliseconds; "250ms", "10s", "5m", "2h", "30d"; a unit is required (but for 0) */
     BF_CFG_BYTES,    /* long long bytes; "512", "64k", "10M", "1G" (binary units) */
     BF_CFG_ENUM,     /* char[BF_CFG_STR_MAX]; one of the '|'-separated words in choices */
     BF_CFG_URL,      /* char[BF_CFG_STR_MAX]; empty, or http:// / https:// with a host */
@@ -64,7 +64,17 @@ void bf_config_print_help(FILE *out, const char *usage, const bf_cfg_var *const 
 void bf_config_print_markdown(FILE *out, const char *title, const bf_cfg_var *const *tables,
                               const size_t *ns, size_t count);
 
-/* Parses a duration ("250ms", "10s", "5m", "2h", "30d", "1500") into ms; -1 when malformed. */
+/* Parses a duration ("250ms", "10s", "5m", "2h", "30d"; "0") into ms; -1 when malformed or when a
+ * number other than 0 has no unit. */
 long long bf_parse_duration_ms(const char *s);
+
+/* The shortest exact form of a duration / size in the syntax the parsers take ("10m", "64M"). */
+void bf_config_format_duration(long long ms, char *buf, size_t cap);
+void bf_config_format_bytes(long long bytes, char *buf, size_t cap);
+
+/* Checks a PostgreSQL connection string's syntax with libpq's own parser (PQconninfoParse), so a
+ * typo ("hots=x") is a configuration error at start, not an endless "database down". Empty is
+ * fine (no database). Returns 0, or -1 with err naming BRAINFLEET_PG_DSN (never its password). */
+int bf_config_check_dsn(const char *dsn, char *err, size_t errlen);
 
 #endif

@@ -20,10 +20,16 @@ struct bf_metric {
     _Atomic uint64_t sum_bits;
 };
 
+/* The process_* family Prometheus client libraries export, refreshed from /proc on each render. */
+typedef struct process_metrics {
+    bf_metric *cpu, *rss, *vsz, *fds, *max_fds, *start;
+} process_metrics;
+
 struct bf_metrics {
     pthread_mutex_t lock;
     bf_metric **items;
     size_t n, cap;
+    process_metrics proc; /* all NULL until bf_metrics_add_process */
 };
 
 const double bf_metrics_latency_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -199,7 +205,32 @@ static void render_one(strbuf *b, bf_metric *x) {
     sb_printf(b, " %llu\n", (unsigned long long)cum);
 }
 
+int bf_metrics_add_process(bf_metrics *m) {
+    process_metrics *p = &m->proc;
+    p->cpu = bf_metrics_counter(m, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", NULL);
+    p->rss = bf_metrics_gauge(m, "process_resident_memory_bytes", "Resident memory size in bytes.", NULL);
+    p->vsz = bf_metrics_gauge(m, "process_virtual_memory_bytes", "Virtual memory size in bytes.", NULL);
+    p->fds = bf_metrics_gauge(m, "process_open_fds", "Number of open file descriptors.", NULL);
+    p->max_fds = bf_metrics_gauge(m, "process_max_fds", "Maximum number of open file descriptors.", NULL);
+    p->start = bf_metrics_gauge(m, "process_start_time_seconds",
+                                "Start time of the process since unix epoch in seconds.", NULL);
+    if (!p->cpu || !p->rss || !p->vsz || !p->fds || !p->max_fds || !p->start) return -1;
+    bf_process_stats st;
+    if (bf_process_stats_read(&st) == 0) bf_metric_set(p->start, st.start_time_seconds);
+    return 0;
+}
+
 char *bf_metrics_render(bf_metrics *m) {
+    process_metrics *p = &m->proc;
+    bf_process_stats st;
+    if (p->cpu && bf_process_stats_read(&st) == 0) {
+        /* A counter set from the kernel's running total: it only grows, as a counter must. */
+        atomic_store(&p->cpu->bits, to_bits(st.cpu_seconds));
+        bf_metric_set(p->rss, st.resident_bytes);
+        bf_metric_set(p->vsz, st.virtual_bytes);
+        bf_metric_set(p->fds, st.open_fds);
+        bf_metric_set(p->max_fds, st.max_fds);
+    }
     strbuf b = {malloc(4096), 0, 4096, 0};
     if (!b.s) return NULL;
     b.s[0] = '\0';

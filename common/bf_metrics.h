@@ -33,6 +33,18 @@ double bf_metric_value(const bf_metric *c); /* counters and gauges; histograms: 
 extern const double bf_metrics_latency_bounds[];
 extern const size_t bf_metrics_latency_n;
 
+/* Registers process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
+ * process_open_fds, process_max_fds and process_start_time_seconds (the names Prometheus client
+ * libraries use, so standard dashboards work); bf_metrics_render refreshes them from /proc.
+ * Returns 0, or -1 when out of memory. */
+int bf_metrics_add_process(bf_metrics *m);
+
+/* This process's figures from /proc/self (Linux). Returns 0, or -1 when /proc is unreadable. */
+typedef struct bf_process_stats {
+    double cpu_seconds, resident_bytes, virtual_bytes, open_fds, max_fds, start_time_seconds;
+} bf_process_stats;
+int bf_process_stats_read(bf_process_stats *out);
+
 /* Renders the exposition text; returns a malloc'd NUL-terminated string the caller frees. */
 char *bf_metrics_render(bf_metrics *m);
 

@@ -11,6 +11,11 @@ static const char *const tool_names[BF_TOOL_COUNT] = {
     "addScene", "editScene", "deleteScene", "fixBrokenScene", "analyzeImage", "createSceneFromImage",
     "editSceneWithImage", "changeDuration",
 };
+static const char *const decider_names[] = {"llm", "rules"}; /* from BF_DECIDER_LLM */
+static const char *const reason_names[BF_DECIDED_REASONS] = {
+    "llm_answer", "llm_repaired", "no_llm", "llm_failed", "llm_unavailable", "llm_invalid_answer", "llm_refused",
+    "prompt_over_budget",
+};
 /* Index 0 is BF_EDIT_NONE, which never appears on the wire. */
 static const char *const complexity_names[] = {"surgical", "creative", "structural"};
 
@@ -29,6 +34,14 @@ bool bf_tool_needs_scene(bf_tool t) {
 
 const char *bf_edit_complexity_name(bf_edit_complexity e) {
     return e >= BF_EDIT_SURGICAL && e <= BF_EDIT_STRUCTURAL ? complexity_names[e - 1] : NULL;
+}
+
+const char *bf_decider_name(bf_decider d) {
+    return d == BF_DECIDER_LLM || d == BF_DECIDER_RULES ? decider_names[d - 1] : NULL;
+}
+
+const char *bf_decided_reason_name(bf_decided_reason r) {
+    return (unsigned)r < BF_DECIDED_REASONS ? reason_names[r] : NULL;
 }
 
 static void free_call(bf_tool_call *t) {
@@ -129,6 +142,21 @@ static void read_meta(bf_jc *c, const cJSON *p, bf_msg_brain_decision *m) {
         bf_jc_pop(c, mk);
     }
     bf_msg_error_read(c, p, "error", &m->error);
+    if (bf_jc_object(c, p, "decided_by", false, &o) == 0 && o) {
+        size_t mk = bf_jc_push_key(c, "decided_by");
+        int v;
+        if (bf_jc_enum(c, o, "decider", true, decider_names, 2, &v) == 0) m->decided_by.decider = (bf_decider)(v + 1);
+        if (bf_jc_enum(c, o, "reason", true, reason_names, BF_DECIDED_REASONS, &v) == 0)
+            m->decided_by.reason = (bf_decided_reason)v;
+        bf_jc_bool(c, o, "repair_round", true, &m->decided_by.repair_round);
+        bool llm_reason = m->decided_by.reason <= BF_REASON_LLM_REPAIRED;
+        if (!c->failed && llm_reason != (m->decided_by.decider == BF_DECIDER_LLM))
+            bf_jc_fail_at(c, "reason", "%s is not a reason of the %s", reason_names[m->decided_by.reason],
+                          decider_names[m->decided_by.decider - 1]);
+        if (!c->failed && m->decided_by.reason == BF_REASON_LLM_REPAIRED && !m->decided_by.repair_round)
+            bf_jc_fail_at(c, "repair_round", "must be true for llm_repaired");
+        bf_jc_pop(c, mk);
+    }
 }
 
 int bf_msg_brain_decision_decode(const char *bytes, size_t len, bf_msg_brain_decision *out, char *err, size_t errlen) {
@@ -216,6 +244,13 @@ static int add_meta(cJSON *p, const bf_msg_brain_decision *m) {
         return -1;
     if (m->dropped_sections.n) r |= bf_msg_add_list(tr, "dropped_sections", &m->dropped_sections);
     r |= bf_msg_add_error(p, "error", &m->error);
+    if (m->decided_by.decider != BF_DECIDER_NONE) {
+        cJSON *o = cJSON_AddObjectToObject(p, "decided_by");
+        if (!o) return -1;
+        r |= bf_msg_add_string(o, "decider", bf_decider_name(m->decided_by.decider));
+        r |= bf_msg_add_string(o, "reason", bf_decided_reason_name(m->decided_by.reason));
+        if (!cJSON_AddBoolToObject(o, "repair_round", m->decided_by.repair_round)) r = -1;
+    }
     return r;
 }
 

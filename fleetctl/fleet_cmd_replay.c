@@ -13,7 +13,7 @@
 const char fleet_usage_replay[] =
     "usage: fleetctl replay --topic T [range] [filters] [--to-topic T2 [--keep-timestamps]]\n"
     "       fleetctl replay --group G --topic T (--to-time TIME | --to-offset earliest|latest|N | --since DUR)\n"
-    "                       [--partition P] [--dry-run]\n"
+    "                       [--partition P] [--execute [--save-to FILE]]\n"
     "\n"
     "Reads topic T (base name; BRAINFLEET_TOPIC_PREFIX is prepended) and prints each record as one\n"
     "JSON line {topic, partition, offset, timestamp_ms, timestamp, key, headers, value} on stdout,\n"
@@ -33,13 +33,16 @@ const char fleet_usage_replay[] =
     "  --trace TRACE_ID                  only records of one trace (traceparent header or envelope)\n"
     "  --max N                           stop after N matching records\n"
     "output:\n"
+    "  -o json (the default) / table     JSON lines, or a table of partition, offset, time and key\n"
     "  --to-topic T2                     re-produce instead of printing\n"
     "  --keep-timestamps                 keep the original record timestamps (default: now)\n"
     "\n"
-    "With --group G it moves consumer group G's committed offsets on T instead, so a stage\n"
+    "With --group G it plans moving consumer group G's committed offsets on T instead, so a stage\n"
     "re-processes history: to the first record at/after --to-time (or now - --since), or to\n"
-    "--to-offset. Refused while the group has members (stop the stage first). --dry-run prints the\n"
-    "plan only.\n"
+    "--to-offset. It prints the plan and changes nothing unless --execute (which saves the previous\n"
+    "offsets first); the same as `fleetctl group reset G --topic T --to-datetime/--by-duration/\n"
+    "--to-offset`. Refused while the group has members (stop the stage first). --dry-run is\n"
+    "accepted and changes nothing (the default).\n"
     "\n"
     "Exit status: 0 done, 1 runtime error (broker unreachable, unknown topic, empty range),\n"
     "2 usage error (bad flag, bad time format).\n";
@@ -59,6 +62,7 @@ typedef struct replay_state {
     const char *to_topic;
     bool same_partition;
     bool keep_ts;
+    bool table; /* -o table; JSON lines (a capture) otherwise */
     int64_t max;
     int64_t matched;
     fleet_progress *prog;
@@ -77,6 +81,21 @@ static int on_record(const fleet_record *r, void *ud) {
             s->failed = 1;
             return 1;
         }
+    } else if (s->table) {
+        char at[40];
+        fleet_format_rfc3339(r->timestamp_ms, at, sizeof at);
+        const char *key = "-", *val = "(binary or empty)";
+        int kl = 1, vl = 17;
+        if (r->key && r->key_len && fleet_utf8_text(r->key, r->key_len)) {
+            key = r->key;
+            kl = (int)(r->key_len > 40 ? 40 : r->key_len);
+        }
+        if (r->value && r->len && fleet_utf8_text(r->value, r->len)) {
+            val = r->value;
+            vl = (int)(r->len > 80 ? 80 : r->len);
+        }
+        fprintf(s->c->out, "%-9d %-10lld %-24s %-40.*s %.*s%s\n", r->partition, (long long)r->offset, at, kl, key, vl,
+                val, val == r->value && r->len > 80 ? "..." : "");
     } else {
         char *line = fleet_record_json(r);
         if (!line) {
@@ -112,7 +131,8 @@ int fleet_cmd_replay(fleet_ctx *c, int argc, char **argv) {
     };
     fleet_range_args ra = {0};
     const char *topic_arg = NULL, *to_topic_arg = NULL, *part_arg = NULL, *max_arg = NULL;
-    replay_state s = {.c = c};
+    if (c->output == FLEET_OUT_HTML) return fleet_fail(c, FLEET_EXIT_USAGE, "replay", "-o html is only for report");
+    replay_state s = {.c = c, .table = c->output_set && c->output == FLEET_OUT_TABLE};
     optind = 0;
     opterr = 0;
     int o;

@@ -1,6 +1,7 @@
 /* `fleetctl topics ensure`: create the manifest's missing topics with the admin API. Existing
  * topics are left alone (a partition count that differs is reported, never changed: adding
  * partitions would move projects' keys to other partitions and break their ordering). */
+#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,7 @@ static int topics_list(fleet_ctx *c) {
         goto out;
     }
     size_t pl = strlen(c->cfg.topic_prefix);
+    if (c->output == FLEET_OUT_TABLE) fprintf(c->out, "%-40s %10s %10s\n", "TOPIC", "PARTITIONS", "RECORDS");
     for (int i = 0; i < md->topic_cnt; i++) {
         const char *t = md->topics[i].topic;
         if (strncmp(t, c->cfg.topic_prefix, pl) != 0 || t[0] == '_') continue;
@@ -222,8 +224,18 @@ static int topics_list(fleet_ctx *c) {
             if (rd_kafka_query_watermark_offsets(rk, t, md->topics[i].partitions[p].id, &lo, &hi, c->timeout_ms) == 0)
                 records += hi - lo;
         }
-        fprintf(c->out, "%-40s %3d partition(s) %10lld record(s)\n", t, md->topics[i].partition_cnt,
-                (long long)records);
+        if (c->output == FLEET_OUT_JSON) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "topic", t);
+            cJSON_AddNumberToObject(o, "partitions", md->topics[i].partition_cnt);
+            cJSON_AddNumberToObject(o, "records", (double)records);
+            char *line = cJSON_PrintUnformatted(o);
+            if (line) fprintf(c->out, "%s\n", line);
+            free(line);
+            cJSON_Delete(o);
+        } else {
+            fprintf(c->out, "%-40s %10d %10lld\n", t, md->topics[i].partition_cnt, (long long)records);
+        }
     }
     rc = FLEET_EXIT_OK;
 out:
@@ -237,7 +249,15 @@ int fleet_cmd_topics(fleet_ctx *c, int argc, char **argv) {
         fputs(fleet_usage_topics, argc < 2 ? c->err : c->out);
         return argc < 2 ? FLEET_EXIT_USAGE : FLEET_EXIT_OK;
     }
-    if (strcmp(argv[1], "ensure") == 0) return topics_ensure(c, argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0) return topics_list(c);
+    if (c->output == FLEET_OUT_HTML) return fleet_fail(c, FLEET_EXIT_USAGE, "topics", "-o html is only for report");
+    if (strcmp(argv[1], "ensure") == 0) {
+        if (c->output == FLEET_OUT_JSON)
+            return fleet_fail(c, FLEET_EXIT_USAGE, "topics", "ensure prints a table only (-o table)");
+        return topics_ensure(c, argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "list") == 0) {
+        if (argc > 2) return fleet_fail(c, FLEET_EXIT_USAGE, "topics", "unexpected argument '%s'", argv[2]);
+        return topics_list(c);
+    }
     return fleet_fail(c, FLEET_EXIT_USAGE, "topics", "unknown subcommand '%s' (ensure, list)", argv[1]);
 }

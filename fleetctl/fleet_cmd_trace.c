@@ -12,7 +12,7 @@
 #include "fleet_timeline.h"
 
 const char fleet_usage_trace[] =
-    "usage: fleetctl trace <trace-id|request-id> [--since DUR | --from-time TIME] [--to-time TIME] [--json]\n"
+    "usage: fleetctl trace <trace-id|request-id> [--since DUR | --from-time TIME] [--to-time TIME] [-o table|json]\n"
     "\n"
     "Scans every topic of the flow (brainRequests, imageAnalysisRequested, imageFactsReady,\n"
     "imageFactsProcessed, brainDecisions, memoryUpdates, deadLetters) over a time window (default\n"
@@ -21,7 +21,7 @@ const char fleet_usage_trace[] =
     "produced it and how long that stage took from its cause: request -> image request,\n"
     "image request -> facts ready (image-worker), facts ready -> facts processed (memory-writer),\n"
     "request -> decision, facts processed -> enrichment, request -> memory update.\n"
-    "--json prints the events as JSON lines instead. Exit 1 when nothing matches.\n";
+    "-o json prints the events as JSON lines instead. Exit 1 when nothing matches.\n";
 
 static bool keep_matching(const fleet_event *ev, void *ud) { return fleet_event_matches(ev, ud); }
 
@@ -30,13 +30,14 @@ int fleet_cmd_trace(fleet_ctx *c, int argc, char **argv) {
         fputs(fleet_usage_trace, c->out);
         return FLEET_EXIT_OK;
     }
-    enum { O_SINCE = 1, O_FROM_TIME, O_TO_TIME, O_JSON };
+    enum { O_SINCE = 1, O_FROM_TIME, O_TO_TIME };
     static const struct option opts[] = {
         {"since", required_argument, 0, O_SINCE}, {"from-time", required_argument, 0, O_FROM_TIME},
-        {"to-time", required_argument, 0, O_TO_TIME}, {"json", no_argument, 0, O_JSON}, {0, 0, 0, 0},
+        {"to-time", required_argument, 0, O_TO_TIME}, {0, 0, 0, 0},
     };
     fleet_range_args ra = {0};
-    bool json = false;
+    if (c->output == FLEET_OUT_HTML) return fleet_fail(c, FLEET_EXIT_USAGE, "trace", "-o html is only for report");
+    bool json = c->output == FLEET_OUT_JSON;
     optind = 0;
     opterr = 0;
     int o;
@@ -45,7 +46,6 @@ int fleet_cmd_trace(fleet_ctx *c, int argc, char **argv) {
         case O_SINCE: ra.since = optarg; break;
         case O_FROM_TIME: ra.from_time = optarg; break;
         case O_TO_TIME: ra.to_time = optarg; break;
-        case O_JSON: json = true; break;
         default: return fleet_fail(c, FLEET_EXIT_USAGE, "trace", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }

@@ -16,6 +16,9 @@
 #define FLEET_EXIT_RUNTIME 1
 #define FLEET_EXIT_USAGE 2
 
+/* `-o table|json` (and `html` for report): the one output switch every command takes. */
+typedef enum { FLEET_OUT_TABLE = 0, FLEET_OUT_JSON, FLEET_OUT_HTML } fleet_output;
+
 typedef struct fleet_ctx {
     bf_common_cfg cfg;
     char *const *envp;                  /* for BRAINFLEET_KAFKA_* pass-through properties */
@@ -25,6 +28,8 @@ typedef struct fleet_ctx {
     FILE *err;                          /* progress, summaries, errors (stderr) */
     bool progress;                      /* draw a progress bar (stderr is a terminal) */
     bool verbose;                       /* let librdkafka log */
+    fleet_output output;                /* -o / --output */
+    bool output_set;                    /* -o was given (commands with one format refuse others) */
 } fleet_ctx;
 
 /* Topic names on the command line are base names ("brainRequests"): the configured prefix is

@@ -24,8 +24,14 @@ typedef struct fleet_report {
     /* Requests with images whose decision and processed facts are both in the window. */
     fleet_summary async_decision;  /* request -> decision (the async flow's answer) */
     fleet_summary async_complete;  /* request -> decision and image facts both available */
-    fleet_summary blocking;        /* request -> facts processed, then context + LLM */
+    fleet_summary blocking;        /* ESTIMATE: request -> facts processed, plus the decision's own
+                                      context + LLM time; no blocking flow ran, so it is computed */
 } fleet_report;
+
+/* How the blocking figure is computed: every rendering says so beside it. */
+#define FLEET_REPORT_BLOCKING_NOTE                                                                    \
+    "blocking is an estimate, not a measurement: for each request, the time until its image facts " \
+    "were processed plus that request's own context and LLM time (the blocking flow never ran)"
 
 /* Builds the report from events (any order; the array is reordered). -1 when out of memory. */
 int fleet_report_build(fleet_event *ev, size_t n, int64_t from_ms, int64_t to_ms, fleet_report *out);

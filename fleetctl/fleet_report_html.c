@@ -91,8 +91,11 @@ char *fleet_report_html(const fleet_report *r) {
     bar_chart(f, "stages", "Per-stage latency (ms): p50 / p95 / p99", stages, FLEET_REPORT_STAGES);
     bar_row flows[3] = {{"async: time to decision", &r->async_decision},
                         {"async: decision + image facts", &r->async_complete},
-                        {"blocking: facts, then decide", &r->blocking}};
-    bar_chart(f, "flows", "Async vs blocking flow (ms), same requests", flows, 3);
+                        {"blocking (estimate): facts, then decide", &r->blocking}};
+    bar_chart(f, "flows", "Async (measured) vs blocking (estimated) flow (ms), same requests", flows, 3);
+    fputs("<p class=\"note\">", f);
+    esc(f, FLEET_REPORT_BLOCKING_NOTE);
+    fputs(".</p>\n", f);
     fputs("<table><tr><th>stage (ms)</th><th>n</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>\n", f);
     for (int i = 0; i < FLEET_REPORT_STAGES + 3; i++) {
         const bar_row *br = i < FLEET_REPORT_STAGES ? &stages[i] : &flows[i - FLEET_REPORT_STAGES];

@@ -39,57 +39,72 @@ bf_mood image_mood_rule(double brightness, double contrast, double saturation, c
     return BF_MOOD_NEUTRAL;
 }
 
-/* An evenly spaced grid of at most IMAGE_ANALYSE_MAX_SAMPLES pixels (all of them when fewer). */
-static uint8_t *sample_new(const image_rgb *img, size_t *n_out) {
+/* The grid step: the smallest integer with ceil(w/step) x ceil(h/step) <= IMAGE_ANALYSE_MAX_SAMPLES. */
+static uint32_t grid_step(uint32_t w, uint32_t h) {
     uint32_t step = 1;
-    while ((uint64_t)((img->width + step - 1) / step) * ((img->height + step - 1) / step) > IMAGE_ANALYSE_MAX_SAMPLES)
-        step++;
-    size_t cols = (img->width + step - 1) / step, rows = (img->height + step - 1) / step;
-    size_t n = cols * rows;
-    uint8_t *s = malloc(n * 3);
-    if (!s) return NULL;
-    size_t k = 0;
-    for (uint32_t y = step / 2 < img->height ? step / 2 : 0; y < img->height && k < n; y += step)
-        for (uint32_t x = step / 2 < img->width ? step / 2 : 0; x < img->width && k < n; x += step, k++)
-            memcpy(s + 3 * k, img->pixels + 3 * ((size_t)y * img->width + x), 3);
-    *n_out = k;
-    return s;
+    while ((uint64_t)((w + step - 1) / step) * ((h + step - 1) / step) > IMAGE_ANALYSE_MAX_SAMPLES) step++;
+    return step;
+}
+
+typedef struct sums {
+    double y, y2, sat;
+    int64_t warm; /* sum of R - B, exact */
+    size_t n;
+} sums;
+
+/* One pass over the grid: luma, saturation and warmth sums, and the palette histogram. */
+static void sample(const image_rgb *img, uint32_t step, sums *s, image_palette_hist *hist) {
+    /* 1/max per channel value, so the per-pixel saturation is a multiply. */
+    double inv[256];
+    inv[0] = 0;
+    for (int v = 1; v < 256; v++) inv[v] = 1.0 / v;
+    uint32_t y0 = step / 2 < img->height ? step / 2 : 0, x0 = step / 2 < img->width ? step / 2 : 0;
+    for (uint32_t y = y0; y < img->height; y += step) {
+        const uint8_t *row = img->pixels + (size_t)y * img->width * 3;
+        for (uint32_t x = x0; x < img->width; x += step) {
+            const uint8_t *p = row + (size_t)x * 3;
+            unsigned r = p[0], g = p[1], b = p[2];
+            double luma = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255.0;
+            unsigned mx = r > g ? (r > b ? r : b) : (g > b ? g : b);
+            unsigned mn = r < g ? (r < b ? r : b) : (g < b ? g : b);
+            s->y += luma;
+            s->y2 += luma * luma;
+            s->sat += (double)(mx - mn) * inv[mx];
+            s->warm += (int64_t)r - (int64_t)b;
+            s->n++;
+            image_palette_hist_add(hist, (uint8_t)r, (uint8_t)g, (uint8_t)b);
+        }
+    }
 }
 
 int image_analyse(const image_rgb *img, image_facts *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    size_t n = 0;
-    uint8_t *s = img && img->pixels && img->width && img->height ? sample_new(img, &n) : NULL;
-    if (!s || n == 0) {
-        free(s);
-        snprintf(err, errlen, img && img->width ? "out of memory sampling pixels" : "empty image");
+    if (!img || !img->pixels || !img->width || !img->height) {
+        snprintf(err, errlen, "empty image");
         return -1;
     }
-    double sum_y = 0, sum_y2 = 0, sum_sat = 0, sum_warm = 0;
-    for (size_t i = 0; i < n; i++) {
-        double r = s[3 * i] / 255.0, g = s[3 * i + 1] / 255.0, b = s[3 * i + 2] / 255.0;
-        double y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-        double mx = fmax(r, fmax(g, b)), mn = fmin(r, fmin(g, b));
-        sum_y += y;
-        sum_y2 += y * y;
-        sum_sat += mx > 0 ? (mx - mn) / mx : 0;
-        sum_warm += r - b;
+    image_palette_hist *hist = calloc(1, sizeof *hist);
+    if (!hist) {
+        snprintf(err, errlen, "out of memory for the colour histogram");
+        return -1;
     }
-    double mean = sum_y / (double)n;
-    double var = sum_y2 / (double)n - mean * mean;
-    out->width = img->width;
-    out->height = img->height;
-    out->orientation = image_orientation_rule(img->width, img->height);
+    sums s = {0};
+    sample(img, grid_step(img->width, img->height), &s, hist);
+    double n = (double)s.n;
+    double mean = s.y / n;
+    double var = s.y2 / n - mean * mean;
+    image_rgb_shown_size(img, &out->width, &out->height);
+    out->orientation = image_orientation_rule(out->width, out->height);
     out->brightness = fmin(1, fmax(0, mean));
     /* The largest possible standard deviation of a 0..1 value is 0.5 (half black, half white). */
     out->contrast = fmin(1, 2 * sqrt(var > 0 ? var : 0));
-    out->saturation = fmin(1, fmax(0, sum_sat / (double)n));
-    out->warmth = sum_warm / (double)n;
+    out->saturation = fmin(1, fmax(0, s.sat / n));
+    out->warmth = (double)s.warm / (255.0 * n);
     out->temperature = image_temperature_rule(out->warmth);
 
     image_colour pal[IMAGE_PALETTE_MAX];
-    size_t np = image_palette_extract(s, n, IMAGE_PALETTE_MAX, pal);
-    free(s);
+    size_t np = image_palette_from_hist(hist, IMAGE_PALETTE_MAX, pal);
+    free(hist);
     for (size_t i = 0; i < np; i++) {
         snprintf(out->palette[i].hex, sizeof out->palette[i].hex, "#%02x%02x%02x", pal[i].r, pal[i].g, pal[i].b);
         out->palette[i].share = pal[i].share;

@@ -11,12 +11,13 @@
 #include "image_decode.h"
 #include "image_palette.h"
 
-/* Measures run on at most this many pixels (an evenly spaced grid), so a 40 MP photo costs the
- * same as a 256x256 one. */
-#define IMAGE_ANALYSE_MAX_SAMPLES 65536
+/* Measures and the palette histogram run on at most this many pixels (an evenly spaced grid, read
+ * in place), so the analysis costs about the same for a 40 MP photo as for a 128x128 one: a
+ * fraction of the decode. docs/image-analysis.md gives the grid. */
+#define IMAGE_ANALYSE_MAX_SAMPLES 16384
 
 typedef struct image_facts {
-    uint32_t width, height;
+    uint32_t width, height; /* as a person sees it: after the EXIF orientation */
     bf_orientation orientation;
     bf_palette_entry palette[IMAGE_PALETTE_MAX]; /* "#rrggbb" lowercase, most common first */
     size_t n_palette;
@@ -28,7 +29,8 @@ typedef struct image_facts {
     bf_mood mood;
 } image_facts;
 
-/* Analyses decoded pixels. Returns 0, or -1 when out of memory (err says so). */
+/* Analyses decoded pixels. Returns 0, or -1 for an empty image or when out of memory (err says
+ * so). */
 int image_analyse(const image_rgb *img, image_facts *out, char *err, size_t errlen);
 
 /* The rules alone, exposed so tests and the docs' table exercise them directly. */

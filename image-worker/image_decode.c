@@ -7,7 +7,10 @@
 
 #include <stb_image.h>
 
+#include "image_exif.h"
+#include "image_heif.h"
 #include "image_jpeg.h"
+#include "image_webp.h"
 
 #define DEFAULT_MAX_PIXELS 40000000ULL
 #define DEFAULT_MAX_SIDE 65535U
@@ -18,6 +21,9 @@ const char *image_format_name(image_format f) {
     case IMAGE_FMT_JPEG: return "jpeg";
     case IMAGE_FMT_GIF: return "gif";
     case IMAGE_FMT_BMP: return "bmp";
+    case IMAGE_FMT_WEBP: return "webp";
+    case IMAGE_FMT_HEIC: return "heic";
+    case IMAGE_FMT_AVIF: return "avif";
     case IMAGE_FMT_UNKNOWN: break;
     }
     return "unknown";
@@ -33,16 +39,6 @@ const char *image_decode_status_code(image_decode_status s) {
     return "image_corrupt";
 }
 
-image_format image_format_sniff(const void *data, size_t len) {
-    const uint8_t *p = data;
-    if (!p) return IMAGE_FMT_UNKNOWN;
-    if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) return IMAGE_FMT_PNG;
-    if (len >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) return IMAGE_FMT_JPEG;
-    if (len >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0)) return IMAGE_FMT_GIF;
-    if (len >= 2 && p[0] == 'B' && p[1] == 'M') return IMAGE_FMT_BMP;
-    return IMAGE_FMT_UNKNOWN;
-}
-
 static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -51,6 +47,44 @@ static uint32_t le32(const uint8_t *p) {
 }
 static uint32_t le16(const uint8_t *p) {
     return (uint32_t)p[1] << 8 | p[0];
+}
+
+/* ISO-BMFF brands (the `ftyp` box): which ones mean a still HEIC or AVIF image. */
+static image_format brand_format(const uint8_t *b) {
+    static const char heic[][5] = {"heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs"};
+    static const char avif[][5] = {"avif", "avis"};
+    for (size_t i = 0; i < sizeof heic / sizeof heic[0]; i++)
+        if (memcmp(b, heic[i], 4) == 0) return IMAGE_FMT_HEIC;
+    for (size_t i = 0; i < sizeof avif / sizeof avif[0]; i++)
+        if (memcmp(b, avif[i], 4) == 0) return IMAGE_FMT_AVIF;
+    return IMAGE_FMT_UNKNOWN;
+}
+
+/* An `ftyp` box first: its major brand, or for the generic HEIF brands (mif1, msf1, miaf) the
+ * first compatible brand that names a codec. Videos (isom, mp42, qt) and JPEG-in-HEIF are not ours. */
+static image_format sniff_bmff(const uint8_t *p, size_t len) {
+    if (len < 16 || memcmp(p + 4, "ftyp", 4) != 0) return IMAGE_FMT_UNKNOWN;
+    size_t box = be32(p);
+    if (box < 16) return IMAGE_FMT_UNKNOWN;
+    if (box > len) box = len;
+    image_format f = brand_format(p + 8);
+    if (f != IMAGE_FMT_UNKNOWN) return f;
+    if (memcmp(p + 8, "mif1", 4) != 0 && memcmp(p + 8, "msf1", 4) != 0 && memcmp(p + 8, "miaf", 4) != 0)
+        return IMAGE_FMT_UNKNOWN;
+    for (size_t i = 16; i + 4 <= box; i += 4)
+        if ((f = brand_format(p + i)) != IMAGE_FMT_UNKNOWN) return f;
+    return IMAGE_FMT_UNKNOWN;
+}
+
+image_format image_format_sniff(const void *data, size_t len) {
+    const uint8_t *p = data;
+    if (!p) return IMAGE_FMT_UNKNOWN;
+    if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) return IMAGE_FMT_PNG;
+    if (len >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff) return IMAGE_FMT_JPEG;
+    if (len >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0)) return IMAGE_FMT_GIF;
+    if (len >= 2 && p[0] == 'B' && p[1] == 'M') return IMAGE_FMT_BMP;
+    if (len >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0) return IMAGE_FMT_WEBP;
+    return sniff_bmff(p, len);
 }
 
 int image_declared_size(const void *data, size_t len, image_format *fmt, uint64_t *width, uint64_t *height) {
@@ -108,9 +142,18 @@ int image_declared_size(const void *data, size_t len, image_format *fmt, uint64_
         }
         return -1;
     }
+    case IMAGE_FMT_WEBP: return image_webp_declared_size(data, len, width, height);
+    case IMAGE_FMT_HEIC:
+    case IMAGE_FMT_AVIF: return image_heif_declared_size(data, len, width, height);
     case IMAGE_FMT_UNKNOWN: break;
     }
     return -1;
+}
+
+void image_rgb_shown_size(const image_rgb *img, uint32_t *width, uint32_t *height) {
+    int swap = image_exif_swaps_sides(img->orientation);
+    *width = swap ? img->height : img->width;
+    *height = swap ? img->width : img->height;
 }
 
 static image_rgb *fail(image_decode_status st, image_decode_status *status, char *err, size_t errlen,
@@ -149,13 +192,29 @@ static uint8_t *stb_pixels_new(const void *data, size_t len, uint64_t max_side, 
     return px;
 }
 
-/* Pixels go back to the decoder that made them: image_jpeg_decode_new's are malloc'd, stb's are
- * stbi_image_free's. */
-static void pixels_free(image_format f, uint8_t *px) {
-    if (f == IMAGE_FMT_JPEG)
-        free(px);
-    else
-        stbi_image_free(px);
+/* Runs the format's decoder; every one returns a malloc'd buffer (stb_image's STBI_MALLOC is
+ * malloc in Debian's build and in the fuzz build), so image_rgb_free needs no per-format free. */
+static uint8_t *pixels_new(image_format f, const void *data, size_t len, uint64_t max_side, uint64_t max_pixels,
+                           uint32_t *w, uint32_t *h, int *orientation, image_decode_status *st, char *why,
+                           size_t whylen) {
+    switch (f) {
+    case IMAGE_FMT_JPEG: {
+        image_jpeg_status js = IMAGE_JPEG_CORRUPT;
+        uint8_t *px = image_jpeg_decode_new(data, len, max_side, max_pixels, w, h, orientation, &js, why, whylen);
+        *st = js == IMAGE_JPEG_TOO_LARGE ? IMAGE_DECODE_TOO_LARGE : IMAGE_DECODE_CORRUPT;
+        return px;
+    }
+    case IMAGE_FMT_WEBP: return image_webp_decode_new(data, len, max_side, max_pixels, w, h, st, why, whylen);
+    case IMAGE_FMT_HEIC:
+    case IMAGE_FMT_AVIF: return image_heif_decode_new(data, len, max_side, max_pixels, w, h, st, why, whylen);
+    case IMAGE_FMT_PNG:
+    case IMAGE_FMT_GIF:
+    case IMAGE_FMT_BMP: return stb_pixels_new(data, len, max_side, max_pixels, w, h, st, why, whylen);
+    case IMAGE_FMT_UNKNOWN: break;
+    }
+    *st = IMAGE_DECODE_UNSUPPORTED;
+    snprintf(why, whylen, "no decoder");
+    return NULL;
 }
 
 image_rgb *image_decode_new(const void *data, size_t len, const image_decode_limits *limits,
@@ -165,45 +224,43 @@ image_rgb *image_decode_new(const void *data, size_t len, const image_decode_lim
     image_format f = image_format_sniff(data, len);
     if (f == IMAGE_FMT_UNKNOWN) {
         if (status) *status = IMAGE_DECODE_UNSUPPORTED;
-        snprintf(err, errlen, "unsupported image format (PNG, JPEG, GIF and BMP are accepted)");
+        snprintf(err, errlen, "unsupported image format (PNG, JPEG, GIF, BMP, WebP, HEIC and AVIF are accepted)");
         return NULL;
     }
     const char *name = image_format_name(f);
     if (len > INT_MAX) return fail(IMAGE_DECODE_TOO_LARGE, status, err, errlen, name, "more than 2 GiB of bytes");
-    uint64_t w = 0, h = 0;
-    if (image_declared_size(data, len, NULL, &w, &h) != 0)
-        return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "header truncated or malformed");
     char why[240];
-    if (w == 0 || h == 0) return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "declares a zero dimension");
-    if (w > max_side || h > max_side || w * h > max_pixels) {
-        snprintf(why, sizeof why, "declares %llux%llu = %llu pixels, above the limit %llu (or a side above %llu)",
-                 (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h),
-                 (unsigned long long)max_pixels, (unsigned long long)max_side);
-        return fail(IMAGE_DECODE_TOO_LARGE, status, err, errlen, name, why);
+    /* HEIC/AVIF sizes live in boxes anywhere in the container: their decoder parses it once and
+     * checks the same limits before it decodes (image_heif.h). */
+    if (f != IMAGE_FMT_HEIC && f != IMAGE_FMT_AVIF) {
+        uint64_t w = 0, h = 0;
+        if (image_declared_size(data, len, NULL, &w, &h) != 0)
+            return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "header truncated or malformed");
+        if (w == 0 || h == 0) return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "declares a zero dimension");
+        if (w > max_side || h > max_side || w * h > max_pixels) {
+            snprintf(why, sizeof why, "declares %llux%llu = %llu pixels, above the limit %llu (or a side above %llu)",
+                     (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h),
+                     (unsigned long long)max_pixels, (unsigned long long)max_side);
+            return fail(IMAGE_DECODE_TOO_LARGE, status, err, errlen, name, why);
+        }
     }
     uint32_t pw = 0, ph = 0;
+    int orientation = 0;
     image_decode_status st = IMAGE_DECODE_CORRUPT;
-    uint8_t *px;
-    if (f == IMAGE_FMT_JPEG) {
-        image_jpeg_status js = IMAGE_JPEG_CORRUPT;
-        px = image_jpeg_decode_new(data, len, max_side, max_pixels, &pw, &ph, &js, why, sizeof why);
-        st = js == IMAGE_JPEG_TOO_LARGE ? IMAGE_DECODE_TOO_LARGE : IMAGE_DECODE_CORRUPT;
-    } else {
-        px = stb_pixels_new(data, len, max_side, max_pixels, &pw, &ph, &st, why, sizeof why);
-    }
+    uint8_t *px = pixels_new(f, data, len, max_side, max_pixels, &pw, &ph, &orientation, &st, why, sizeof why);
     if (!px) return fail(st, status, err, errlen, name, why);
     image_rgb *img = calloc(1, sizeof *img);
     if (!img) {
-        pixels_free(f, px);
+        free(px);
         return fail(IMAGE_DECODE_CORRUPT, status, err, errlen, name, "out of memory");
     }
-    *img = (image_rgb){.pixels = px, .width = pw, .height = ph, .format = f};
+    *img = (image_rgb){.pixels = px, .width = pw, .height = ph, .format = f, .orientation = orientation};
     if (status) *status = IMAGE_DECODE_OK;
     return img;
 }
 
 void image_rgb_free(image_rgb *img) {
     if (!img) return;
-    pixels_free(img->format, img->pixels);
+    free(img->pixels);
     free(img);
 }

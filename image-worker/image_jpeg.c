@@ -7,6 +7,8 @@
 
 #include <jpeglib.h>
 
+#include "image_exif.h"
+
 /* libjpeg reports errors through callbacks that must not return (its default calls exit()), so
  * they jump back here with the reason already formatted. */
 typedef struct jpeg_guard {
@@ -55,9 +57,18 @@ static void cmyk_row_to_rgb(const uint8_t *cmyk, uint8_t *rgb, size_t n) {
     }
 }
 
+/* The first APP1 that is EXIF decides; XMP also lives in APP1 and is skipped. */
+static int exif_orientation(j_decompress_ptr cinfo) {
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next) {
+        if (m->marker != JPEG_APP0 + 1 || m->data_length < 6 || memcmp(m->data, "Exif\0\0", 6) != 0) continue;
+        return image_exif_app1_orientation(m->data, m->data_length);
+    }
+    return 0;
+}
+
 uint8_t *image_jpeg_decode_new(const void *data, size_t len, uint64_t max_side, uint64_t max_pixels,
-                               uint32_t *width, uint32_t *height, image_jpeg_status *status, char *err,
-                               size_t errlen) {
+                               uint32_t *width, uint32_t *height, int *orientation, image_jpeg_status *status,
+                               char *err, size_t errlen) {
     struct jpeg_decompress_struct cinfo;
     jpeg_guard g;
     memset(&g, 0, sizeof g);
@@ -79,7 +90,10 @@ uint8_t *image_jpeg_decode_new(const void *data, size_t len, uint64_t max_side, 
     jpeg_create_decompress(&cinfo);
     cinfo.progress = &g.progress;
     jpeg_mem_src(&cinfo, data, (unsigned long)len);
+    /* APP1 segments are kept (in libjpeg's pool, at most 64 KiB each) for their EXIF orientation. */
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
     jpeg_read_header(&cinfo, TRUE);
+    int orient = exif_orientation(&cinfo);
     uint64_t w = cinfo.image_width, h = cinfo.image_height;
     if (w == 0 || h == 0 || w > max_side || h > max_side || w * h > max_pixels) {
         jpeg_destroy_decompress(&cinfo);
@@ -114,6 +128,7 @@ uint8_t *image_jpeg_decode_new(const void *data, size_t len, uint64_t max_side, 
     free(row);
     *width = (uint32_t)w;
     *height = (uint32_t)h;
+    if (orientation) *orientation = orient;
     *status = IMAGE_JPEG_OK;
     return pixels;
 }

@@ -22,13 +22,15 @@ typedef enum {
 } image_jpeg_status;
 
 /* Decodes a JPEG into a new malloc'd buffer of *width x *height x 3 bytes (RGB, rows top to
- * bottom; the caller frees it with free()). Greyscale is expanded to RGB; CMYK and YCCK (Adobe,
- * stored inverted) are converted with R = C*K/255 and so on. Returns NULL with *status and a
- * reason in err when the frame header declares a side above max_side or more than max_pixels
- * pixels, or when libjpeg reports an error or a warning: a warning means damaged data (a truncated
- * file, bytes where a marker belongs) and would turn into facts about grey filler, not the image. */
+ * bottom as stored; the caller frees it with free()). *orientation (when not NULL) gets the EXIF
+ * orientation of the first APP1 "Exif" segment, 1..8, or 0 when there is none (image_exif.h).
+ * Greyscale is expanded to RGB; CMYK and YCCK (Adobe, stored inverted) are converted with
+ * R = C*K/255 and so on. Returns NULL with *status and a reason in err when the frame header
+ * declares a side above max_side or more than max_pixels pixels, or when libjpeg reports an error
+ * or a warning: a warning means damaged data (a truncated file, bytes where a marker belongs) and
+ * would turn into facts about grey filler, not the image. */
 uint8_t *image_jpeg_decode_new(const void *data, size_t len, uint64_t max_side, uint64_t max_pixels,
-                               uint32_t *width, uint32_t *height, image_jpeg_status *status, char *err,
-                               size_t errlen);
+                               uint32_t *width, uint32_t *height, int *orientation, image_jpeg_status *status,
+                               char *err, size_t errlen);
 
 #endif

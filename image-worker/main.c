@@ -12,18 +12,22 @@
 extern char **environ;
 
 static const char usage[] =
-    "Usage: image-worker [--help]\n"
+    "Usage: image-worker [--help] [--version]\n"
     "\n"
     "Consumes imageAnalysisRequested: fetches each image over HTTP(S) (bounded size and time; no\n"
     "loopback/private/metadata addresses unless BRAINFLEET_FETCH_ALLOW_CIDRS allows them), decodes\n"
-    "PNG/JPEG/GIF/BMP, computes the built-in facts (palette, brightness, contrast, saturation,\n"
-    "temperature, mood, size), adds a vision model's typography/style/objects/text/layout when\n"
-    "BRAINFLEET_VISION_URL is set, and publishes imageFactsReady. Identical bytes are analysed once.";
+    "PNG, JPEG, GIF, BMP, WebP, HEIC and AVIF (animations by their first frame; size and orientation\n"
+    "as a person sees them, after EXIF orientation or HEIF rotation), computes the built-in facts\n"
+    "(palette, brightness, contrast, saturation, temperature, mood, size), adds a vision model's\n"
+    "typography/style/objects/text/layout when BRAINFLEET_VISION_URL is set, and publishes\n"
+    "imageFactsReady. Identical bytes are analysed once.";
 
 int main(int argc, char **argv) {
     bf_app app;
     image_cfg icfg;
-    int rc = bf_app_init(&app, "image-worker", usage, argc, argv, image_cfg_vars, image_cfg_n, &icfg);
+    const bf_app_spec spec = {.worker = "image-worker", .usage = usage, .stage_vars = image_cfg_vars, .n_stage = image_cfg_n,
+                              .stage_cfg = &icfg};
+    int rc = bf_app_init(&app, &spec, argc, argv);
     if (rc != BF_APP_CONTINUE) return rc;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char err[1024];

@@ -1,5 +1,6 @@
 /* memory-writer: wiring only. `run` consumes imageFactsReady and memoryUpdates into PostgreSQL
  * (memory_stage.c), `migrate` applies the schema, `cleanup` applies retention. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,12 +14,23 @@
 
 extern char **environ;
 
+/* Set by SIGTERM/SIGINT while run mode waits for the schema, before the runtime takes signals over. */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
 static const char usage[] =
-    "Usage: memory-writer [run|migrate|cleanup] [--help]\n"
+    "Usage: memory-writer [run|migrate [--dry-run]|cleanup] [--help] [--version]\n"
     "\n"
     "  run      (default) consume imageFactsReady and memoryUpdates, persist them to PostgreSQL in\n"
     "           batches, idempotently, derive preferences, then publish imageFactsProcessed.\n"
-    "  migrate  apply the embedded SQL migrations to BRAINFLEET_PG_DSN and exit.\n"
+    "           Waits, not ready, while the database schema is behind this build's migrations.\n"
+    "  migrate  apply the embedded SQL migrations to BRAINFLEET_PG_DSN and exit; idempotent, and\n"
+    "           serialised by an advisory lock, so every replica may run it (an init container).\n"
+    "           --dry-run lists applied and pending migrations and changes nothing.\n"
     "  cleanup  delete image analyses and conversation context past their retention, and rows past\n"
     "           expires_at, in bounded batches; print the counts and exit.";
 
@@ -48,8 +60,29 @@ static int run_cleanup(bf_app *app, const memory_cfg *mcfg) {
     return rc;
 }
 
+/* Refuses to consume into a database the migrations have not reached: every write to a missing
+ * table or column would be dead-lettered as db_rejected. */
+static int wait_for_schema(bf_app *app) {
+    struct sigaction sa = {0}, old_term, old_int;
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    char err[512];
+    bf_migrate_wait_opts o = {.dsn = app->cfg.pg_dsn, .http_bind = app->cfg.http_bind,
+                              .http_port = (int)app->cfg.http_port, .metrics = app->metrics, .log = &app->log,
+                              .stop = &g_stop, .recheck_ms = 5000};
+    int rc = bf_migrate_wait_current(&o, err, sizeof err);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    if (rc < 0) bf_log_error(&app->log, "schema check: %s", err);
+    return rc;
+}
+
 static int run_stage(bf_app *app, const memory_cfg *mcfg) {
     char err[1024];
+    int gate = wait_for_schema(app);
+    if (gate != 0) return gate > 0 ? 0 : 1;
     memory_stage *stage = memory_stage_new(mcfg, app->cfg.pg_dsn, &app->log, app->metrics);
     if (!stage) {
         bf_log_error(&app->log, "out of memory");
@@ -72,18 +105,18 @@ static int run_stage(bf_app *app, const memory_cfg *mcfg) {
 }
 
 int main(int argc, char **argv) {
-    const char *command = "run";
-    if (argc > 1 && argv[1][0] != '-') command = argv[1];
-    if (strcmp(command, "run") != 0 && strcmp(command, "migrate") != 0 && strcmp(command, "cleanup") != 0) {
-        fprintf(stderr, "memory-writer: unknown command '%s' (expected run, migrate or cleanup; see --help)\n",
-                command);
-        return 2;
-    }
+    static const char *const migrate_flags[] = {"--dry-run", NULL};
+    static const bf_app_command commands[] = {{"run", NULL}, {"migrate", migrate_flags}, {"cleanup", NULL}};
     bf_app app;
     memory_cfg mcfg;
-    int rc = bf_app_init(&app, "memory-writer", usage, argc, argv, memory_cfg_vars, memory_cfg_n, &mcfg);
+    const bf_app_spec spec = {.worker = "memory-writer", .usage = usage, .commands = commands, .n_commands = 3,
+                              .stage_vars = memory_cfg_vars, .n_stage = memory_cfg_n, .stage_cfg = &mcfg};
+    int rc = bf_app_init(&app, &spec, argc, argv);
     if (rc != BF_APP_CONTINUE) return rc;
-    if (strcmp(command, "migrate") == 0) rc = bf_migrate_command(app.cfg.pg_dsn, &app.log);
+    const char *command = app.command;
+    if (strcmp(command, "migrate") == 0 && bf_app_flag(&app, "--dry-run"))
+        rc = bf_migrate_dry_run(app.cfg.pg_dsn, &app.log, stdout);
+    else if (strcmp(command, "migrate") == 0) rc = bf_migrate_command(app.cfg.pg_dsn, &app.log);
     else if (strcmp(command, "cleanup") == 0) rc = run_cleanup(&app, &mcfg);
     else rc = run_stage(&app, &mcfg);
     bf_app_cleanup(&app);

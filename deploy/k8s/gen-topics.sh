@@ -30,7 +30,7 @@ generate() {
         k8s=$(printf '%s' "$name" | sed -e 's/\([a-z0-9]\)\([A-Z]\)/\1-\2/g' -e 's/[._]/-/g' | LC_ALL=C tr '[:upper:]' '[:lower:]')
         desc=${desc//\"/\'}
         printf -- '---\n'
-        printf 'apiVersion: kafka.strimzi.io/v1beta2\n'
+        printf 'apiVersion: kafka.strimzi.io/v1\n'
         printf 'kind: KafkaTopic\n'
         printf 'metadata:\n'
         printf '  name: %s\n' "$k8s"

@@ -5,8 +5,14 @@ probes must hit the HTTP port the settings give; topics must be the manifest's; 
 target the real consumer groups and input topics; alerts and dashboard panels may only query
 metrics the C sources register.
 
+Every rendered object is also validated strictly against the Kubernetes API types and the pinned
+KEDA / Strimzi / Prometheus-operator CRD schemas (tests/deploy/k8s-validate, tests/deploy/crds).
+
 Usage: check_k8s.py [SOURCE_DIR]   (BF_BUILD_DIR: the build dir holding the binaries)
-Exit 0 all hold, 1 a check failed, 77 skipped (kubectl/kustomize or python3-yaml missing).
+Tools: kustomize from BF_TOOLS_DIR (default ~/.cache/brainfleet/tools, where scripts/setup installs
+the pinned one), else kustomize or kubectl on PATH; Go to build k8s-validate.
+Exit 0 all hold, 1 a check failed, 77 skipped (a tool missing) - but never skipped under CI=true:
+there a missing tool is a failure, since scripts/setup installs them all.
 """
 import json
 import os
@@ -17,7 +23,11 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SKIP = 1 if IN_CI else 77
+HERE = pathlib.Path(__file__).resolve().parent
+TOOLS = pathlib.Path(os.environ.get("BF_TOOLS_DIR", pathlib.Path.home() / ".cache" / "brainfleet" / "tools"))
+COMPONENT = "components/kube-prometheus-stack"
 SRC = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BF_SOURCE_DIR", ".")).resolve()
 BUILD = pathlib.Path(os.environ.get("BF_BUILD_DIR", SRC / "build" / "deploy")).resolve()
 K8S = SRC / "deploy" / "k8s"
@@ -36,7 +46,7 @@ EXTERNAL_METRICS = re.compile(r"^(up|kube_[a-z0-9_]+)$")
 try:
     import yaml
 except ImportError:
-    print("SKIP: PyYAML is missing (Debian: apt-get install python3-yaml)")
+    print(("FAIL" if IN_CI else "SKIP") + ": PyYAML is missing (Debian: apt-get install python3-yaml; scripts/setup does)")
     sys.exit(SKIP)
 
 failures = []
@@ -70,7 +80,7 @@ def code_metrics():
     names, histograms = set(), set()
     for f in c_sources():
         text = f.read_text(errors="replace")
-        for m in re.finditer(r'"((?:bf|brain)_[a-z0-9_]+)"', text):
+        for m in re.finditer(r'"((?:bf|brain|brainfleet|process)_[a-z0-9_]+)"', text):
             names.add(m.group(1))
         for m in re.finditer(r'bf_metrics_histogram\(\s*[^,]+,\s*"([a-z0-9_]+)"', text):
             histograms.add(m.group(1))
@@ -130,19 +140,48 @@ def parse_duration_ms(s):
 # ---- rendering -------------------------------------------------------------------------------
 
 def renderer():
-    if shutil.which("kubectl"):
-        return lambda d: ["kubectl", "kustomize", str(d)]
+    pinned = TOOLS / "kustomize"
+    if pinned.is_file() and os.access(pinned, os.X_OK):
+        return lambda d: [str(pinned), "build", str(d)]
     if shutil.which("kustomize"):
         return lambda d: ["kustomize", "build", str(d)]
+    if shutil.which("kubectl"):
+        return lambda d: ["kubectl", "kustomize", str(d)]
     return None
+
+
+def build_validator():
+    """Builds tests/deploy/k8s-validate (Go; the module cache scripts/setup filled) into the build
+    dir. Returns its path, or None with the reason printed."""
+    if not shutil.which("go"):
+        print(("FAIL" if IN_CI else "SKIP") + ": Go is missing, so k8s-validate cannot be built")
+        return None
+    out = BUILD / "k8s-validate"
+    r = subprocess.run(["go", "build", "-o", str(out), "."], cwd=HERE / "k8s-validate", capture_output=True,
+                       text=True, timeout=600, env=dict(os.environ, GOFLAGS="-mod=mod"))
+    if r.returncode != 0:
+        fail("building tests/deploy/k8s-validate failed:\n" + r.stderr[-2000:])
+        return None
+    return out
+
+
+def validate_strictly(validator, target, rendered):
+    r = subprocess.run([str(validator), "-crds", str(HERE / "crds")], input=rendered, capture_output=True,
+                       text=True, timeout=120)
+    for line in r.stdout.splitlines():
+        if line.startswith("FAIL "):
+            fail(f"{target}: schema: {line[5:]}")
+    if r.returncode != 0 and "FAIL " not in r.stdout:
+        fail(f"{target}: k8s-validate failed: {r.stdout}{r.stderr}")
+    return r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
 
 
 def render(cmd, target):
     out = subprocess.run(cmd(K8S / target), capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
         fail(f"{target}: kustomize failed:\n{out.stderr}")
-        return []
-    return [d for d in yaml.safe_load_all(out.stdout) if d]
+        return [], ""
+    return [d for d in yaml.safe_load_all(out.stdout) if d], out.stdout
 
 
 # ---- checks ----------------------------------------------------------------------------------
@@ -238,7 +277,7 @@ def check_workloads(target, docs, vars_):
             env = container_env(c, configmaps, where)
             check_env_names(binary, env, vars_, where)
             check_env_values(argv, env, where)
-            if not where.split(": ")[1].startswith("Deployment/"):
+            if not where.split(": ")[1].startswith("Deployment/") or c in spec.get("initContainers", []):
                 continue
             defaults = vars_[binary][1]
             try:
@@ -350,6 +389,76 @@ def check_selectors(target, docs):
                     fail(f"{target}: ServiceMonitor port {ep.get('port')} not on Service {s['metadata']['name']}")
 
 
+def component_release_label():
+    """The `release` value the kube-prometheus-stack component sets (the one place it is set)."""
+    path = K8S / COMPONENT / "kustomization.yaml"
+    if not path.exists():
+        fail(f"deploy/k8s/{COMPONENT} is missing: nothing sets the labels the Prometheus operator selects by")
+        return None
+    comp = yaml.safe_load(path.read_text())
+    for p in comp.get("patches", []):
+        for op in yaml.safe_load(p.get("patch", "")) or []:
+            if isinstance(op, dict) and op.get("path") == "/metadata/labels/release":
+                return op.get("value")
+    return None
+
+
+def check_operator_labels(target, docs, release):
+    """An overlay's ServiceMonitor and PrometheusRule carry the label kube-prometheus-stack selects."""
+    if not target.startswith("overlays/"):
+        return
+    kust = yaml.safe_load((K8S / target / "kustomization.yaml").read_text())
+    if not any(str(c).rstrip("/").endswith(COMPONENT) for c in kust.get("components", [])):
+        fail(f"{target}: does not include ../../{COMPONENT} (the Prometheus operator selector labels)")
+    for d in docs:
+        if d["kind"] in ("ServiceMonitor", "PrometheusRule"):
+            got = d["metadata"].get("labels", {}).get("release")
+            if not release or got != release:
+                fail(f"{target}: {d['kind']} {d['metadata']['name']} has release label {got!r}, "
+                     f"not the component's {release!r}: kube-prometheus-stack would select neither")
+
+
+def check_migrations_and_spread(target, docs):
+    for d in docs:
+        if d["kind"] == "Job":
+            fail(f"{target}: Job {d['metadata']['name']}: a Job's template is immutable, so GitOps tools cannot "
+                 "re-apply it; migrations run as memory-writer's init container")
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    mw = deployments.get("memory-writer")
+    if mw:
+        inits = mw["spec"]["template"]["spec"].get("initContainers", [])
+        if not any((c.get("command") or []) == ["memory-writer", "migrate"] for c in inits):
+            fail(f"{target}: memory-writer has no init container running `memory-writer migrate`")
+    for name, d in deployments.items():
+        own = d["spec"]["template"]["metadata"].get("labels", {})
+        tsc = d["spec"]["template"]["spec"].get("topologySpreadConstraints", [])
+        if not any(c.get("topologyKey") == "kubernetes.io/hostname" for c in tsc):
+            fail(f"{target}: Deployment {name} has no topology spread over kubernetes.io/hostname")
+        for c in tsc:
+            sel = c.get("labelSelector", {})
+            if sel.get("matchExpressions") or not sel.get("matchLabels"):
+                fail(f"{target}: Deployment {name}: topology spread selector {sel} is not per component")
+                continue
+            picks = [n for n, o in deployments.items()
+                     if all(o["spec"]["template"]["metadata"].get("labels", {}).get(k) == v
+                            for k, v in sel["matchLabels"].items())]
+            if picks != [name] or not all(own.get(k) == v for k, v in sel["matchLabels"].items()):
+                fail(f"{target}: Deployment {name}: topology spread counts the pods of {picks}, not its own only")
+
+
+def check_credentials(target, docs):
+    """prod: a credential the workers read is never optional."""
+    if target != "overlays/prod":
+        return
+    for where, spec in pod_specs(docs):
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            for e in c.get("env", []):
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if ref and ref.get("optional"):
+                    fail(f"{target}: {where}: {e['name']} comes from an optional Secret ({ref['name']}); "
+                         "production credentials must be required")
+
+
 def metric_tokens(expr):
     expr = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # label values are not metric names
     expr = re.sub(r"\{[^}]*\}", "{}", expr)          # nor are label names
@@ -450,17 +559,24 @@ def main():
     check_compose(vars_)
     cmd = renderer()
     if cmd is None:
-        print("SKIP: neither kubectl nor kustomize is installed, so the overlays cannot be rendered. "
-              "Debian 12 packages neither: install kubectl from the Kubernetes apt repository "
-              "(https://pkgs.k8s.io/core:/stable:/v1.32/deb/, package `kubectl`) or the standalone "
-              "kustomize binary (https://github.com/kubernetes-sigs/kustomize/releases).")
+        print(("FAIL" if IN_CI else "SKIP") + ": no kustomize renderer: scripts/setup installs the pinned "
+              f"kustomize into {TOOLS} (go install sigs.k8s.io/kustomize/kustomize/v5); kubectl or kustomize "
+              "on PATH also do.")
         return 1 if failures else SKIP
+    validator = build_validator()
+    if validator is None:
+        return 1 if failures or IN_CI else SKIP
+    release = component_release_label()
     for target in RENDER_TARGETS:
-        docs = render(cmd, target)
+        docs, rendered = render(cmd, target)
         if not docs:
             continue
         kinds = sorted({d["kind"] for d in docs})
         print(f"{target}: {len(docs)} objects ({', '.join(kinds)})")
+        print(f"{target}: {validate_strictly(validator, target, rendered)}")
+        check_operator_labels(target, docs, release)
+        check_migrations_and_spread(target, docs)
+        check_credentials(target, docs)
         check_workloads(target, docs, vars_)
         check_topics_and_scaling(target, docs, manifest, inputs)
         check_selectors(target, docs)

@@ -6,6 +6,12 @@
  * holds its own thread. Sleeps wait on a condition variable that shutdown broadcasts, so SIGTERM
  * ends the process promptly even with "timeout" requests pending.
  *
+ * Every chat request is checked against OpenAI's published schema of CreateChatCompletionRequest
+ * (tests/fakes/openai, compiled in) and answered 400 with the violation when it breaks it, so a
+ * test whose worker sends a wrong request fails. Answers are plain content (JSON mode, vision) or
+ * function calls (a request with tools), valid or broken in the ways real models break them
+ * (--answer, --answer-mix), with the repair round recognised (--repair-answer).
+ *
  * Tests start it as a subprocess (tests/support/bf_fake_server.h): with --port 0 it prints
  * "fake_openai listening on http://127.0.0.1:<port>" as its first stdout line. Run --help for
  * the flags and headers. */
@@ -28,6 +34,12 @@
 #include <unistd.h>
 
 #include "bf_backoff.h"
+#include "bf_embed.h"
+#include "bf_json_schema.h"
+
+/* The JSON files of tests/fakes/openai, compiled in by cmake/embed_files.cmake. */
+extern const bf_embedded_file fake_openai_schema_files[];
+extern const size_t fake_openai_schema_files_n;
 
 #define MAX_BODY ((size_t)64 << 20)
 #define MAX_KEYS 4096
@@ -42,10 +54,23 @@ static const char *const mode_names[] = {"ok",    "500",     "429",   "malformed
                                          "garbage", "timeout", "empty", "slow",      "wrong-type"};
 #define N_MODES (sizeof mode_names / sizeof mode_names[0])
 
-/* --fault-mix: a share of chat requests per failure mode, drawn per request. */
-#define MAX_MIX 8
+/* What a successful chat answer holds. auto: function calls when the request offers tools and no
+ * content was configured, else content. The broken kinds break it the way real models do. */
+typedef enum {
+    A_AUTO = 0, A_CONTENT, A_TOOL, A_WRONG_ARG_TYPE, A_INVENTED_IMAGE, A_UNKNOWN_SCENE, A_TWO_CALLS, A_REFUSAL,
+    A_LENGTH, A_CONTENT_AND_CALLS, A_ARGS_NOT_JSON, A_UNKNOWN_TOOL, A_TEXT,
+} answer_kind;
+
+static const char *const answer_names[] = {"auto",          "content",        "tool",          "wrong-arg-type",
+                                           "invented-image", "unknown-scene", "two-calls",     "refusal",
+                                           "length",        "content-and-calls", "args-not-json", "unknown-tool",
+                                           "text"};
+#define N_ANSWERS (sizeof answer_names / sizeof answer_names[0])
+
+/* --fault-mix / --answer-mix: a share of chat requests per mode or answer kind, drawn per request. */
+#define MAX_MIX 12
 typedef struct mix_part {
-    fake_mode mode;
+    int mode; /* a fake_mode, or an answer_kind */
     double rate;
 } mix_part;
 
@@ -78,6 +103,13 @@ typedef struct fake {
     const char *retry_after;
     long slow_chunk_ms, slow_chunk_bytes;
     unsigned max_connections;
+    bool check_requests;        /* every chat request against CreateChatCompletionRequest */
+    bf_json_schema *request_schema;
+    answer_kind answer;
+    mix_part answer_mix[MAX_MIX];
+    size_t n_answer_mix;
+    answer_kind repair_answer;  /* A_AUTO: drawn like any request */
+    const char *tool_calls;     /* --tool-calls: the calls of a "tool" answer */
     /* Shared state, guarded by mu (counters are atomics). */
     pthread_mutex_t mu;
     pthread_cond_t stop_cv;
@@ -89,6 +121,8 @@ typedef struct fake {
     size_t n_pending, next_pending;
     atomic_long requests, chats, recorded;
     atomic_long by_mode[N_MODES];          /* chat answers per mode (X-Fake-Status ones not counted) */
+    atomic_long by_answer[N_ANSWERS];      /* 200 answers per kind */
+    atomic_long schema_rejections, repair_requests;
     atomic_long retries_after_429, early_retries_after_429, min_gap_after_429_ms;
 } fake;
 
@@ -102,7 +136,7 @@ static void usage(FILE *out) {
     fputs(
         "usage: fake_openai [flags]\n"
         "An OpenAI-compatible fake: POST /v1/chat/completions, GET /images/<name>,\n"
-        "GET /redirect?to=<url> (302), GET /_fake/stats (JSON counters).\n"
+        "GET /redirect?to=<url> (302), GET /_fake/stats and /_fake/answers (JSON counters).\n"
         "\n"
         "flags:\n"
         "  --bind ADDR            address to listen on (default 127.0.0.1)\n"
@@ -131,13 +165,40 @@ static void usage(FILE *out) {
         "  --slow-chunk-ms N      slow mode: pause between body chunks (default 200)\n"
         "  --slow-chunk-bytes N   slow mode: bytes per chunk (default 16)\n"
         "  --max-connections N    concurrent connections (default 1024)\n"
-        "  --seed N               seed of the error-rate/jitter PRNG (default 1)\n"
+        "  --seed N               seed of the error-rate/jitter PRNG (default 1)\n",
+        out);
+    /* Two pieces: C17 compilers need not take string literals over 4095 bytes. */
+    fputs(
+        "  --answer KIND          what a 200 answer holds (default auto): auto | content | tool |\n"
+        "                         wrong-arg-type | invented-image | unknown-scene | two-calls |\n"
+        "                         refusal | length | content-and-calls | args-not-json |\n"
+        "                         unknown-tool | text\n"
+        "  --answer-mix KIND=P,...  these shares of 200 answers as these kinds (the rest --answer),\n"
+        "                         e.g. wrong-arg-type=0.05,unknown-scene=0.05,refusal=0.05,length=0.05\n"
+        "  --repair-answer KIND   the kind of every answer to a repair request (one that carries a\n"
+        "                         tool result, or an assistant turn before the last user message);\n"
+        "                         default: drawn like any other request\n"
+        "  --tool-calls JSON      the calls of a tool answer: [{\"name\":...,\"arguments\":{...}}, ...]\n"
+        "                         (default: one addScene with an instruction and a summary)\n"
+        "  --no-request-check     accept chat requests that are not valid CreateChatCompletionRequests\n"
+        "                         (transport tests posting placeholder bodies)\n"
         "  --help                 this text\n"
         "\n"
         "modes: 500 and 429 are error answers (429 carries Retry-After); malformed is a cut-off\n"
         "JSON document with status 200; truncated declares a longer Content-Length and closes\n"
         "early; garbage is a valid completion whose content is not JSON; timeout never answers;\n"
         "empty is a 200 with no body; slow trickles the body; wrong-type labels it text/html.\n"
+        "\n"
+        "answers: auto is function calls when the request has tools (and no content is set),\n"
+        "content otherwise; tool is --tool-calls (in JSON mode: {\"tool\",\"arguments\"} content);\n"
+        "wrong-arg-type sends duration_ms as a string; invented-image an image_url of no request;\n"
+        "unknown-scene a scene_id of no storyboard; two-calls two valid calls (a workflow);\n"
+        "refusal message.refusal; length half the arguments and finish_reason length;\n"
+        "content-and-calls a different decision as content beside the valid calls; args-not-json\n"
+        "arguments that do not parse; unknown-tool a function never offered; text prose only.\n"
+        "A request that breaks the OpenAI schema gets a 400 whose error.message names the problem.\n"
+        "GET /_fake/answers counts 200 answers per kind (\"answers\"), \"repair_requests\" and\n"
+        "\"schema_rejections\".\n"
         "\n"
         "GET /_fake/stats counts chat answers per mode (\"modes\") and, for 429s, the same request\n"
         "body coming back: \"retries_after_429\", \"early_retries_after_429\" (sooner than its\n"
@@ -150,7 +211,9 @@ static void usage(FILE *out) {
         "  X-Fake-Latency-Ms: N       delay for this request\n"
         "  X-Fake-Retry-After: VALUE  Retry-After for this request's 429\n"
         "  X-Fake-Content: TEXT       completion content for this request\n"
-        "  X-Fake-Status: N           answer with this status (and a small JSON error body)\n",
+        "  X-Fake-Status: N           answer with this status (and a small JSON error body)\n"
+        "  X-Fake-Answer: KIND        the answer kind for this request\n"
+        "  X-Fake-Tool-Calls: JSON    the calls of this request's tool answer\n",
         out);
 }
 
@@ -183,14 +246,37 @@ static int parse_rate(const char *s, double *out) {
     return 0;
 }
 
-/* "MODE=P,MODE=P,...": fills f->mix; on error writes why to err and returns -1. */
-static int parse_fault_mix(fake *f, const char *spec, char *err, size_t errlen) {
+static int parse_answer(const char *s, answer_kind *out) {
+    for (size_t i = 0; i < N_ANSWERS; i++)
+        if (s && strcmp(s, answer_names[i]) == 0) {
+            *out = (answer_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* A mix entry's name: a failure mode (fault mix) or an answer kind other than auto (answer mix). */
+static int parse_mix_name(bool answers, const char *s, int *out) {
+    if (answers) {
+        answer_kind k;
+        if (parse_answer(s, &k) != 0 || k == A_AUTO) return -1;
+        *out = (int)k;
+        return 0;
+    }
+    fake_mode m;
+    if (parse_mode(s, &m) != 0 || m == M_OK) return -1;
+    *out = (int)m;
+    return 0;
+}
+
+/* "NAME=P,NAME=P,...": fills mix/n; on error writes why to err and returns -1. */
+static int parse_mix(bool answers, mix_part *mix, size_t *n_mix, const char *spec, char *err, size_t errlen) {
     char buf[256];
     if (snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) {
         snprintf(err, errlen, "too long");
         return -1;
     }
-    f->n_mix = 0;
+    *n_mix = 0;
     double sum = 0;
     char *save = NULL;
     for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
@@ -201,27 +287,28 @@ static int parse_fault_mix(fake *f, const char *spec, char *err, size_t errlen) 
         }
         *eq = '\0';
         mix_part m;
-        if (parse_mode(part, &m.mode) != 0 || m.mode == M_OK) {
-            snprintf(err, errlen, "'%s': not a failure mode (see --help)", part);
+        if (parse_mix_name(answers, part, &m.mode) != 0) {
+            snprintf(err, errlen, "'%s': not %s (see --help)", part,
+                     answers ? "an answer kind other than auto" : "a failure mode");
             return -1;
         }
         if (parse_rate(eq + 1, &m.rate) != 0) {
             snprintf(err, errlen, "%s='%s': expected a share in 0..1", part, eq + 1);
             return -1;
         }
-        for (size_t i = 0; i < f->n_mix; i++)
-            if (f->mix[i].mode == m.mode) {
+        for (size_t i = 0; i < *n_mix; i++)
+            if (mix[i].mode == m.mode) {
                 snprintf(err, errlen, "%s given twice", part);
                 return -1;
             }
-        if (f->n_mix == MAX_MIX) {
+        if (*n_mix == MAX_MIX) {
             snprintf(err, errlen, "more than %d modes", MAX_MIX);
             return -1;
         }
         sum += m.rate;
-        f->mix[f->n_mix++] = m;
+        mix[(*n_mix)++] = m;
     }
-    if (f->n_mix == 0) {
+    if (*n_mix == 0) {
         snprintf(err, errlen, "empty; expected e.g. 429=0.1,500=0.1,timeout=0.1");
         return -1;
     }
@@ -448,7 +535,9 @@ static char *last_message_text(const char *body, size_t len) {
     return out ? out : strndup(body, len);
 }
 
-static char *completion_json(long id, const char *model, const char *content, size_t prompt_len) {
+/* A chat completion. content may be NULL (then null); refusal NULL: absent; calls NULL: none. */
+static char *completion_json(long id, const char *model, const char *content, const char *refusal, cJSON *calls,
+                             const char *finish, size_t prompt_len) {
     cJSON *root = cJSON_CreateObject();
     char idtext[64];
     snprintf(idtext, sizeof idtext, "chatcmpl-fake-%ld", id);
@@ -462,16 +551,151 @@ static char *completion_json(long id, const char *model, const char *content, si
     cJSON_AddNumberToObject(choice, "index", 0);
     cJSON *msg = cJSON_AddObjectToObject(choice, "message");
     cJSON_AddStringToObject(msg, "role", "assistant");
-    cJSON_AddStringToObject(msg, "content", content);
-    cJSON_AddStringToObject(choice, "finish_reason", "stop");
+    if (content) cJSON_AddStringToObject(msg, "content", content);
+    else cJSON_AddNullToObject(msg, "content");
+    if (refusal) cJSON_AddStringToObject(msg, "refusal", refusal);
+    else cJSON_AddNullToObject(msg, "refusal");
+    size_t out_len = content ? strlen(content) : refusal ? strlen(refusal) : 0;
+    if (calls) {
+        char *t = cJSON_PrintUnformatted(calls);
+        out_len += t ? strlen(t) : 0;
+        free(t);
+        cJSON_AddItemToObject(msg, "tool_calls", calls);
+    }
+    cJSON_AddStringToObject(choice, "finish_reason", finish ? finish : calls ? "tool_calls" : "stop");
+    cJSON_AddNullToObject(choice, "logprobs");
     cJSON *usage = cJSON_AddObjectToObject(root, "usage");
     /* Roughly four bytes per token, like the real tokenisers on English text. */
-    double pt = (double)(prompt_len / 4 + 1), ct = (double)(strlen(content) / 4 + 1);
+    double pt = (double)(prompt_len / 4 + 1), ct = (double)(out_len / 4 + 1);
     cJSON_AddNumberToObject(usage, "prompt_tokens", pt);
     cJSON_AddNumberToObject(usage, "completion_tokens", ct);
     cJSON_AddNumberToObject(usage, "total_tokens", pt + ct);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
+    return out;
+}
+
+/* ---- function-call answers ------------------------------------------------------------------- */
+
+static const char default_calls[] =
+    "[{\"name\":\"addScene\",\"arguments\":{\"instruction\":\"Add the scene the user asked for.\","
+    "\"summary\":\"Add a new scene as asked.\"}}]";
+
+/* Whether a request is the repair round: it carries a tool result, or the model's own turn before
+ * the last user message. */
+static bool is_repair(const cJSON *req) {
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+    bool assistant = false;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsString(role)) continue;
+        if (strcmp(role->valuestring, "tool") == 0) return true;
+        if (strcmp(role->valuestring, "assistant") == 0) assistant = true;
+        else if (strcmp(role->valuestring, "user") == 0 && assistant) return true;
+    }
+    return false;
+}
+
+/* The calls of a kind: [{name, arguments (object, or a string sent as is)}]. NULL when none. */
+static cJSON *calls_for(answer_kind k, const char *configured) {
+    cJSON *valid = cJSON_Parse(configured && *configured ? configured : default_calls);
+    if (!cJSON_IsArray(valid) || cJSON_GetArraySize(valid) == 0) {
+        cJSON_Delete(valid);
+        valid = cJSON_Parse(default_calls);
+    }
+    cJSON *first = cJSON_GetArrayItem(valid, 0);
+    switch (k) {
+    case A_TOOL:
+    case A_CONTENT_AND_CALLS:
+        return valid;
+    case A_TWO_CALLS:
+        if (cJSON_GetArraySize(valid) < 2) cJSON_AddItemToArray(valid, cJSON_Duplicate(first, true));
+        return valid;
+    case A_WRONG_ARG_TYPE:
+        cJSON_Delete(valid);
+        return cJSON_Parse("[{\"name\":\"addScene\",\"arguments\":{\"instruction\":\"Add a scene.\","
+                           "\"duration_ms\":\"5000\",\"summary\":\"Add a scene.\"}}]");
+    case A_INVENTED_IMAGE:
+        cJSON_Delete(valid);
+        return cJSON_Parse("[{\"name\":\"analyzeImage\",\"arguments\":{\"image_url\":"
+                           "\"https://invented.example.com/not-uploaded.png\",\"summary\":\"Analyse it.\"}}]");
+    case A_UNKNOWN_SCENE:
+        cJSON_Delete(valid);
+        return cJSON_Parse("[{\"name\":\"editScene\",\"arguments\":{\"scene_id\":\"no-such-scene\","
+                           "\"instruction\":\"Make it pop.\",\"summary\":\"Edit the scene.\"}}]");
+    case A_UNKNOWN_TOOL:
+        cJSON_Delete(valid);
+        return cJSON_Parse("[{\"name\":\"launchRocket\",\"arguments\":{\"target\":\"moon\"}}]");
+    case A_ARGS_NOT_JSON:
+        cJSON_Delete(valid);
+        return cJSON_Parse("[{\"name\":\"addScene\",\"arguments\":\"{instruction: add a scene, summary: ok\"}]");
+    case A_LENGTH: {
+        /* The first call's arguments cut in the middle, as a token limit does. */
+        cJSON *args = cJSON_GetObjectItemCaseSensitive(first, "arguments");
+        char *text = cJSON_IsString(args) ? strdup(args->valuestring) : cJSON_PrintUnformatted(args);
+        if (text) text[strlen(text) / 2] = '\0';
+        cJSON *out = cJSON_CreateArray();
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddItemToArray(out, one);
+        cJSON_AddStringToObject(one, "name", cJSON_GetObjectItemCaseSensitive(first, "name")->valuestring);
+        cJSON_AddStringToObject(one, "arguments", text ? text : "{");
+        free(text);
+        cJSON_Delete(valid);
+        return out;
+    }
+    default:
+        cJSON_Delete(valid);
+        return NULL;
+    }
+}
+
+/* calls as message.tool_calls (arguments as JSON text). */
+static cJSON *tool_calls_json(const cJSON *calls) {
+    cJSON *out = cJSON_CreateArray();
+    int i = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, calls) {
+        cJSON *tc = cJSON_CreateObject();
+        char id[32];
+        snprintf(id, sizeof id, "call_fake_%d", ++i);
+        cJSON_AddStringToObject(tc, "id", id);
+        cJSON_AddStringToObject(tc, "type", "function");
+        cJSON *fn = cJSON_AddObjectToObject(tc, "function");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+        cJSON_AddStringToObject(fn, "name", cJSON_IsString(name) ? name->valuestring : "");
+        char *text = cJSON_IsString(args) ? strdup(args->valuestring) : cJSON_PrintUnformatted(args);
+        cJSON_AddStringToObject(fn, "arguments", text ? text : "{}");
+        free(text);
+        cJSON_AddItemToArray(out, tc);
+    }
+    return out;
+}
+
+/* calls as JSON-mode content: {"tool","arguments"} or {"calls":[...]}. */
+static char *json_mode_content(const cJSON *calls) {
+    cJSON *list = cJSON_CreateArray();
+    const cJSON *c;
+    cJSON_ArrayForEach(c, calls) {
+        cJSON *one = cJSON_CreateObject();
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(c, "arguments");
+        cJSON_AddStringToObject(one, "tool", cJSON_IsString(name) ? name->valuestring : "");
+        cJSON_AddItemToObject(one, "arguments", cJSON_Duplicate(args, true));
+        cJSON_AddItemToArray(list, one);
+    }
+    char *out;
+    if (cJSON_GetArraySize(list) == 1) {
+        out = cJSON_PrintUnformatted(cJSON_GetArrayItem(list, 0));
+    } else {
+        cJSON *wrap = cJSON_CreateObject();
+        cJSON_AddItemToObject(wrap, "calls", list);
+        out = cJSON_PrintUnformatted(wrap);
+        list = NULL;
+        cJSON_Delete(wrap);
+    }
+    cJSON_Delete(list);
     return out;
 }
 
@@ -548,31 +772,109 @@ static bool answer_failure(fake *f, struct MHD_Connection *c, const behaviour *b
     }
 }
 
+/* A 400 like OpenAI's for a request that breaks the API's schema. */
+static enum MHD_Result reject_request(fake *f, struct MHD_Connection *c, const char *why) {
+    atomic_fetch_add(&f->schema_rejections, 1);
+    fprintf(stderr, "fake_openai: 400 invalid request: %s\n", why);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(e, "message", why);
+    cJSON_AddStringToObject(e, "type", "invalid_request_error");
+    cJSON_AddNullToObject(e, "param");
+    cJSON_AddStringToObject(e, "code", "fake_openapi_schema");
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    enum MHD_Result ret = body ? send_text(c, 400, body) : MHD_NO;
+    free(body);
+    return ret;
+}
+
+/* The answer kind of this request: its header, the repair round's, the mix, the default. */
+static answer_kind pick_answer(fake *f, struct MHD_Connection *c, bool repair) {
+    answer_kind k = f->answer;
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Answer");
+    if (v && parse_answer(v, &k) == 0) return k;
+    if (repair && f->repair_answer != A_AUTO) return f->repair_answer;
+    if (f->n_answer_mix > 0) {
+        double x = (double)random_upto(f, 999999) / 1000000.0, edge = 0;
+        for (size_t i = 0; i < f->n_answer_mix; i++) {
+            edge += f->answer_mix[i].rate;
+            if (x < edge) return (answer_kind)f->answer_mix[i].mode;
+        }
+    }
+    return k;
+}
+
 static enum MHD_Result handle_chat(fake *f, struct MHD_Connection *c, const upload *u) {
     long id = atomic_fetch_add(&f->chats, 1) + 1;
     record(f, u->buf ? u->buf : "", u->len);
     uint64_t hash = fnv1a(u->buf ? u->buf : "", u->len);
     note_retry(f, hash);
+    cJSON *req = cJSON_ParseWithLength(u->buf ? u->buf : "", u->len);
+    if (f->check_requests) {
+        char why[1024];
+        if (!req) {
+            cJSON_Delete(req);
+            return reject_request(f, c, "request body is not JSON");
+        }
+        if (bf_json_schema_check(f->request_schema, NULL, req, "request", why, sizeof why) != 0) {
+            cJSON_Delete(req);
+            return reject_request(f, c, why);
+        }
+    }
     behaviour b = decide(f, c, true);
     if (!b.status) atomic_fetch_add(&f->by_mode[b.mode], 1);
     if (b.mode == M_429 && !b.status) note_429(f, hash, b.retry_after);
-    if (b.latency_ms > 0 && !fake_sleep(f, b.latency_ms)) return MHD_NO;
+    if (b.latency_ms > 0 && !fake_sleep(f, b.latency_ms)) {
+        cJSON_Delete(req);
+        return MHD_NO;
+    }
     enum MHD_Result ret;
-    if (answer_failure(f, c, &b, &ret)) return ret;
+    if (answer_failure(f, c, &b, &ret)) {
+        cJSON_Delete(req);
+        return ret;
+    }
 
-    char *model = NULL;
-    cJSON *req = cJSON_ParseWithLength(u->buf ? u->buf : "", u->len);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "model");
-    if (cJSON_IsString(m)) model = strdup(m->valuestring);
-    cJSON_Delete(req);
+    char *model = cJSON_IsString(m) ? strdup(m->valuestring) : NULL;
+    bool tools = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(req, "tools")) > 0;
+    bool repair = is_repair(req);
+    if (repair) atomic_fetch_add(&f->repair_requests, 1);
+    answer_kind kind = pick_answer(f, c, repair);
+    const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Content");
+    if (kind == A_AUTO) kind = tools && !hdr && !f->content && !f->echo && b.mode != M_GARBAGE ? A_TOOL : A_CONTENT;
+    atomic_fetch_add(&f->by_answer[kind], 1);
 
     char *content = NULL;
-    const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Content");
-    if (b.mode == M_GARBAGE) content = strdup("\x01\x02 definitely {not json ]] \xc3\xa9\xc3\xa9 <html>");
-    else if (hdr) content = strdup(hdr);
-    else if (f->echo) content = last_message_text(u->buf ? u->buf : "", u->len);
-    else content = strdup(f->content ? f->content : "{\"ok\":true}");
-    char *json = content ? completion_json(id, model, content, u->len) : NULL;
+    const char *refusal = NULL, *finish = NULL;
+    cJSON *calls = NULL;
+    if (kind == A_CONTENT) {
+        if (b.mode == M_GARBAGE) content = strdup("\x01\x02 definitely {not json ]] \xc3\xa9\xc3\xa9 <html>");
+        else if (hdr) content = strdup(hdr);
+        else if (f->echo) content = last_message_text(u->buf ? u->buf : "", u->len);
+        else content = strdup(f->content ? f->content : "{\"ok\":true}");
+    } else if (kind == A_REFUSAL) {
+        refusal = "I'm sorry, but I can't help with that request.";
+    } else if (kind == A_TEXT) {
+        content = strdup("Sure! I'll add a new scene with your logo and a bold headline.");
+    } else {
+        const char *cfg = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Tool-Calls");
+        cJSON *list = calls_for(kind, cfg ? cfg : f->tool_calls);
+        if (kind == A_LENGTH) finish = "length";
+        if (tools || kind == A_CONTENT_AND_CALLS) {
+            calls = tool_calls_json(list);
+            if (kind == A_CONTENT_AND_CALLS)
+                content = strdup("{\"tool\":\"deleteScene\",\"arguments\":{\"scene_id\":\"s1\"}} Deleting it.");
+        } else {
+            /* JSON mode: the same calls as the answer object; cut or unparsable where they are. */
+            content = kind == A_ARGS_NOT_JSON ? strdup("{tool: addScene, arguments: {instruction: add a scene}")
+                                              : json_mode_content(list);
+            if (content && kind == A_LENGTH) content[strlen(content) / 2] = '\0';
+        }
+        cJSON_Delete(list);
+    }
+    cJSON_Delete(req);
+    char *json = completion_json(id, model, content, refusal, calls, finish, u->len);
     free(content);
     free(model);
     if (!json) return send_text(c, 500, "{\"error\":{\"message\":\"fake out of memory\"}}");
@@ -596,6 +898,9 @@ static const char *image_type(const char *name) {
     if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0) return "image/jpeg";
     if (strcasecmp(dot, ".gif") == 0) return "image/gif";
     if (strcasecmp(dot, ".bmp") == 0) return "image/bmp";
+    if (strcasecmp(dot, ".webp") == 0) return "image/webp";
+    if (strcasecmp(dot, ".heic") == 0) return "image/heic";
+    if (strcasecmp(dot, ".avif") == 0) return "image/avif";
     if (strcasecmp(dot, ".txt") == 0) return "text/plain";
     return "application/octet-stream";
 }
@@ -633,6 +938,18 @@ static enum MHD_Result handle_stats(fake *f, struct MHD_Connection *c) {
              atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded), modes,
              atomic_load(&f->retries_after_429), atomic_load(&f->early_retries_after_429),
              atomic_load(&f->min_gap_after_429_ms));
+    return send_text(c, 200, body);
+}
+
+/* Apart from /_fake/stats, whose shape tests parse into small buffers. */
+static enum MHD_Result handle_answer_stats(fake *f, struct MHD_Connection *c) {
+    char body[1024], answers[768];
+    size_t n = 0;
+    for (size_t i = 1; i < N_ANSWERS && n < sizeof answers; i++)
+        n += (size_t)snprintf(answers + n, sizeof answers - n, "%s\"%s\":%ld", i > 1 ? "," : "", answer_names[i],
+                              atomic_load(&f->by_answer[i]));
+    snprintf(body, sizeof body, "{\"answers\":{%s},\"repair_requests\":%ld,\"schema_rejections\":%ld}", answers,
+             atomic_load(&f->repair_requests), atomic_load(&f->schema_rejections));
     return send_text(c, 200, body);
 }
 
@@ -688,6 +1005,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return send_text(c, 405, "{\"error\":\"GET only\"}");
     if (strncmp(url, "/images/", 8) == 0) return handle_image(f, c, url + 8);
     if (strcmp(url, "/_fake/stats") == 0) return handle_stats(f, c);
+    if (strcmp(url, "/_fake/answers") == 0) return handle_answer_stats(f, c);
     if (strcmp(url, "/redirect") == 0) return handle_redirect(c);
     return send_text(c, 404, "{\"error\":\"not found\"}");
 }
@@ -714,6 +1032,9 @@ static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
             exit(0);
         } else if (strcmp(a, "--echo") == 0) {
             f->echo = true;
+            continue;
+        } else if (strcmp(a, "--no-request-check") == 0) {
+            f->check_requests = false;
             continue;
         }
         if (!v) {
@@ -744,10 +1065,30 @@ static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
             }
         } else if (strcmp(a, "--fault-mix") == 0) {
             char why[160];
-            if (parse_fault_mix(f, v, why, sizeof why) != 0) {
+            if (parse_mix(false, f->mix, &f->n_mix, v, why, sizeof why) != 0) {
                 fprintf(stderr, "fake_openai: --fault-mix %s: %s\n", v, why);
                 return -1;
             }
+        } else if (strcmp(a, "--answer-mix") == 0) {
+            char why[160];
+            if (parse_mix(true, f->answer_mix, &f->n_answer_mix, v, why, sizeof why) != 0) {
+                fprintf(stderr, "fake_openai: --answer-mix %s: %s\n", v, why);
+                return -1;
+            }
+        } else if (strcmp(a, "--answer") == 0 || strcmp(a, "--repair-answer") == 0) {
+            if (parse_answer(v, a[2] == 'a' ? &f->answer : &f->repair_answer) != 0) {
+                fprintf(stderr, "fake_openai: %s %s: unknown answer kind (see --help)\n", a, v);
+                return -1;
+            }
+        } else if (strcmp(a, "--tool-calls") == 0) {
+            cJSON *t = cJSON_Parse(v);
+            bool ok = cJSON_IsArray(t) && cJSON_GetArraySize(t) > 0;
+            cJSON_Delete(t);
+            if (!ok) {
+                fprintf(stderr, "fake_openai: --tool-calls: expected a non-empty JSON array of {name, arguments}\n");
+                return -1;
+            }
+            f->tool_calls = v;
         } else if (strcmp(a, "--hold-ms") == 0 && parse_long(v, 0, NEVER_MS, &n) == 0) f->hold_ms = n;
         else if (strcmp(a, "--mode") == 0) {
             if (parse_mode(v, &f->mode) != 0) {
@@ -773,13 +1114,27 @@ static int parse_args(fake *f, int argc, char **argv, char **content_owned) {
 
 int main(int argc, char **argv) {
     fake f = {.bind = "127.0.0.1", .retry_after = "1", .slow_chunk_ms = 200, .slow_chunk_bytes = 16,
-               .max_connections = 1024, .hold_ms = NEVER_MS, .min_gap_after_429_ms = -1};
+               .max_connections = 1024, .hold_ms = NEVER_MS, .min_gap_after_429_ms = -1, .check_requests = true};
     bf_rng_seed(&f.rng, 1);
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.stop_cv, NULL);
     char *content_owned = NULL;
     if (parse_args(&f, argc, argv, &content_owned) != 0) return 2;
     if (!f.content && !f.echo) f.content = getenv("FAKE_OPENAI_CONTENT");
+    for (size_t i = 0; i < fake_openai_schema_files_n && f.check_requests; i++) {
+        if (strcmp(fake_openai_schema_files[i].name, "chat_completions.schema.json") != 0) continue;
+        char why[512];
+        f.request_schema = bf_json_schema_new(fake_openai_schema_files[i].data, fake_openai_schema_files[i].len, why,
+                                              sizeof why);
+        if (!f.request_schema) {
+            fprintf(stderr, "fake_openai: the OpenAI request schema does not load: %s\n", why);
+            return 2;
+        }
+    }
+    if (f.check_requests && !f.request_schema) {
+        fprintf(stderr, "fake_openai: no chat_completions.schema.json compiled in\n");
+        return 2;
+    }
 
     /* Signals are taken by sigwait below; threads started after this inherit the mask. */
     sigset_t set;
@@ -818,5 +1173,6 @@ int main(int argc, char **argv) {
     pthread_mutex_unlock(&f.mu);
     MHD_stop_daemon(d);
     free(content_owned);
+    bf_json_schema_free(f.request_schema);
     return 0;
 }

@@ -17,14 +17,12 @@ import time
 import urllib.error
 import urllib.request
 
+sys.dont_write_bytecode = True  # importing fakelib must leave no __pycache__ in the source tree
+from fakelib import check, finish, stats, stop  # noqa: E402
+from fakelib import start as start_fake  # noqa: E402
+
 FAKE = sys.argv[1]
-failures = []
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -39,14 +37,6 @@ check(p.returncode == 2 and "together" in p.stderr, f"--error-rate with --fault-
 help_text = subprocess.run([FAKE, "--help"], capture_output=True, text=True, timeout=10).stdout
 check("--fault-mix" in help_text and "--hold-ms" in help_text, "--help documents --fault-mix and --hold-ms")
 
-
-def start(*args):
-    p = subprocess.Popen([FAKE, "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = p.stdout.readline()
-    if "listening" not in line:
-        p.kill()
-        sys.exit(f"fake did not start: {line!r}")
-    return p, line.split()[-1]
 
 
 def post(url, body, headers=None, timeout=10):
@@ -63,14 +53,10 @@ def post(url, body, headers=None, timeout=10):
         return None, str(e)
 
 
-def stats(url):
-    with urllib.request.urlopen(url + "/_fake/stats", timeout=5) as r:
-        return json.loads(r.read())
-
 
 # --- the mix -----------------------------------------------------------------------------------
 N = 400
-fake, url = start("--fault-mix", "429=0.2,500=0.2,timeout=0.2", "--hold-ms", "300", "--seed", "7",
+fake, url = start_fake(FAKE, "--fault-mix", "429=0.2,500=0.2,timeout=0.2", "--hold-ms", "300", "--seed", "7",
                   "--retry-after", "1")
 try:
     results = [None] * N
@@ -100,16 +86,15 @@ try:
     check(s["modes"]["ok"] == got[200] and s["modes"]["429"] == got[429] and s["modes"]["500"] == got[500]
           and s["modes"]["timeout"] == got[None], "stats count the answers per mode")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
+    stop(fake)
 
 # --- retries after a 429 -------------------------------------------------------------------------
-fake, url = start("--retry-after", "1")
+fake, url = start_fake(FAKE, "--retry-after", "1")
 try:
     s0 = stats(url)
     check(s0["retries_after_429"] == 0 and s0["min_gap_after_429_ms"] == -1, f"fresh counters: {s0}")
-    a = json.dumps({"messages": [{"role": "user", "content": "a"}]})
-    b = json.dumps({"messages": [{"role": "user", "content": "b"}]})
+    a = json.dumps({"model": "m", "messages": [{"role": "user", "content": "a"}]})
+    b = json.dumps({"model": "m", "messages": [{"role": "user", "content": "b"}]})
     check(post(url, a, {"X-Fake-Mode": "429"})[0] == 429, "X-Fake-Mode 429 answered 429")
     post(url, a)  # at once: sooner than Retry-After
     check(post(url, b, {"X-Fake-Mode": "429"})[0] == 429, "second 429")
@@ -122,8 +107,6 @@ try:
     check(s["early_retries_after_429"] == 1, f"one of them early: {s['early_retries_after_429']}")
     check(0 <= s["min_gap_after_429_ms"] < 1000, f"min gap {s['min_gap_after_429_ms']} ms")
 finally:
-    fake.terminate()
-    fake.wait(timeout=10)
+    stop(fake)
 
-print("FAIL" if failures else "PASS", f"({len(failures)} failed)")
-sys.exit(1 if failures else 0)
+finish()

@@ -24,8 +24,8 @@ static int64_t base_ms;
 static int setup(void **state) {
     (void)state;
     bf_test_unique_prefix(prefix, sizeof prefix);
-    const char *bases[] = {"events", "deadLetters", "brainRequests"};
-    bf_test_create_topics(prefix, bases, 3, 1);
+    const char *bases[] = {"events", "deadLetters", "brainRequests", "imageFactsReady"};
+    bf_test_create_topics(prefix, bases, 4, 1);
     snprintf(events, sizeof events, "%sevents", prefix);
     snprintf(dlq, sizeof dlq, "%sdeadLetters", prefix);
     snprintf(requests, sizeof requests, "%sbrainRequests", prefix);
@@ -36,28 +36,41 @@ static int setup(void **state) {
     return 0;
 }
 
+/* A temp path that does not exist yet (reset --save-to refuses to overwrite). */
+static void temp_path(char *buf, size_t len, const char *tag) {
+    snprintf(buf, len, "/tmp/fleetctl-%s-%s-%lld.tsv", tag, prefix, (long long)fleet_it_wall_ms());
+    unlink(buf);
+}
+
 static void group_move_inactive(void **state) {
     (void)state;
-    char group[64], *out;
+    char group[64], *out, save[256];
     snprintf(group, sizeof group, "%sstage", prefix);
+    /* Issue 19: `replay --group` moved offsets at once. Now it plans, and only --execute moves. */
     assert_int_equal(fleet_it_run(prefix, &out, NULL, "replay", "--group", group, "--topic", "events", "--to-offset",
                                   "latest", NULL), 0);
+    assert_non_null(strstr(out, "NEW-OFFSET"));
+    free(out);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), -1001); /* a plan changes nothing */
+    temp_path(save, sizeof save, "move1");
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "replay", "--group", group, "--topic", "events", "--to-offset",
+                                  "latest", "--execute", "--save-to", save, NULL), 0);
     free(out);
     assert_int_equal(bf_test_committed_offset(group, events, 0), 10);
+    unlink(save);
     char t[40];
     fleet_format_rfc3339(base_ms + 6000, t, sizeof t);
-    assert_int_equal(fleet_it_run(prefix, &out, NULL, "replay", "--group", group, "--topic", "events", "--to-time", t, NULL), 0);
-    assert_non_null(strstr(out, "10 -> 6"));
+    temp_path(save, sizeof save, "move2");
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "-o", "json", "replay", "--group", group, "--topic", "events",
+                                  "--to-time", t, "--execute", "--save-to", save, NULL), 0);
+    assert_non_null(strstr(out, "\"current_offset\":10,\"new_offset\":6"));
     free(out);
+    unlink(save);
     assert_int_equal(bf_test_committed_offset(group, events, 0), 6);
     assert_int_equal(fleet_it_run(prefix, &out, NULL, "replay", "--group", group, "--topic", "events", "--to-offset",
                                   "earliest", "--dry-run", NULL), 0);
     free(out);
     assert_int_equal(bf_test_committed_offset(group, events, 0), 6); /* dry run changed nothing */
-    assert_int_equal(fleet_it_run(prefix, &out, NULL, "replay", "--group", group, "--topic", "events", "--to-offset",
-                                  "earliest", NULL), 0);
-    free(out);
-    assert_int_equal(bf_test_committed_offset(group, events, 0), 0);
     char *err;
     assert_int_equal(fleet_it_run(prefix, NULL, &err, "replay", "--group", group, "--topic", "events", NULL), 2);
     free(err);
@@ -65,6 +78,108 @@ static void group_move_inactive(void **state) {
                                   "tomorrow", NULL), 2);
     assert_non_null(strstr(err, "--to-time"));
     free(err);
+}
+
+/* group reset: every mode, the saved file, and --from-file undoing an --execute. */
+static void group_reset_modes_and_undo(void **state) {
+    (void)state;
+    char group[64], save[256], save2[256], *out, *err;
+    snprintf(group, sizeof group, "%sreset", prefix);
+    temp_path(save, sizeof save, "r0");
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "group", "reset", group, "--topic", "events", "--to-offset", "8",
+                                  "--execute", "--save-to", save, NULL), 0);
+    free(out);
+    unlink(save);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 8);
+    /* --shift-by: a plan first, then executed, saving 8. */
+    assert_int_equal(fleet_it_run(prefix, &out, &err, "group", "reset", group, "--topic", "events", "--shift-by", "-3",
+                                  NULL), 0);
+    assert_non_null(strstr(err, "plan only"));
+    free(out);
+    free(err);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 8);
+    temp_path(save, sizeof save, "r1");
+    assert_int_equal(fleet_it_run(prefix, &out, &err, "group", "reset", group, "--topic", "events", "--shift-by", "-3",
+                                  "--execute", "--save-to", save, NULL), 0);
+    assert_non_null(strstr(err, save));
+    free(out);
+    free(err);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 5);
+    FILE *f = fopen(save, "r");
+    assert_non_null(f);
+    char buf[2048];
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    char want[256];
+    snprintf(want, sizeof want, "%s\t%s\t0\t8\n", group, events);
+    if (!strstr(buf, want)) fail_msg("saved file lacks '%s':\n%s", want, buf);
+    /* Shifts are clamped to the log. */
+    temp_path(save2, sizeof save2, "r2");
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "group", "reset", group, "--topic", "events", "--shift-by", "+100",
+                                  "--execute", "--save-to", save2, NULL), 0);
+    free(out);
+    unlink(save2);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 10);
+    /* --by-duration: every record is an hour old, so 30m ago is past them all: the end. */
+    temp_path(save2, sizeof save2, "r3");
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "group", "reset", group, "--topic", "events", "--to-offset",
+                                  "earliest", "--execute", "--save-to", save2, NULL), 0);
+    free(out);
+    unlink(save2);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 0);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "-o", "json", "group", "reset", group, "--topic", "events",
+                                  "--by-duration", "30m", NULL), 0);
+    assert_non_null(strstr(out, "\"current_offset\":0,\"new_offset\":10"));
+    free(out);
+    char t[40];
+    fleet_format_rfc3339(base_ms + 4000, t, sizeof t);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "-o", "json", "group", "reset", group, "--topic", "events",
+                                  "--to-datetime", t, NULL), 0);
+    assert_non_null(strstr(out, "\"new_offset\":4"));
+    free(out);
+    /* --from-file restores what the shift saved (8), itself saving 0 first. */
+    temp_path(save2, sizeof save2, "r4");
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "group", "reset", group, "--from-file", save, "--execute",
+                                  "--save-to", save2, NULL), 0);
+    free(out);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 8);
+    /* The save file is never overwritten; another group's file is refused. */
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "group", "reset", group, "--topic", "events", "--to-offset", "1",
+                                  "--execute", "--save-to", save2, NULL), 1);
+    assert_non_null(strstr(err, "nothing changed"));
+    free(err);
+    assert_int_equal(bf_test_committed_offset(group, events, 0), 8);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "group", "reset", "someone-else", "--from-file", save, NULL), 2);
+    assert_non_null(strstr(err, "not 'someone-else'"));
+    free(err);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "group", "reset", group, "--topic", "events", NULL), 2);
+    free(err);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "group", "reset", group, "--topic", "events", "--shift-by", "x",
+                                  NULL), 2);
+    free(err);
+    unlink(save);
+    unlink(save2);
+}
+
+/* -b/--bootstrap-server beats BRAINFLEET_KAFKA_BROKERS, like kcat's -b. */
+static void bootstrap_flag(void **state) {
+    (void)state;
+    const char *brokers = getenv("BRAINFLEET_KAFKA_BROKERS");
+    assert_non_null(brokers);
+    char *keep = strdup(brokers), *out, *err;
+    setenv("BRAINFLEET_KAFKA_BROKERS", "127.0.0.1:1", 1);
+    int bad = fleet_it_run(prefix, NULL, &err, "--timeout", "2s", "topics", "list", NULL);
+    free(err);
+    int good = fleet_it_run(prefix, &out, NULL, "topics", "list", "-b", keep, "-o", "json", NULL);
+    setenv("BRAINFLEET_KAFKA_BROKERS", keep, 1);
+    assert_int_equal(bad, 1);
+    assert_int_equal(good, 0);
+    char want[160];
+    snprintf(want, sizeof want, "{\"topic\":\"%s\",\"partitions\":1,\"records\":10}", events);
+    if (!strstr(out, want)) fail_msg("topics list -o json lacks %s:\n%s", want, out);
+    free(out);
+    free(keep);
 }
 
 static void group_move_refused_when_active(void **state) {
@@ -94,11 +209,36 @@ static void group_move_refused_when_active(void **state) {
     }
     assert_true(got);
     char *e;
-    int rc = fleet_it_run(prefix, NULL, &e, "replay", "--group", group, "--topic", "events", "--to-offset", "earliest", NULL);
+    char save[256];
+    temp_path(save, sizeof save, "active");
+    int rc = fleet_it_run(prefix, NULL, &e, "replay", "--group", group, "--topic", "events", "--to-offset", "earliest",
+                          "--execute", "--save-to", save, NULL);
+    unlink(save);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(e, "is active"));
     free(e);
     assert_int_equal(bf_test_committed_offset(group, events, 0), -1001); /* nothing committed */
+    /* group describe: the member, and per partition committed / end offsets and lag. */
+    char *out;
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "group", "describe", group, NULL), 0);
+    assert_non_null(strstr(out, "1 member(s)"));
+    assert_non_null(strstr(out, "CONSUMER-ID"));
+    assert_non_null(strstr(out, "rdkafka"));
+    free(out);
+    rd_kafka_topic_partition_list_t *c4 = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(c4, events, 0)->offset = 4;
+    assert_int_equal(rd_kafka_commit(rk, c4, 0), 0);
+    rd_kafka_topic_partition_list_destroy(c4);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "group", "describe", group, "-o", "json", NULL), 0);
+    char want[256];
+    snprintf(want, sizeof want, "\"topic\":\"%s\",\"partition\":0,\"committed_offset\":4,\"log_start_offset\":0,"
+                                "\"log_end_offset\":10,\"lag\":6,\"member_id\":\"rdkafka-", events);
+    if (!strstr(out, want)) fail_msg("describe -o json lacks %s:\n%s", want, out);
+    assert_non_null(strstr(out, "\"state\":\"Stable\""));
+    assert_non_null(strstr(out, "\"total_lag\":6"));
+    free(out);
+    assert_int_equal(fleet_it_run(prefix, NULL, &e, "group", "describe", "no-such-group-ever", NULL), 1);
+    free(e);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
 }
@@ -154,6 +294,54 @@ static void dlq_list_show_retry(void **state) {
     assert_string_equal(bf_test_msg_header(&m[0], "bf-schema"), "brainRequests");
     assert_int_equal(m[0].n_headers, 2);
     bf_test_msgs_free(m, n);
+
+    /* Bulk retry (issue 19: only PARTITION:OFFSET lists were possible). Two more entries: one more
+     * invalid_json from brainRequests, one schema_invalid from imageFactsReady. */
+    char *e2 = bf_dlq_build(&src, "p-9", "brain-worker", "brain-worker", "invalid_json", "again", base_ms + 7, NULL);
+    bf_dlq_source src3 = src;
+    char facts[128];
+    snprintf(facts, sizeof facts, "%simageFactsReady", prefix);
+    src3.topic = facts;
+    char *e3 = bf_dlq_build(&src3, "p-9", "memory-writer", "memory-writer", "schema_invalid", "no palette", base_ms + 9, NULL);
+    p = fleet_it_producer();
+    fleet_it_produce(p, dlq, 0, "p-9", e2, strlen(e2), NULL, 0);
+    fleet_it_produce(p, dlq, 0, "p-9", e3, strlen(e3), NULL, 0);
+    fleet_it_producer_done(p);
+    free(e2);
+    free(e3);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "dlq", "retry", NULL), 2); /* nothing selected */
+    free(err);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "dlq", "retry", "0:1", "--reason", "invalid_json", NULL), 2);
+    free(err);
+    assert_int_equal(fleet_it_run(prefix, &out, &err, "dlq", "retry", "--reason", "invalid_json", "--source",
+                                  "brainRequests", "--dry-run", NULL), 0);
+    assert_int_equal(fleet_it_lines(out), 2);
+    assert_non_null(strstr(out, "would retry 0:1 "));
+    assert_non_null(strstr(out, "would retry 0:2 "));
+    assert_non_null(strstr(err, "2 entries selected"));
+    free(out);
+    free(err);
+    char to[40];
+    fleet_format_rfc3339(base_ms + 6, to, sizeof to);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "dlq", "retry", "--reason", "invalid_json", "--to-time", to,
+                                  "--dry-run", NULL), 0);
+    assert_int_equal(fleet_it_lines(out), 1); /* the window: only the entry that failed at +5 ms */
+    free(out);
+    assert_int_equal(fleet_it_run(prefix, &out, &err, "dlq", "retry", "--reason", "invalid_json", NULL), 0);
+    assert_int_equal(fleet_it_lines(out), 2);
+    assert_non_null(strstr(err, "2 entries re-published"));
+    free(out);
+    free(err);
+    m = bf_test_consume_all(requests, 1, 3000, 30000, &n);
+    assert_int_equal(n, 3); /* the single retry above, then these two */
+    bf_test_msgs_free(m, n);
+    m = bf_test_consume_all(facts, 1, 0, 3000, &n);
+    assert_int_equal(n, 0); /* the schema_invalid entry was not selected */
+    bf_test_msgs_free(m, n);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "dlq", "list", "-o", "json", NULL), 0);
+    assert_int_equal(fleet_it_lines(out), 3);
+    assert_non_null(strstr(out, "\"topic\":\""));
+    free(out);
 }
 
 static void topics_ensure(void **state) {
@@ -187,6 +375,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(group_move_inactive),
         cmocka_unit_test(group_move_refused_when_active),
+        cmocka_unit_test(group_reset_modes_and_undo),
+        cmocka_unit_test(bootstrap_flag),
         cmocka_unit_test(dlq_list_show_retry),
         cmocka_unit_test(topics_ensure),
     };

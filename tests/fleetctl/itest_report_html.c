@@ -76,11 +76,14 @@ static void text_and_json(void **state) {
     assert_non_null(strstr(out, "brain: LLM call"));
     assert_non_null(strstr(out, "async: time to decision"));
     free(out);
-    assert_int_equal(fleet_it_run(prefix, &out, NULL, "report", "--format", "json", NULL), 0);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "report", "-o", "json", NULL), 0);
     assert_non_null(strstr(out, "\"decisions\":\t20") ? strstr(out, "\"decisions\":\t20") : strstr(out, "\"decisions\": 20"));
     free(out);
     char *err;
-    assert_int_equal(fleet_it_run(prefix, NULL, &err, "report", "--format", "pdf", NULL), 2);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "report", "-o", "pdf", NULL), 2);
+    free(err);
+    /* The old switches are gone: -o is the one way to pick a format. */
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "report", "--format", "json", NULL), 2);
     free(err);
     assert_int_equal(fleet_it_run(prefix, NULL, &err, "report", "--project", "nobody", NULL), 1);
     free(err);
@@ -94,7 +97,7 @@ static void html_renders_in_chromium(void **state) {
     snprintf(html, sizeof html, "%s/report.html", dir);
     snprintf(png, sizeof png, "%s/out.png", dir);
     snprintf(profile, sizeof profile, "%s/profile", dir);
-    assert_int_equal(fleet_it_run(prefix, NULL, NULL, "report", "--format", "html", "--output", html, NULL), 0);
+    assert_int_equal(fleet_it_run(prefix, NULL, NULL, "report", "-o", "html", "--out-file", html, NULL), 0);
     if (system("command -v chromium >/dev/null 2>&1") != 0) {
         fprintf(stderr, "SKIP: chromium is not installed (apt-get install -y chromium); HTML written to %s\n", html);
         skip();
@@ -128,7 +131,59 @@ static void html_renders_in_chromium(void **state) {
     stbi_image_free(px);
 }
 
+/* report --from-file: a capture written by `replay` gives the live report's figures with no broker
+ * reachable at all (issue 19: report needed a live broker). */
+static void from_capture(void **state) {
+    (void)state;
+    static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", "imageFactsReady",
+                                         "imageFactsProcessed", "brainDecisions", "deadLetters"};
+    char path[] = "/tmp/fleetctl-capture-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    for (size_t i = 0; i < 6; i++) {
+        char *out = NULL, *err = NULL;
+        int rc = fleet_it_run(prefix, &out, &err, "replay", "--topic", topics[i], "--since", "2h", NULL);
+        assert_true(rc == 0 || (rc == 1 && strstr(err, "nothing to replay")));
+        fputs(out, f);
+        free(out);
+        free(err);
+    }
+    fclose(f);
+    char *live, *saved, *err;
+    assert_int_equal(fleet_it_run(prefix, &live, NULL, "report", "--since", "2h", "-o", "json", NULL), 0);
+    const char *brokers = getenv("BRAINFLEET_KAFKA_BROKERS");
+    char *keep = brokers ? strdup(brokers) : NULL;
+    setenv("BRAINFLEET_KAFKA_BROKERS", "127.0.0.1:1", 1);
+    int rc = fleet_it_run(prefix, &saved, &err, "report", "--from-file", path, "-o", "json", NULL);
+    if (keep) setenv("BRAINFLEET_KAFKA_BROKERS", keep, 1);
+    free(keep);
+    if (rc != 0) fail_msg("report --from-file: %s", err);
+    const char *dl = strstr(live, "\"decisions\":"), *ds = strstr(saved, "\"decisions\":");
+    assert_non_null(dl);
+    assert_non_null(ds);
+    assert_int_equal(strtol(strchr(dl, ':') + 1, NULL, 10), 20);
+    assert_int_equal(strtol(strchr(ds, ':') + 1, NULL, 10), 20);
+    /* Same requests, same stage figures: the LLM call's p50 agrees. */
+    const char *ll = strstr(live, "brain: LLM call"), *ls = strstr(saved, "brain: LLM call");
+    assert_non_null(ll);
+    assert_non_null(ls);
+    assert_non_null(strstr(saved, "\"estimate\":\ttrue"));
+    free(live);
+    free(saved);
+    free(err);
+    /* A line that is no record is an error naming it. */
+    f = fopen(path, "a");
+    fputs("not json\n", f);
+    fclose(f);
+    assert_int_equal(fleet_it_run(prefix, NULL, &err, "report", "--from-file", path, NULL), 1);
+    assert_non_null(strstr(err, "line "));
+    free(err);
+    unlink(path);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(text_and_json), cmocka_unit_test(html_renders_in_chromium)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(text_and_json), cmocka_unit_test(html_renders_in_chromium),
+                                       cmocka_unit_test(from_capture)};
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -108,7 +108,7 @@ static void send_then_trace(void **state) {
     assert_non_null(strstr(out, "brain-worker: imageFactsProcessed -> brainDecisions"));
     free(out);
     /* The trace id finds the same events. */
-    assert_int_equal(fleet_it_run(prefix, &out, NULL, "trace", tid, "--json", NULL), 0);
+    assert_int_equal(fleet_it_run(prefix, &out, NULL, "trace", tid, "-o", "json", NULL), 0);
     assert_int_equal(fleet_it_lines(out), 7);
     free(out);
     char *e;

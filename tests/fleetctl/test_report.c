@@ -130,7 +130,22 @@ static void report(void **state) {
     assert_null(strstr(html, "<script"));
     free(html);
     char *json = fleet_report_json(&r);
-    assert_non_null(strstr(json, "\"blocking_facts_then_decide\""));
+    /* The computed blocking figure is labelled an estimate in every rendering (issue 19). */
+    assert_non_null(strstr(json, "\"blocking_estimate_facts_then_decide\""));
+    assert_non_null(strstr(json, "\"estimate\":\ttrue"));
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *tf = open_memstream(&text, &tlen);
+    fleet_report_text(tf, &r);
+    fclose(tf);
+    assert_non_null(strstr(text, "blocking (ESTIMATE)"));
+    assert_non_null(strstr(text, "not a measurement"));
+    assert_null(strstr(text, "measured on the same requests"));
+    free(text);
+    html = fleet_report_html(&r);
+    assert_non_null(strstr(html, "blocking (estimate)"));
+    assert_non_null(strstr(html, "not a measurement"));
+    free(html);
     free(json);
 }
 

@@ -198,7 +198,7 @@ static void test_offline_decisions_fanout_memory(void **state) {
     x = find(&d, r3, BF_DECISION_KIND_DECISION);
     assert_non_null(x);
     assert_int_equal(x->steps[0].tool, BF_TOOL_CHANGE_DURATION);
-    assert_non_null(strstr(x->steps[0].input, "\"duration_ms\":5000"));
+    assert_non_null(strstr(x->steps[0].input, "\"delta_ms\":5000")); /* five seconds longer: a change */
     x = find(&d, r4, BF_DECISION_KIND_DECISION);
     assert_non_null(x);
     assert_int_equal(x->type, BF_DECISION_CLARIFICATION);

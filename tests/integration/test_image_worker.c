@@ -1,13 +1,17 @@
 /* image-worker end to end: the real binary against the real broker, images served by
  * fake_openai (which also plays the vision model). Known colours come out as facts; every bad
  * input class ends on deadLetters with its reason; the same URL is fetched once; identical bytes
- * are analysed (and sent to the vision model) once; a refused address never gets a request. */
+ * are analysed (and sent to the vision model) once; a refused address never gets a request.
+ * Images as users send them: WebP, animated WebP and GIF (their first frame), HEIC with a
+ * rotation, AVIF, and a JPEG with EXIF orientation 6 come out with the colours, size and
+ * orientation a person sees (the images made at test time with the libraries' own encoders). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 #include "bf_msg_dead_letter.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_ready.h"
+#include "bf_test_image.h"
 #include "bf_test_kafka.h"
 #include "bf_test_proc.h"
 #include "bf_uuid.h"
@@ -147,6 +152,18 @@ static double share_of(const bf_image_facts *f, const char *hex) {
     return 0;
 }
 
+/* SIGTERM: the worker must exit 0; then the fake and the images go. */
+static void stop_all(pid_t worker) {
+    kill(worker, SIGTERM);
+    int status;
+    waitpid(worker, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bf_fake_server_stop(&fake);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_image_worker_end_to_end(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/bf-img-XXXXXX");
@@ -269,19 +286,139 @@ static void test_image_worker_end_to_end(void **state) {
     for (size_t i = 0; i < 2; i++) bf_msg_image_facts_ready_free(&again[i]);
     bf_test_msgs_free(out, n);
 
-    kill(worker, SIGTERM);
-    int status;
-    waitpid(worker, &status, 0);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    bf_fake_server_stop(&fake);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    stop_all(worker);
+}
+
+static void write_bytes(const char *name, bf_test_bytes b) {
+    write_file(name, b.data, b.len);
+    free(b.data);
+}
+
+/* The palette entry nearest to rgb (by squared sRGB distance), for lossy formats. */
+static const bf_palette_entry *nearest(const bf_image_facts *f, const uint8_t rgb[3]) {
+    const bf_palette_entry *best = NULL;
+    long bd = 0;
+    for (size_t i = 0; i < f->n_palette; i++) {
+        unsigned r, g, b;
+        if (sscanf(f->palette[i].hex, "#%02x%02x%02x", &r, &g, &b) != 3) fail_msg("hex %s", f->palette[i].hex);
+        long d = ((long)r - rgb[0]) * ((long)r - rgb[0]) + ((long)g - rgb[1]) * ((long)g - rgb[1]) +
+                 ((long)b - rgb[2]) * ((long)b - rgb[2]);
+        if (!best || d < bd) best = &f->palette[i], bd = d;
+    }
+    assert_non_null(best);
+    assert_true(bd < 40 * 40 * 3); /* near: lossy codecs move colours a little */
+    return best;
+}
+
+static void test_image_worker_formats(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/bf-img-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    static const uint8_t red[3] = {230, 20, 20}, green[3] = {20, 200, 20}, blue[3] = {20, 20, 230};
+    char err[256];
+    /* 64x32, stored landscape: red on the left quarter, blue on the rest. */
+    uint8_t *two = bf_test_two_colour_new(64, 32, 16, red, blue);
+    bf_test_bytes b = {0};
+    if (bf_test_webp_encode(two, 64, 32, 1, &b, err, sizeof err) != 0) fail_msg("%s", err);
+    write_bytes("two.webp", b);
+    uint8_t *fr = bf_test_two_colour_new(20, 20, 20, red, red), *fg = bf_test_two_colour_new(20, 20, 20, green, green),
+            *fb = bf_test_two_colour_new(20, 20, 20, blue, blue);
+    const uint8_t *frames[] = {fr, fg, fb};
+    if (bf_test_webp_anim_encode(frames, 3, 20, 20, &b, err, sizeof err) != 0) fail_msg("%s", err);
+    write_bytes("anim.webp", b);
+    const uint8_t colours[][3] = {{230, 20, 20}, {20, 200, 20}, {20, 20, 230}};
+    assert_int_equal(bf_test_gif_anim_encode(colours, 3, 20, 20, &b), 0);
+    write_bytes("anim.gif", b);
+    /* The HEIC is marked "turn 90 degrees clockwise" (irot), like a phone held upright. */
+    if (bf_test_heif_encode(two, 64, 32, 0, 6, &b, err, sizeof err) != 0) fail_msg("%s", err);
+    write_bytes("photo.heic", b);
+    if (bf_test_heif_encode(two, 64, 32, 1, 0, &b, err, sizeof err) != 0) fail_msg("%s", err);
+    write_bytes("photo.avif", b);
+    bf_test_bytes exif = {0};
+    assert_int_equal(bf_test_exif_app1(6, 1, &exif), 0);
+    if (bf_test_jpeg_encode(two, 64, 32, &exif, &b, err, sizeof err) != 0) fail_msg("%s", err);
+    write_bytes("portrait.jpg", b);
+    free(exif.data);
+    free(two);
+    free(fr);
+    free(fg);
+    free(fb);
+
+    const char *args[] = {"--images-dir", dir, "--content", "{\"objects\":[\"thing\"]}", NULL};
+    if (bf_fake_server_start(&fake, args, err, sizeof err) != 0) fail_msg("fake: %s", err);
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    const char *topics[] = {"imageAnalysisRequested", "imageFactsReady", "deadLetters"};
+    bf_test_create_topics(prefix, topics, 3, 1);
+    pid_t worker = start_worker();
+
+    const char *names[] = {"two.webp", "anim.webp", "anim.gif", "photo.heic", "photo.avif", "portrait.jpg"};
+    enum { N = sizeof names / sizeof names[0] };
+    char urls[N][256];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(urls[i], sizeof urls[i], "%s/images/%s", fake.url, names[i]);
+        send_request(urls[i], NULL);
+    }
+    size_t n;
+    bf_test_msg *out = wait_topic("imageFactsReady", N, &n);
+    if (n != N) {
+        size_t nd = 0;
+        bf_test_msg *dl = wait_topic("deadLetters", 1, &nd);
+        for (size_t i = 0; i < nd; i++) print_message("dead letter: %.*s\n", (int)dl[i].len, (const char *)dl[i].payload);
+        bf_test_msgs_free(dl, nd);
+        fail_msg("%zu of %d facts", n, N);
+    }
+    bf_msg_image_facts_ready facts[N];
+    for (size_t i = 0; i < n; i++)
+        if (bf_msg_image_facts_ready_decode(out[i].payload, out[i].len, &facts[i], err, sizeof err) != 0)
+            fail_msg("facts %zu do not decode: %s", i, err);
+
+    /* Lossless WebP: the exact colours and shares. */
+    const bf_image_facts *f = facts_for(facts, n, urls[0]);
+    assert_int_equal(f->width, 64);
+    assert_int_equal(f->height, 32);
+    assert_int_equal(f->orientation, BF_ORIENT_LANDSCAPE);
+    assert_true(fabs(share_of(f, "#e61414") - 0.25) < 0.01);
+    assert_true(fabs(share_of(f, "#1414e6") - 0.75) < 0.01);
+    /* Animations: the first frame (red) only. */
+    for (int i = 1; i <= 2; i++) {
+        f = facts_for(facts, n, urls[i]);
+        assert_int_equal(f->width, 20);
+        assert_int_equal(f->n_palette, 1);
+        assert_string_equal(f->palette[0].hex, "#e61414");
+        assert_int_equal(f->orientation, BF_ORIENT_SQUARE);
+    }
+    /* HEIC turned by its irot: shown 32x64, portrait; colours near the encoded ones. */
+    f = facts_for(facts, n, urls[3]);
+    assert_int_equal(f->width, 32);
+    assert_int_equal(f->height, 64);
+    assert_int_equal(f->orientation, BF_ORIENT_PORTRAIT);
+    assert_true(nearest(f, blue)->share > 0.6);
+    assert_true(nearest(f, red)->share > 0.15);
+    /* AVIF, not turned. */
+    f = facts_for(facts, n, urls[4]);
+    assert_int_equal(f->width, 64);
+    assert_int_equal(f->height, 32);
+    assert_int_equal(f->orientation, BF_ORIENT_LANDSCAPE);
+    assert_true(nearest(f, blue)->share > 0.6);
+    /* JPEG stored landscape with EXIF orientation 6: what a person sees is portrait. */
+    f = facts_for(facts, n, urls[5]);
+    assert_int_equal(f->width, 32);
+    assert_int_equal(f->height, 64);
+    assert_int_equal(f->orientation, BF_ORIENT_PORTRAIT);
+    assert_true(nearest(f, blue)->share > 0.6);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(facts[i].facts.analyser, BF_ANALYSER_BUILTIN_VISION);
+        bf_msg_image_facts_ready_free(&facts[i]);
+    }
+    bf_test_msgs_free(out, n);
+
+    stop_all(worker);
 }
 
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_image_worker_end_to_end)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_image_worker_end_to_end),
+                                       cmocka_unit_test(test_image_worker_formats)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
     return rc;

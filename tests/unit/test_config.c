@@ -119,12 +119,62 @@ static void test_required(void **state) {
 
 static void test_durations(void **state) {
     (void)state;
-    assert_int_equal(bf_parse_duration_ms("1500"), 1500);
+    /* A bare number has no unit: "20" was read as 20 ms where the operator meant 20 s. */
+    assert_int_equal(bf_parse_duration_ms("1500"), -1);
+    assert_int_equal(bf_parse_duration_ms("20"), -1);
+    assert_int_equal(bf_parse_duration_ms("0"), 0);
+    assert_int_equal(bf_parse_duration_ms("1500ms"), 1500);
     assert_int_equal(bf_parse_duration_ms("2h"), 7200000);
     assert_int_equal(bf_parse_duration_ms("30d"), 30LL * 86400000);
     assert_int_equal(bf_parse_duration_ms("1.5s"), -1);
     assert_int_equal(bf_parse_duration_ms("s"), -1);
     assert_int_equal(bf_parse_duration_ms("99999999999999999d"), -1);
+}
+
+static void test_bare_duration_names_the_unit(void **state) {
+    (void)state;
+    expect_bad("BRAINFLEET_TIMEOUT", "20", "with a unit");
+}
+
+/* --help and errors show bounds as written in the environment, never as 1.07374e+09. */
+static void test_help_numbers_are_human(void **state) {
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    const bf_cfg_var *tables[] = {vars};
+    size_t ns[] = {NVARS};
+    bf_config_print_help(f, "usage", tables, ns, 1);
+    fclose(f);
+    assert_non_null(strstr(text, "BRAINFLEET_TIMEOUT (duration, default: 10s; 0..1m)"));
+    assert_non_null(strstr(text, "BRAINFLEET_SIZE (size, default: 1M; 0..1G)"));
+    assert_null(strstr(text, "e+"));
+    free(text);
+    char buf[32];
+    bf_config_format_duration(3153600000000LL, buf, sizeof buf);
+    assert_string_equal(buf, "36500d");
+    bf_config_format_duration(1500, buf, sizeof buf);
+    assert_string_equal(buf, "1500ms");
+    bf_config_format_bytes(1536, buf, sizeof buf);
+    assert_string_equal(buf, "1536");
+    bf_config_format_bytes(64 << 20, buf, sizeof buf);
+    assert_string_equal(buf, "64M");
+    expect_bad("BRAINFLEET_SIZE", "2G", "above the maximum 1G");
+}
+
+/* A malformed DSN is a configuration error (libpq's own parser decides), an absent one is not. */
+static void test_dsn_syntax(void **state) {
+    (void)state;
+    char err[512] = "";
+    assert_int_equal(bf_config_check_dsn("", err, sizeof err), 0);
+    assert_int_equal(bf_config_check_dsn("host=db port=5432 dbname=x sslmode=require", err, sizeof err), 0);
+    assert_int_equal(bf_config_check_dsn("postgresql://u:secret@db:5432/x?sslmode=require", err, sizeof err), 0);
+    assert_int_equal(bf_config_check_dsn("hots=x", err, sizeof err), -1);
+    assert_non_null(strstr(err, "BRAINFLEET_PG_DSN"));
+    assert_non_null(strstr(err, "hots"));
+    assert_int_equal(bf_config_check_dsn("host=db password='s3cr3t", err, sizeof err), -1);
+    assert_null(strstr(err, "s3cr3t"));
+    assert_int_equal(bf_config_check_dsn("postgresql://db/x?sslmod=require", err, sizeof err), -1);
 }
 
 /* The common table itself loads with its defaults and rejects a bad port. */
@@ -164,6 +214,9 @@ int main(void) {
         cmocka_unit_test(test_each_bad_class), cmocka_unit_test(test_required),
         cmocka_unit_test(test_durations),     cmocka_unit_test(test_common_table),
         cmocka_unit_test(test_help_and_markdown),
+        cmocka_unit_test(test_bare_duration_names_the_unit),
+        cmocka_unit_test(test_help_numbers_are_human),
+        cmocka_unit_test(test_dsn_syntax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,6 +203,33 @@ static void test_large_image_is_sampled(void **state) {
     image_rgb_free(img);
 }
 
+static void test_sampling_grid(void **state) {
+    (void)state;
+    /* 128x128 is the largest square read whole: a one-pixel red column is exactly 1/128 of it. */
+    image_rgb *img = img_new(128, 128);
+    fill(img, 0, 128, 0, 0, 255);
+    fill(img, 0, 1, 255, 0, 0);
+    image_facts f = analyse(img);
+    assert_int_equal(f.n_palette, 2);
+    assert_string_equal(f.palette[1].hex, "#ff0000");
+    assert_true(f.palette[1].share == 1.0 / 128);
+    image_rgb_free(img);
+    /* 130x130 is read every second pixel from the second one (step 2, half a step in): the first
+     * column is not in the sample, the second is. */
+    img = img_new(130, 130);
+    fill(img, 0, 130, 0, 0, 255);
+    fill(img, 0, 1, 255, 0, 0);
+    f = analyse(img);
+    assert_int_equal(f.n_palette, 1);
+    assert_string_equal(f.palette[0].hex, "#0000ff");
+    fill(img, 1, 2, 255, 0, 0);
+    f = analyse(img);
+    assert_int_equal(f.n_palette, 2);
+    assert_true(f.palette[1].share == 1.0 / 65);
+    assert_int_equal(f.width, 130); /* the facts keep the image's own size */
+    image_rgb_free(img);
+}
+
 static void test_empty_image_refused(void **state) {
     (void)state;
     image_rgb img = {0};
@@ -222,6 +249,7 @@ int main(void) {
         cmocka_unit_test(test_mood_rules_table),
         cmocka_unit_test(test_same_bytes_same_facts),
         cmocka_unit_test(test_large_image_is_sampled),
+        cmocka_unit_test(test_sampling_grid),
         cmocka_unit_test(test_empty_image_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
-/* image_decode: the four accepted formats decode to RGB; everything else, damaged files and
- * decompression bombs are refused with the right status before pixels are allocated. Images are
- * generated here with stb_image_write (from libstb) or written byte by byte. */
+/* image_decode: PNG, JPEG, GIF and BMP decode to RGB (WebP and HEIC/AVIF have their own tests:
+ * test_image_webp.c, test_image_heif.c); everything else, damaged files and decompression bombs
+ * are refused with the right status before pixels are allocated. Images are generated here with
+ * stb_image_write (from libstb) or written byte by byte (tests/support/image). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stb_image.h>
 #include <stb_image_write.h>
 
+#include "bf_test_image.h"
 #include "image_decode.h"
 
 typedef struct membuf {
@@ -103,6 +106,37 @@ static void test_gif_first_frame(void **state) {
     image_rgb_free(img);
 }
 
+static void test_animated_gif_first_frame(void **state) {
+    (void)state;
+    /* Three full-screen frames, red, green, blue: the first one is what is analysed. */
+    static const uint8_t colours[][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    bf_test_bytes g = {0};
+    assert_int_equal(bf_test_gif_anim_encode(colours, 3, 12, 7, &g), 0);
+    /* It is an animation: stb_image's all-frames loader sees three, the last one blue. */
+    int *delays = NULL, x = 0, y = 0, frames = 0, comp = 0;
+    uint8_t *all = stbi_load_gif_from_memory(g.data, (int)g.len, &delays, &x, &y, &frames, &comp, 3);
+    assert_non_null(all);
+    assert_int_equal(frames, 3);
+    assert_int_equal(all[2 * 12 * 7 * 3 + 2], 255);
+    assert_int_equal(all[2 * 12 * 7 * 3], 0);
+    stbi_image_free(all);
+    stbi_image_free(delays);
+    image_decode_status st;
+    char err[256];
+    image_rgb *img = image_decode_new(g.data, g.len, NULL, &st, err, sizeof err);
+    if (!img) fail_msg("gif: %s", err);
+    assert_int_equal(img->format, IMAGE_FMT_GIF);
+    assert_int_equal(img->width, 12);
+    assert_int_equal(img->height, 7);
+    for (size_t i = 0; i < 12 * 7; i++) {
+        assert_int_equal(img->pixels[3 * i], 255);
+        assert_int_equal(img->pixels[3 * i + 1], 0);
+        assert_int_equal(img->pixels[3 * i + 2], 0);
+    }
+    image_rgb_free(img);
+    free(g.data);
+}
+
 static void test_corrupt_png(void **state) {
     (void)state;
     uint8_t *px = solid_new(32, 32, 1, 2, 3);
@@ -146,7 +180,8 @@ static void test_text_and_unknown_formats_refused(void **state) {
         size_t len;
     } inputs[] = {
         IN("hello, this is a text file\n"),
-        IN("RIFF\x10\0\0\0WEBPVP8 "),      /* WebP */
+        IN("RIFF\x10\0\0\0AVI LIST"),      /* AVI: RIFF, but not WebP */
+        IN("\0\0\0\x18" "ftypisom\0\0\0\0isomavc1"), /* MP4 video */
         IN("II*\0\x08\0\0\0"),             /* TIFF */
         IN("8BPS\0\x01"),                   /* PSD: stb could decode it, we do not accept it */
         IN("P6\n1 1\n255\n\xff\0\0"),       /* PNM */
@@ -230,6 +265,7 @@ int main(void) {
         cmocka_unit_test(test_png_decodes_to_rgb),
         cmocka_unit_test(test_jpeg_and_bmp_accepted),
         cmocka_unit_test(test_gif_first_frame),
+        cmocka_unit_test(test_animated_gif_first_frame),
         cmocka_unit_test(test_corrupt_png),
         cmocka_unit_test(test_truncated_jpeg),
         cmocka_unit_test(test_text_and_unknown_formats_refused),

@@ -174,9 +174,9 @@ static void test_limits_apply_to_libjpeg_header(void **state) {
     /* The decoder's own check, called directly (the header walk is image_decode_new's). */
     uint32_t w = 0, h = 0;
     image_jpeg_status js = IMAGE_JPEG_OK;
-    assert_null(image_jpeg_decode_new(j.data, j.len, 65535, 2999, &w, &h, &js, err, sizeof err));
+    assert_null(image_jpeg_decode_new(j.data, j.len, 65535, 2999, &w, &h, NULL, &js, err, sizeof err));
     assert_int_equal(js, IMAGE_JPEG_TOO_LARGE);
-    uint8_t *px = image_jpeg_decode_new(j.data, j.len, 65535, 3000, &w, &h, &js, err, sizeof err);
+    uint8_t *px = image_jpeg_decode_new(j.data, j.len, 65535, 3000, &w, &h, NULL, &js, err, sizeof err);
     assert_non_null(px);
     assert_int_equal(js, IMAGE_JPEG_OK);
     assert_int_equal(w, 300);

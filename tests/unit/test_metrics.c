@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,34 @@ static void test_render(void **state) {
     bf_metrics_free(m);
 }
 
+/* The process_* family under the names Prometheus client libraries use, with live values. */
+static void test_process_metrics(void **state) {
+    (void)state;
+    bf_metrics *m = bf_metrics_new();
+    assert_int_equal(bf_metrics_add_process(m), 0);
+    char *text = bf_metrics_render(m);
+    assert_non_null(text);
+    static const char *const names[] = {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                                        "process_open_fds", "process_start_time_seconds", "process_max_fds",
+                                        "process_virtual_memory_bytes"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "\n%s ", names[i]);
+        const char *at = strstr(text, want);
+        if (!at) fail_msg("%s missing from:\n%s", names[i], text);
+        double v = strtod(at + strlen(want), NULL);
+        /* This test process has stdin/out/err open, some memory and started after 2020. */
+        if (strcmp(names[i], "process_open_fds") == 0 && v < 3) fail_msg("open fds %g", v);
+        if (strcmp(names[i], "process_resident_memory_bytes") == 0 && v < 4096) fail_msg("rss %g", v);
+        if (strcmp(names[i], "process_start_time_seconds") == 0 && v < 1577836800) fail_msg("start %g", v);
+    }
+    assert_non_null(strstr(text, "# TYPE process_cpu_seconds_total counter"));
+    free(text);
+    bf_metrics_free(m);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_render)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_process_metrics), cmocka_unit_test(test_render)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,21 @@ static void test_image_decode_corpus(void **state) {
     (void)state;
     assert_true(replay("image_decode", bf_fuzz_image_decode) > 0);
 }
+
+static void test_image_webp_corpus(void **state) {
+    (void)state;
+    assert_true(replay("image_webp", bf_fuzz_image_webp) > 0);
+}
+
+static void test_image_heif_corpus(void **state) {
+    (void)state;
+    assert_true(replay("image_heif", bf_fuzz_image_heif) > 0);
+}
+
+static void test_image_exif_corpus(void **state) {
+    (void)state;
+    assert_true(replay("image_exif", bf_fuzz_image_exif) > 0);
+}
 #endif
 
 int main(void) {
@@ -103,6 +118,9 @@ int main(void) {
         cmocka_unit_test(test_llm_answer_corpus),
 #ifdef BF_FUZZ_HAVE_IMAGE
         cmocka_unit_test(test_image_decode_corpus),
+        cmocka_unit_test(test_image_webp_corpus),
+        cmocka_unit_test(test_image_heif_corpus),
+        cmocka_unit_test(test_image_exif_corpus),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
