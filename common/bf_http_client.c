@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bf_backoff.h"
+#include "bf_llm_endpoint.h"
 #include "bf_net_guard.h"
 #include "bf_trace.h"
 
@@ -347,7 +348,9 @@ oom:
 
 static bool is_retryable(bf_http_error e, long status) {
     if (e == BF_HTTP_ERR_TIMEOUT || e == BF_HTTP_ERR_CONNECT) return true;
-    return e == BF_HTTP_ERR_STATUS && (status == 429 || (status >= 500 && status <= 599));
+    /* 408/409/429/5xx: the statuses another attempt can turn into an answer (bf_llm_endpoint.h);
+     * any other 4xx would fail the same way again. */
+    return e == BF_HTTP_ERR_STATUS && bf_llm_status_retryable(status);
 }
 
 static void classify(xfer *x, CURLcode rc) {

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "bf_json_check.h"
+#include "bf_llm_endpoint.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_sha256.h"
@@ -33,6 +34,7 @@ struct image_stage {
     bf_metrics *metrics;
     bool closing;
     struct job *jobs;
+    char vision_endpoint[BF_CFG_STR_MAX + 32]; /* BRAINFLEET_VISION_URL by the one URL rule */
     char vision_auth[BF_CFG_STR_MAX + 32];
     bf_metric *m_cache_hits, *m_cache_misses, *m_analyses, *m_vision_errors, *m_fetch_seconds, *m_http_in_flight;
     bf_metric *m_cache_entries, *m_cache_bytes;
@@ -193,7 +195,7 @@ static void start_vision(job *j, const void *bytes, size_t len, image_format fmt
     char *body = ref ? image_vision_request_new(st->cfg->vision_model, ref) : NULL;
     free(ref);
     const char *headers[] = {"Content-Type: application/json", st->vision_auth};
-    bf_http_request req = {.method = "POST", .url = st->cfg->vision_url, .headers = headers,
+    bf_http_request req = {.method = "POST", .url = st->vision_endpoint, .headers = headers,
                            .n_headers = st->vision_auth[0] ? 2 : 1, .body = body, .body_len = body ? strlen(body) : 0,
                            .timeout_ms = (long)st->cfg->vision_timeout_ms,
                            .retry = {.max_attempts = (int)st->cfg->vision_attempts, .base_ms = 250,
@@ -328,6 +330,11 @@ image_stage *image_stage_new(bf_runtime *rt, const image_cfg *cfg, const image_f
     }
     st->rt = rt;
     st->cfg = cfg;
+    if (cfg->vision_url[0] && bf_llm_chat_url(cfg->vision_url, st->vision_endpoint, sizeof st->vision_endpoint) != 0) {
+        snprintf(err, errlen, "BRAINFLEET_VISION_URL: too long for a chat-completions endpoint");
+        free(st);
+        return NULL;
+    }
     st->log = bf_runtime_log(rt);
     st->metrics = bf_runtime_metrics(rt);
     bf_metrics *metrics = st->metrics;
