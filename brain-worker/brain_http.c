@@ -26,16 +26,6 @@ typedef struct call {
     brain_llm_done_fn done;
 } call;
 
-void brain_http_endpoint(const char *base, char *out, size_t outlen) {
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    static const char suffix[] = "/chat/completions";
-    if (n >= sizeof suffix - 1 && strncmp(base + n - (sizeof suffix - 1), suffix, sizeof suffix - 1) == 0)
-        snprintf(out, outlen, "%.*s", (int)n, base);
-    else
-        snprintf(out, outlen, "%.*s/v1/chat/completions", (int)n, base);
-}
-
 brain_http *brain_http_new(bf_loop *loop, const brain_cfg *cfg, long max_concurrent, bf_log *log, char *err,
                            size_t errlen) {
     brain_http *h = calloc(1, sizeof *h);

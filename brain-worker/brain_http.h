@@ -13,14 +13,12 @@
 typedef struct brain_http brain_http;
 
 /* Returns NULL with err. The chat-completions URL is derived from cfg->llm_url (see
- * brain_http_endpoint). log is borrowed. */
+ * bf_llm_chat_url, common/bf_llm_endpoint.h). log is borrowed. */
 brain_http *brain_http_new(bf_loop *loop, const brain_cfg *cfg, long max_concurrent, bf_log *log, char *err,
                            size_t errlen);
 void brain_http_free(brain_http *h);
 /* The transport view of h (impl = h). */
 brain_llm_transport brain_http_transport(brain_http *h);
 
-/* <base>/v1/chat/completions, or base itself when it already ends in /chat/completions. */
-void brain_http_endpoint(const char *base, char *out, size_t outlen);
 
 #endif

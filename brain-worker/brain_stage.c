@@ -12,6 +12,7 @@
 #include "bf_trace.h"
 #include "bf_uuid.h"
 #include "brain_context.h"
+#include "brain_flow.h"
 #include "brain_late_facts.h"
 #include "brain_llm.h"
 #include "brain_map.h"
@@ -19,7 +20,7 @@
 #include "brain_order.h"
 #include "brain_outcome.h"
 #include "brain_prompt.h"
-#include "brain_rules.h"
+#include "brain_tools.h"
 
 #define WORKER "brain-worker"
 /* How often late-facts entries past their TTL are dropped and the gauges refreshed. */
@@ -56,6 +57,8 @@ struct brain_stage {
     brain_llm_transport llm;
     bool use_llm;
     bool closing;
+    brain_tools *tools;  /* the tools' schemas: request, validation */
+    brain_llm_opts opts; /* model, mode, temperature, max tokens */
     brain_order *order;
     brain_late_facts *late;
     brain_map *cache;
@@ -84,12 +87,8 @@ struct brain_job {
     bf_timer deadline;  /* await_image_facts_ms */
     int64_t started_ms, context_ms, llm_ms;
     brain_context ctx;
-    brain_prompt prompt;
-    brain_answer answer;
-    int64_t completion_tokens;
-    const char *error_code;
-    char error_message[512];
-    const char *decider;
+    brain_prompt_image imgs[BF_MAX_IMAGE_URLS]; /* borrowed by the flow until it is done */
+    brain_flow flow;    /* how the decision is reached, and the answer */
     brain_job *prev, *next; /* st->jobs */
 };
 
@@ -112,7 +111,14 @@ brain_stage *brain_stage_new(bf_runtime *rt, const brain_cfg *cfg, const brain_s
     st->order = brain_order_new();
     st->late = brain_late_facts_new((size_t)cfg->late_facts_max, cfg->late_facts_ttl_ms);
     st->cache = brain_map_new();
-    if (!st->order || !st->late || !st->cache) {
+    char err[256];
+    st->tools = brain_tools_new(err, sizeof err);
+    if (!st->tools) bf_log_error(st->log, "tool schemas: %s", err);
+    brain_llm_mode mode = BRAIN_LLM_MODE_TOOLS;
+    brain_llm_mode_parse(cfg->llm_mode, &mode); /* the config table allows tools|json only */
+    st->opts = (brain_llm_opts){.model = cfg->llm_model, .mode = mode, .temperature = cfg->llm_temperature,
+                                .max_tokens = cfg->llm_max_tokens, .max_tokens_field = cfg->llm_max_tokens_field};
+    if (!st->order || !st->late || !st->cache || !st->tools) {
         brain_stage_free(st);
         return NULL;
     }
@@ -171,6 +177,7 @@ void brain_stage_free(brain_stage *st) {
     while (st->jobs) job_free(st->jobs);
     brain_order_free(st->order);
     brain_late_facts_free(st->late);
+    brain_tools_free(st->tools);
     if (st->cache) brain_map_each(st->cache, free_cached, NULL);
     brain_map_free(st->cache);
     free(st);
@@ -205,8 +212,7 @@ static void job_free(brain_job *j) {
     for (size_t i = 0; i < j->n_enrichments; i++) free(j->enrichments[i]);
     free(j->enrichments);
     brain_context_clear(&j->ctx);
-    brain_prompt_clear(&j->prompt);
-    brain_answer_clear(&j->answer);
+    brain_flow_clear(&j->flow);
     free(j);
 }
 
@@ -256,52 +262,54 @@ static void merge_facts(brain_context *ctx, brain_image_facts *f) {
     ctx->n_images++;
 }
 
-static int rules_answer(brain_job *j) {
-    brain_rules_input in = {.prompt = j->req.prompt, .n_images = j->req.image_urls.n,
-                            .selected_scene = j->req.selected_scene_id};
-    j->decider = "rule-based";
-    return brain_rules_decide(&in, &j->answer);
-}
-
 static void job_complete(brain_stage *st, brain_job *j);
 static void llm_done(void *job, long status, const char *body, size_t len, const char *err);
 
-/* Decides now: rules (then publishes at once) or starts the LLM call (llm_done publishes). */
+static void job_step(brain_stage *st, brain_job *j, brain_flow_step step, char *body);
+
+/* Decides now: offline rules (published at once) or the first LLM call (llm_done goes on). The
+ * flow (brain_flow.h) owns every choice: repair round, fallback, token budget. */
 static void job_decide(brain_stage *st, brain_job *j) {
     j->phase = JOB_DECIDING;
-    if (!st->use_llm) {
-        if (rules_answer(j) != 0) {
-            j->error_code = "out_of_memory";
-            snprintf(j->error_message, sizeof j->error_message, "out of memory in the rule-based decider");
-        }
-        job_complete(st, j);
-        return;
-    }
-    brain_prompt_image imgs[BF_MAX_IMAGE_URLS];
     for (size_t i = 0; i < j->req.image_urls.n && i < BF_MAX_IMAGE_URLS; i++)
-        imgs[i] = (brain_prompt_image){.url = j->req.image_urls.v[i], .trace_id = j->trace_ids[i]};
-    brain_prompt_input pin = {.user_prompt = j->req.prompt, .selected_scene = j->req.selected_scene_id,
-                              .images = imgs, .n_images = j->req.image_urls.n, .ctx = &j->ctx,
-                              .token_budget = st->cfg->token_budget};
-    char err[256] = "out of memory";
+        j->imgs[i] = (brain_prompt_image){.url = j->req.image_urls.v[i], .trace_id = j->trace_ids[i]};
+    brain_flow_input in = {.llm = st->use_llm, .tools = st->tools, .opts = &st->opts,
+                           .token_budget = st->cfg->token_budget, .user_prompt = j->req.prompt,
+                           .selected_scene = j->req.selected_scene_id, .images = j->imgs,
+                           .n_images = j->req.image_urls.n, .ctx = &j->ctx};
     char *body = NULL;
-    if (brain_prompt_build(&pin, &j->prompt) == 0)
-        body = brain_llm_request_encode(st->cfg->llm_model, st->cfg->llm_temperature, j->prompt.system, j->prompt.user);
-    if (body) {
-        bf_metric_observe(st->m_tokens, (double)j->prompt.tokens);
-        if (j->prompt.truncated) bf_metric_inc(st->m_truncated);
-    }
     j->llm_ms = now_ms(st);
-    if (body && st->llm.send(st->llm.impl, body, j, llm_done, err, sizeof err) == 0) {
+    brain_flow_step step = brain_flow_start(&j->flow, &in, &body); /* before body is read */
+    job_step(st, j, step, body);
+}
+
+/* Sends what the flow asks for, or publishes what it decided. */
+static void job_step(brain_stage *st, brain_job *j, brain_flow_step step, char *body) {
+    while (step == BRAIN_FLOW_SEND) {
+        if (j->flow.rounds == 1) {
+            bf_metric_observe(st->m_tokens, (double)j->flow.prompt.tokens);
+            if (j->flow.prompt.truncated) bf_metric_inc(st->m_truncated);
+        } else {
+            char labels[96];
+            snprintf(labels, sizeof labels, "code=\"%s\"", j->flow.repair_code ? j->flow.repair_code : "unknown");
+            count(st, "brain_llm_repairs_total", "Repair rounds sent to the model, by what was wrong with its answer.",
+                  labels);
+        }
+        char err[256] = "out of memory";
+        int rc = st->llm.send(st->llm.impl, body, j, llm_done, err, sizeof err);
         free(body);
-        return;
+        body = NULL;
+        if (rc == 0) return; /* llm_done goes on */
+        /* Not even sent: the flow takes it as no response and falls back. */
+        step = brain_flow_answer(&j->flow, 0, NULL, 0, err, &body);
     }
     free(body);
-    /* Not even sent: decide by rules and say why, rather than stay silent. */
-    j->llm_ms = now_ms(st) - j->llm_ms;
-    j->error_code = "llm_unavailable";
-    snprintf(j->error_message, sizeof j->error_message, "LLM request not sent: %s", err);
-    if (rules_answer(j) != 0) j->error_code = "out_of_memory";
+    j->llm_ms = st->use_llm ? now_ms(st) - j->llm_ms : 0;
+    if (step == BRAIN_FLOW_NO_MEMORY) {
+        brain_flow_clear(&j->flow);
+        j->flow.error_code = "out_of_memory";
+        snprintf(j->flow.error_message, sizeof j->flow.error_message, "out of memory deciding");
+    }
     job_complete(st, j);
 }
 
@@ -406,11 +414,12 @@ static void maybe_begin(brain_stage *st, brain_job *j) {
 
 static void publish_decision(brain_stage *st, brain_job *j) {
     int64_t now = now_ms(st);
-    if (j->answer.summary == NULL && j->answer.tool != BRAIN_TOOL_CLARIFY) {
+    brain_flow *f = &j->flow;
+    if (f->answer.summary == NULL && f->answer.tool != BRAIN_TOOL_CLARIFY) {
         /* Out of memory in a decider leaves no answer: ask rather than publish nothing. */
-        brain_answer_clear(&j->answer);
-        j->answer.summary = strdup("The brain could not decide.");
-        brain_answer_clarify(&j->answer, "Sorry, something went wrong. Could you say that again?");
+        brain_answer_clear(&f->answer);
+        f->answer.summary = strdup("The brain could not decide.");
+        brain_answer_clarify(&f->answer, "Sorry, something went wrong. Could you say that again?");
     }
     const char **ids = calloc(j->ctx.n_images + 1, sizeof *ids);
     size_t n_ids = 0;
@@ -418,14 +427,15 @@ static void publish_decision(brain_stage *st, brain_job *j) {
         if (bf_trace_id_valid(j->ctx.images[i].trace_id)) ids[n_ids++] = j->ctx.images[i].trace_id;
     brain_outcome o = {
         .project_id = j->req.env.project_id, .request_id = j->req.request_id, .traceparent = j->msg->traceparent,
-        .answer = &j->answer, .model = j->decider, .degraded = j->ctx.degraded,
-        .prompt_tokens = j->prompt.tokens, .completion_tokens = j->completion_tokens,
-        .budget_tokens = st->cfg->token_budget, .truncated = j->prompt.truncated,
-        .dropped_messages = j->prompt.dropped_messages, .dropped_images = j->prompt.dropped_images,
-        .dropped_memory = j->prompt.dropped_memory, .image_trace_ids = ids, .n_image_trace_ids = n_ids,
+        .answer = &f->answer, .model = f->decider == BF_DECIDER_LLM ? st->cfg->llm_model : "rule-based",
+        .decider = f->decider, .reason = f->reason, .repair_round = f->repair_round, .degraded = j->ctx.degraded,
+        .prompt_tokens = f->prompt_tokens, .completion_tokens = f->completion_tokens,
+        .budget_tokens = st->cfg->token_budget, .truncated = f->prompt.truncated,
+        .dropped_messages = f->prompt.dropped_messages, .dropped_images = f->prompt.dropped_images,
+        .dropped_memory = f->prompt.dropped_memory, .image_trace_ids = ids, .n_image_trace_ids = n_ids,
         .timings = {.queue_wait_ms = j->started_ms - j->msg->received_ms, .context_ms = j->context_ms,
                     .llm_ms = j->llm_ms, .total_ms = now - j->msg->received_ms},
-        .error_code = j->error_code, .error_message = j->error_message,
+        .error_code = f->error_code, .error_message = f->error_message,
     };
     if (o.timings.queue_wait_ms < 0) o.timings.queue_wait_ms = 0;
     char err[512];
@@ -442,7 +452,7 @@ static void publish_decision(brain_stage *st, brain_job *j) {
     brain_memory_input mi = {.project_id = project, .request_id = j->req.request_id,
                              .request_produced_ms = j->req.env.produced_at_ms,
                              .traceparent = j->msg->traceparent, .conversation_id = j->req.conversation_id,
-                             .prompt = j->req.prompt, .answer = &j->answer,
+                             .prompt = j->req.prompt, .answer = &f->answer,
                              .image_urls = (const char *const *)j->req.image_urls.v, .n_images = j->req.image_urls.n};
     json = brain_memory_encode(&mi, bf_runtime_wall(st->rt), err, sizeof err);
     if (json) publish_json(st, j->msg, BF_SCHEMA_MEMORY_UPDATES, project, j->msg->traceparent, json);
@@ -452,11 +462,12 @@ static void publish_decision(brain_stage *st, brain_job *j) {
         j->enrichments[i] = NULL;
         bf_metric_inc(st->m_enriched);
     }
-    char labels[64];
-    snprintf(labels, sizeof labels, "decider=\"%s\"", j->decider ? j->decider : "none");
-    count(st, "brain_decisions_total", "Decisions published, by decider.", labels);
-    if (j->error_code) {
-        snprintf(labels, sizeof labels, "code=\"%s\"", j->error_code);
+    char labels[128];
+    const char *who = bf_decider_name(f->decider), *why = bf_decided_reason_name(f->reason);
+    snprintf(labels, sizeof labels, "decider=\"%s\",reason=\"%s\"", who ? who : "none", why ? why : "none");
+    count(st, "brain_decisions_total", "Decisions published, by who decided and why.", labels);
+    if (f->error_code) {
+        snprintf(labels, sizeof labels, "code=\"%s\"", f->error_code);
         count(st, "brain_decision_errors_total", "Decisions published with an error, by code.", labels);
     }
     bf_metric_observe(st->m_queue, (double)o.timings.queue_wait_ms / 1000.0);
@@ -484,34 +495,15 @@ static void llm_done(void *job, long status, const char *body, size_t len, const
     brain_job *j = job;
     brain_stage *st = j->st;
     if (st->closing) return;
-    j->llm_ms = now_ms(st) - j->llm_ms;
-    char why[400];
-    /* err wins over the status: a 2xx whose transfer broke off (the client retried it and then gave
-     * up, and keeps no half body) or that is not JSON-typed is a failed call, not an answer. */
-    if (!err && status >= 200 && status < 300) {
-        brain_llm_check chk = {.ctx = &j->ctx, .scenes_known = !j->ctx.degraded,
-                               .n_request_images = j->req.image_urls.n, .selected_scene = j->req.selected_scene_id};
-        brain_llm_result r = brain_llm_parse_response(body, len, &chk, &j->answer, why, sizeof why);
-        j->completion_tokens = brain_llm_completion_tokens(body, len);
-        j->decider = st->cfg->llm_model;
-        if (r == BRAIN_LLM_CLARIFIED)
-            bf_log_write(st->log, BF_LOG_INFO, j->msg->trace_id, NULL, "LLM answer became a clarification: %s", why);
-        if (r == BRAIN_LLM_INVALID) {
-            j->error_code = "llm_invalid_answer";
-            snprintf(j->error_message, sizeof j->error_message, "%s; decided by rules instead", why);
-            if (rules_answer(j) != 0) j->error_code = "out_of_memory";
-        }
-    } else {
-        j->error_code = status == 0 ? "llm_unavailable" : "llm_failed";
-        snprintf(j->error_message, sizeof j->error_message, "LLM call failed (HTTP %ld: %s); decided by rules instead",
-                 status, err ? err : "no detail");
-        if (rules_answer(j) != 0) j->error_code = "out_of_memory";
+    char *next = NULL;
+    brain_flow_step step = brain_flow_answer(&j->flow, status, body, len, err, &next);
+    if (step == BRAIN_FLOW_DONE && j->flow.error_code) {
+        char path[64];
+        brain_flow_path(&j->flow, path, sizeof path);
+        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "request %s decided by %s: %s", j->req.request_id,
+                     path, j->flow.error_message);
     }
-    if (j->error_code) {
-        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "request %s: %s", j->req.request_id,
-                     j->error_message);
-    }
-    job_complete(st, j);
+    job_step(st, j, step, next);
 }
 
 static void on_deadline(bf_timer *t) {

@@ -106,19 +106,34 @@ static int llm_send(void *impl, const char *body, void *job, brain_llm_done_fn d
     return 0;
 }
 
-static void llm_answer(fake_llm *l, size_t i, long status, const char *content) {
-    char body[2048] = "";
-    if (content) {
+/* Answers send i: a 2xx with one tool call (name, JSON arguments), or status with no answer. */
+static void llm_answer(fake_llm *l, size_t i, long status, const char *tool, const char *args) {
+    char *body = NULL;
+    if (tool) {
         cJSON *root = cJSON_CreateObject();
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddItemToObject(cJSON_AddObjectToObject(c, "message"), "content", cJSON_CreateString(content));
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), c);
-        char *s = cJSON_PrintUnformatted(root);
-        snprintf(body, sizeof body, "%s", s);
-        free(s);
+        cJSON *choice = cJSON_CreateObject();
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
+        cJSON *m = cJSON_AddObjectToObject(choice, "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON *tc = cJSON_CreateObject();
+        cJSON_AddStringToObject(tc, "id", "call_1");
+        cJSON_AddStringToObject(tc, "type", "function");
+        cJSON *fn = cJSON_AddObjectToObject(tc, "function");
+        cJSON_AddStringToObject(fn, "name", tool);
+        cJSON_AddStringToObject(fn, "arguments", args);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "tool_calls"), tc);
+        cJSON_AddStringToObject(choice, "finish_reason", "tool_calls");
+        body = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);
     }
-    l->done[i](l->jobs[i], status, body, strlen(body), status >= 200 && status < 300 ? NULL : "HTTP error");
+    bool ok = status >= 200 && status < 300;
+    l->done[i](l->jobs[i], status, body ? body : "", body ? strlen(body) : 0, ok ? NULL : "HTTP error");
+    free(body);
+}
+
+static const char *decided_reason(const cJSON *root) {
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "payload"), "decided_by");
+    return d ? cJSON_GetObjectItem(d, "reason")->valuestring : "(none)";
 }
 
 /* ---- fixture ---- */
@@ -392,8 +407,8 @@ static void llm_answer_and_llm_failure(void **state) {
     assert_int_equal(x->llm.n, 2);
     assert_non_null(strstr(x->llm.bodies[0], "Restyle the intro"));
     assert_non_null(strstr(x->llm.bodies[0], "preferred_mood")); /* the packet reached the prompt */
-    llm_answer(&x->llm, 0, 200, "{\"tool\":\"editScene\",\"target_scene\":\"s1\",\"params\":{},\"summary\":\"ok\"}");
-    llm_answer(&x->llm, 1, 500, NULL);
+    llm_answer(&x->llm, 0, 200, "editScene", "{\"scene_id\":\"s1\",\"instruction\":\"darker\",\"summary\":\"ok\"}");
+    llm_answer(&x->llm, 1, 500, NULL, NULL);
     cJSON *d = output(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, 0), "p1");
     assert_string_equal(decision_tool(d), "editScene");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "payload"), "model")->valuestring, x->cfg.llm_model);
@@ -402,7 +417,52 @@ static void llm_answer_and_llm_failure(void **state) {
     cJSON *err = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "payload"), "error");
     assert_non_null(err);
     assert_string_equal(cJSON_GetObjectItem(err, "code")->valuestring, "llm_failed");
+    assert_string_equal(decided_reason(d), "llm_failed");
     cJSON_Delete(d);
+    fx_free(x);
+}
+
+/* An invalid argument gets one repair round with the exact problem, and the second answer is
+ * used; the decision says so. */
+static void one_repair_round(void **state) {
+    (void)state;
+    fx *x = fx_new(true, true, 256);
+    send_request(x, "p1", "Make the intro longer", NULL, 0, "s1", NULL);
+    bf_fake_run_once(x->f, 0);
+    store_answer(&x->store, store_find(&x->store, true, "p1"), NULL);
+    assert_int_equal(x->llm.n, 1);
+    llm_answer(&x->llm, 0, 200, "changeDuration", "{\"scene_id\":\"s9\",\"duration_ms\":\"long\",\"summary\":\"x\"}");
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_BRAIN_DECISIONS), 0);
+    assert_int_equal(x->llm.n, 2); /* the repair request */
+    assert_non_null(strstr(x->llm.bodies[1], "\"role\":\"tool\""));
+    llm_answer(&x->llm, 1, 200, "changeDuration", "{\"scene_id\":\"s1\",\"delta_ms\":2000,\"summary\":\"longer\"}");
+    cJSON *d = output(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, 0), "p1");
+    assert_string_equal(decision_tool(d), "changeDuration");
+    assert_string_equal(decided_reason(d), "llm_repaired");
+    cJSON_Delete(d);
+    bf_metrics *m = bf_runtime_metrics(bf_fake_runtime_rt(x->f));
+    assert_true(bf_metric_value(bf_metrics_counter(m, "brain_llm_repairs_total", "", "code=\"invalid_arguments\"")) +
+                    bf_metric_value(bf_metrics_counter(m, "brain_llm_repairs_total", "", "code=\"unknown_scene\"")) >=
+                1);
+    fx_free(x);
+}
+
+/* The model is down: "remove the logo" on a selected scene must not become a deletion. */
+static void outage_never_deletes(void **state) {
+    (void)state;
+    fx *x = fx_new(true, true, 256);
+    send_request(x, "p1", "Remove the logo", NULL, 0, "s1", NULL);
+    send_request(x, "p2", "Delete this scene", NULL, 0, "s1", NULL);
+    bf_fake_run_once(x->f, 0);
+    store_answer(&x->store, store_find(&x->store, true, "p1"), NULL);
+    store_answer(&x->store, store_find(&x->store, true, "p2"), NULL);
+    llm_answer(&x->llm, 0, 503, NULL, NULL);
+    llm_answer(&x->llm, 1, 0, NULL, NULL);
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *d = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, i)->payload);
+        if (strcmp(decision_tool(d), "deleteScene") == 0) fail_msg("decision %zu deletes a scene during an outage", i);
+        cJSON_Delete(d);
+    }
     fx_free(x);
 }
 
@@ -458,6 +518,8 @@ int main(void) {
         cmocka_unit_test(late_facts_enrich_once),
         cmocka_unit_test(known_images_are_not_requested_again),
         cmocka_unit_test(llm_answer_and_llm_failure),
+        cmocka_unit_test(one_repair_round),
+        cmocka_unit_test(outage_never_deletes),
         cmocka_unit_test(no_database_decides_degraded),
         cmocka_unit_test(busy_project_does_not_hold_others),
         cmocka_unit_test(invalid_request_is_dead_lettered),
