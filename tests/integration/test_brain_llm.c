@@ -576,8 +576,8 @@ static void test_broken_mix_every_request_one_valid_decision(void **state) {
     rd_kafka_t *rk = producer_new();
     /* BF_BROKEN_MIX_REQUESTS=1000 for issue 20's full run; 100 keeps the suite quick. */
     const char *nv = getenv("BF_BROKEN_MIX_REQUESTS");
-    long want = nv ? strtol(nv, NULL, 10) : 0;
-    const int N = want >= 100 && want <= 100000 ? (int)want : 100;
+    long asked = nv ? strtol(nv, NULL, 10) : 0;
+    const int N = asked >= 100 && asked <= 100000 ? (int)asked : 100;
     for (int i = 0; i < N; i++) {
         char rid[40], project[32];
         request_id(50000 + i, rid);
