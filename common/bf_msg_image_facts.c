@@ -55,13 +55,22 @@ static void read_palette(bf_jc *c, const cJSON *obj, bf_image_facts *f) {
     bf_jc_pop(c, mk);
 }
 
-int bf_image_facts_read(bf_jc *c, const cJSON *p, bf_image_facts *f) {
-    memset(f, 0, sizeof *f);
+/* What an analysis measures: all present, or (facts of an image that could not be analysed) all
+ * absent, the vision fields with them. */
+static const char *const measurement_keys[] = {"palette", "brightness", "contrast", "saturation", "temperature",
+                                               "mood",    "width",      "height",   "orientation"};
+static const char *const vision_keys[] = {"typography", "style", "layout", "objects", "visible_text"};
+#define N_MEASUREMENTS (sizeof measurement_keys / sizeof measurement_keys[0])
+#define N_VISION (sizeof vision_keys / sizeof vision_keys[0])
+
+static bool has_measurements(const cJSON *p) {
+    for (size_t i = 0; i < N_MEASUREMENTS; i++)
+        if (bf_jc_get(p, measurement_keys[i])) return true;
+    return false;
+}
+
+static void read_measurements(bf_jc *c, const cJSON *p, bf_image_facts *f) {
     int e;
-    bf_jc_trace_id(c, p, "trace_id", true, f->trace_id);
-    bf_jc_uuid(c, p, "request_id", true, false, f->request_id);
-    bf_jc_sha256(c, p, "content_hash", true, f->content_hash);
-    bf_msg_list_read(c, p, "image_urls", true, 1, BF_MAX_IMAGE_URLS, BF_URL_MAX, BF_LIST_URL, &f->image_urls);
     read_palette(c, p, f);
     bf_jc_number(c, p, "brightness", true, 0, 1, &f->brightness);
     bf_jc_number(c, p, "contrast", true, 0, 1, &f->contrast);
@@ -77,24 +86,38 @@ int bf_image_facts_read(bf_jc *c, const cJSON *p, bf_image_facts *f) {
     bf_msg_list_read(c, p, "objects", false, 0, BF_VISION_LIST_MAX, BF_VISION_ITEM_MAX, BF_LIST_TEXT, &f->objects);
     bf_msg_list_read(c, p, "visible_text", false, 0, BF_VISION_LIST_MAX, BF_VISION_ITEM_MAX, BF_LIST_TEXT,
                      &f->visible_text);
+}
+
+int bf_image_facts_read(bf_jc *c, const cJSON *p, bf_image_facts *f) {
+    memset(f, 0, sizeof *f);
+    int e;
+    f->not_analysed = !has_measurements(p);
+    bf_jc_trace_id(c, p, "trace_id", true, f->trace_id);
+    bf_jc_uuid(c, p, "request_id", true, false, f->request_id);
+    /* No bytes, no hash: an image that could not be fetched has none. */
+    bf_jc_sha256(c, p, "content_hash", !f->not_analysed, f->content_hash);
+    bf_msg_list_read(c, p, "image_urls", true, 1, BF_MAX_IMAGE_URLS, BF_URL_MAX, BF_LIST_URL, &f->image_urls);
+    if (!f->not_analysed) {
+        read_measurements(c, p, f);
+    } else {
+        for (size_t i = 0; i < N_VISION && !c->failed; i++)
+            if (bf_jc_get(p, vision_keys[i])) bf_jc_fail_at(c, vision_keys[i], "present without the built-in measurements");
+    }
     if (bf_jc_enum(c, p, "analyser", true, analyser_names, 2, &e) == 0) f->analyser = (bf_analyser)e;
     bf_jc_string(c, p, "model", false, 1, BF_MODEL_MAX, false, &f->model);
     if (!c->failed && f->analyser == BF_ANALYSER_BUILTIN_VISION && !f->model)
         bf_jc_fail_at(c, "model", "missing (required when analyser is builtin+vision)");
     bf_jc_int(c, p, "processing_ms", true, 0, MAX_PROCESSING_MS, &f->processing_ms);
     bf_msg_error_read(c, p, "error", &f->error);
+    if (!c->failed && f->not_analysed && !f->error.present)
+        bf_jc_fail_at(c, "palette", "missing (facts without measurements need an error saying why)");
     if (!c->failed) return 0;
     bf_image_facts_free(f);
     return -1;
 }
 
-cJSON *bf_image_facts_to_json(const bf_image_facts *f) {
-    cJSON *p = cJSON_CreateObject();
-    int r = p ? 0 : -1;
-    r |= bf_msg_add_string(p, "trace_id", f->trace_id);
-    r |= bf_msg_add_string(p, "request_id", f->request_id);
-    r |= bf_msg_add_string(p, "content_hash", f->content_hash);
-    r |= bf_msg_add_list(p, "image_urls", &f->image_urls);
+static int add_measurements(cJSON *p, const bf_image_facts *f) {
+    int r = 0;
     cJSON *pal = cJSON_AddArrayToObject(p, "palette");
     for (size_t i = 0; pal && i < f->n_palette && i < BF_PALETTE_MAX; i++) {
         cJSON *e = cJSON_CreateObject();
@@ -116,6 +139,17 @@ cJSON *bf_image_facts_to_json(const bf_image_facts *f) {
     r |= bf_msg_add_json(p, "layout", f->layout);
     if (f->objects.n) r |= bf_msg_add_list(p, "objects", &f->objects);
     if (f->visible_text.n) r |= bf_msg_add_list(p, "visible_text", &f->visible_text);
+    return r;
+}
+
+cJSON *bf_image_facts_to_json(const bf_image_facts *f) {
+    cJSON *p = cJSON_CreateObject();
+    int r = p ? 0 : -1;
+    r |= bf_msg_add_string(p, "trace_id", f->trace_id);
+    r |= bf_msg_add_string(p, "request_id", f->request_id);
+    r |= bf_msg_add_string(p, "content_hash", f->content_hash[0] || !f->not_analysed ? f->content_hash : NULL);
+    r |= bf_msg_add_list(p, "image_urls", &f->image_urls);
+    if (!f->not_analysed) r |= add_measurements(p, f);
     r |= bf_msg_add_string(p, "analyser", bf_analyser_name(f->analyser));
     r |= bf_msg_add_string(p, "model", f->model);
     if (!cJSON_AddNumberToObject(p, "processing_ms", (double)f->processing_ms)) r = -1;

@@ -5,6 +5,7 @@
 #define BF_MSG_IMAGE_FACTS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "bf_json_check.h"
 #include "bf_msg.h"
@@ -27,7 +28,12 @@ typedef struct bf_palette_entry {
 typedef struct bf_image_facts {
     char trace_id[BF_TRACE_ID_LEN + 1]; /* the image trace id: random, never user text */
     char request_id[BF_UUID_LEN + 1];
-    char content_hash[65];              /* sha256 of the image bytes, lowercase hex */
+    /* Facts about an image that could not be analysed (not fetched, not decodable) carry the error
+     * that says why and no measurements: not_analysed is set, error.present is required, and the
+     * palette, measures, size, orientation and vision fields are absent (zero here, left out on
+     * the wire). content_hash is "" when no bytes were fetched. */
+    bool not_analysed;
+    char content_hash[65];              /* sha256 of the image bytes, lowercase hex; "" when none */
     bf_strlist image_urls;              /* 1..BF_MAX_IMAGE_URLS sources of these bytes */
     bf_palette_entry palette[BF_PALETTE_MAX];
     size_t n_palette;                   /* 0..BF_PALETTE_MAX */
@@ -46,7 +52,8 @@ typedef struct bf_image_facts {
     bf_analyser analyser;
     char *model;                        /* required when analyser is builtin+vision; else NULL */
     int64_t processing_ms;              /* 0..3600000 */
-    bf_msg_error error;                 /* e.g. vision_failed: builtin facts are still valid */
+    bf_msg_error error;                 /* e.g. vision_failed: builtin facts are still valid; or,
+                                         * with not_analysed, why there are none (fetch_status ...) */
 } bf_image_facts;
 
 extern const char *const bf_mood_names[BF_MOOD_COUNT];

@@ -21,7 +21,8 @@ int bf_msg_image_facts_processed_decode(const char *bytes, size_t len, bf_msg_im
     bf_jc_uuid(&c, p, "source_event_id", true, true, out->source_event_id);
     bf_jc_trace_id(&c, p, "trace_id", true, out->trace_id);
     bf_jc_uuid(&c, p, "request_id", true, false, out->request_id);
-    bf_jc_sha256(&c, p, "content_hash", true, out->content_hash);
+    /* Absent exactly when the facts have none (an image that could not be fetched). */
+    bf_jc_sha256(&c, p, "content_hash", false, out->content_hash);
     if (bf_jc_object(&c, p, "facts", true, &facts) == 0) {
         size_t m = bf_jc_push_key(&c, "facts");
         if (bf_image_facts_read(&c, facts, &out->facts) == 0) {
@@ -30,10 +31,12 @@ int bf_msg_image_facts_processed_decode(const char *bytes, size_t len, bf_msg_im
                 bf_jc_fail_at(&c, "trace_id", "differs from payload.trace_id");
             else if (strcmp(out->facts.request_id, out->request_id) != 0)
                 bf_jc_fail_at(&c, "request_id", "differs from payload.request_id");
-            else if (strcmp(out->facts.content_hash, out->content_hash) != 0)
+            else if (out->content_hash[0] && strcmp(out->facts.content_hash, out->content_hash) != 0)
                 bf_jc_fail_at(&c, "content_hash", "differs from payload.content_hash");
         }
         bf_jc_pop(&c, m);
+        if (!c.failed && !out->content_hash[0] && out->facts.content_hash[0])
+            bf_jc_fail_at(&c, "content_hash", "missing (the facts have one)");
     }
     cJSON_Delete(root);
     if (!c.failed) return 0;
@@ -55,7 +58,7 @@ char *bf_msg_image_facts_processed_encode(const bf_msg_image_facts_processed *m,
     r |= bf_msg_add_string(p, "source_event_id", m->source_event_id);
     r |= bf_msg_add_string(p, "trace_id", m->trace_id);
     r |= bf_msg_add_string(p, "request_id", m->request_id);
-    r |= bf_msg_add_string(p, "content_hash", m->content_hash);
+    r |= bf_msg_add_string(p, "content_hash", m->content_hash[0] ? m->content_hash : NULL);
     if (r == 0) {
         cJSON_AddItemToObject(p, "facts", facts);
         facts = NULL;

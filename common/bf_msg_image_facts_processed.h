@@ -1,6 +1,8 @@
 /* imageFactsProcessed: facts committed to PostgreSQL (memory-writer -> brain-worker). Carries the
  * facts themselves so brain-worker can enrich a waiting request without a database read.
- * trace_id, request_id and content_hash must equal the embedded facts' (checked on decode).
+ * trace_id, request_id and content_hash must equal the embedded facts' (checked on decode);
+ * content_hash is "" (absent on the wire) when the facts have none: an image that could not be
+ * fetched.
  * Conventions: bf_msg.h. */
 #ifndef BF_MSG_IMAGE_FACTS_PROCESSED_H
 #define BF_MSG_IMAGE_FACTS_PROCESSED_H
@@ -13,7 +15,7 @@ typedef struct bf_msg_image_facts_processed {
     char source_event_id[BF_UUID_LEN + 1]; /* the imageFactsReady event id (UUIDv7) */
     char trace_id[BF_TRACE_ID_LEN + 1];    /* the image trace id */
     char request_id[BF_UUID_LEN + 1];
-    char content_hash[65];
+    char content_hash[65];                 /* "" when the facts have none */
     bf_image_facts facts;
 } bf_msg_image_facts_processed;
 

@@ -47,12 +47,7 @@ static void write_list(bf_json_out *w, const char *key, const bf_strlist *l) {
     bf_json_out_strings(w, (const char *const *)l->v, l->n);
 }
 
-void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f) {
-    bf_json_out_raw(w, "{", 1);
-    bf_json_out_member_string(w, "trace_id", f->trace_id);
-    bf_json_out_member_string(w, "request_id", f->request_id);
-    bf_json_out_member_string(w, "content_hash", f->content_hash);
-    write_list(w, "image_urls", &f->image_urls);
+static void write_measurements(bf_json_out *w, const bf_image_facts *f) {
     bf_json_out_key(w, "palette");
     bf_palette_write(w, f->palette, f->n_palette);
     bf_json_out_member_number(w, "brightness", f->brightness);
@@ -68,6 +63,15 @@ void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f) {
     write_json_text(w, "layout", f->layout);
     if (f->objects.n) write_list(w, "objects", &f->objects);
     if (f->visible_text.n) write_list(w, "visible_text", &f->visible_text);
+}
+
+void bf_image_facts_write(bf_json_out *w, const bf_image_facts *f) {
+    bf_json_out_raw(w, "{", 1);
+    bf_json_out_member_string(w, "trace_id", f->trace_id);
+    bf_json_out_member_string(w, "request_id", f->request_id);
+    if (f->content_hash[0] || !f->not_analysed) bf_json_out_member_string(w, "content_hash", f->content_hash);
+    write_list(w, "image_urls", &f->image_urls);
+    if (!f->not_analysed) write_measurements(w, f);
     bf_json_out_member_string(w, "analyser", bf_analyser_name(f->analyser));
     bf_json_out_member_string(w, "model", f->model);
     bf_json_out_member_int(w, "processing_ms", f->processing_ms);
@@ -121,7 +125,7 @@ int bf_msg_image_facts_processed_write(const bf_msg_image_facts_processed *m, bf
     bf_json_out_member_string(w, "source_event_id", m->source_event_id);
     bf_json_out_member_string(w, "trace_id", m->trace_id);
     bf_json_out_member_string(w, "request_id", m->request_id);
-    bf_json_out_member_string(w, "content_hash", m->content_hash);
+    if (m->content_hash[0]) bf_json_out_member_string(w, "content_hash", m->content_hash);
     bf_json_out_key(w, "facts");
     bf_image_facts_write(w, f);
     bf_json_out_raw(w, "}}", 2);

@@ -316,6 +316,29 @@ static void random_facts(bf_rng *r, bf_image_facts *f) {
         for (char *p = f->error.message; *p; p++)
             if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f) *p = '?';
     }
+    if (bf_rng_upto(r, 4) == 0) {
+        /* An image that could not be analysed: the error, no measurements, a hash only when bytes
+         * were fetched. */
+        bf_strlist urls = f->image_urls;
+        bf_msg_error e = f->error;
+        char hash[sizeof f->content_hash], trace[sizeof f->trace_id], request[sizeof f->request_id];
+        memcpy(hash, f->content_hash, sizeof hash);
+        memcpy(trace, f->trace_id, sizeof trace);
+        memcpy(request, f->request_id, sizeof request);
+        int64_t ms = f->processing_ms;
+        f->image_urls = (bf_strlist){0};
+        f->error = (bf_msg_error){0};
+        bf_image_facts_free(f);
+        f->not_analysed = true;
+        f->image_urls = urls;
+        memcpy(f->trace_id, trace, sizeof trace);
+        memcpy(f->request_id, request, sizeof request);
+        if (bf_rng_upto(r, 1)) memcpy(f->content_hash, hash, sizeof hash);
+        f->processing_ms = ms;
+        f->error.present = true;
+        snprintf(f->error.code, sizeof f->error.code, "%s", bf_rng_upto(r, 1) ? "fetch_status" : "image_corrupt");
+        f->error.message = e.present ? e.message : random_text(r, 1, 300, false);
+    }
 }
 
 static void test_generated(void **state) {
