@@ -124,6 +124,7 @@ typedef struct fake {
     atomic_long by_answer[N_ANSWERS];      /* 200 answers per kind */
     atomic_long schema_rejections, repair_requests;
     atomic_long retries_after_429, early_retries_after_429, min_gap_after_429_ms;
+    atomic_long images_not_modified;       /* 304s to conditional image GETs */
 } fake;
 
 typedef struct upload {
@@ -202,7 +203,15 @@ static void usage(FILE *out) {
         "\n"
         "GET /_fake/stats counts chat answers per mode (\"modes\") and, for 429s, the same request\n"
         "body coming back: \"retries_after_429\", \"early_retries_after_429\" (sooner than its\n"
-        "Retry-After in seconds) and \"min_gap_after_429_ms\" (-1: none yet).\n"
+        "Retry-After in seconds) and \"min_gap_after_429_ms\" (-1: none yet); \"images_not_modified\"\n"
+        "counts 304 answers to conditional image GETs.\n"
+        "\n"
+        "images: GET /images/<name> serves the file as it is on disk now, with a strong ETag of\n"
+        "its bytes and Last-Modified from its mtime; If-None-Match (or, without it,\n"
+        "If-Modified-Since) that still matches gets 304. A test changes an image by rewriting the\n"
+        "file (new bytes: new ETag; set the mtime for Last-Modified). The worker sends no\n"
+        "X-Fake-* headers, so the image URL's query takes their place: fake-mode, fake-latency-ms,\n"
+        "fake-status, and fake-validators=etag|last-modified|none (default: both).\n"
         "\n"
         "per-request headers (override the flags):\n"
         "  X-Fake-Mode: MODE          behaviour for this request\n"
@@ -905,8 +914,82 @@ static const char *image_type(const char *name) {
     return "application/octet-stream";
 }
 
+/* What the image's URL asks of this answer: the worker that fetches it sends no X-Fake-* headers,
+ * so a test puts them in the query (?fake-mode=timeout&fake-latency-ms=3000&fake-status=404). */
+static void image_query_overrides(struct MHD_Connection *c, behaviour *b) {
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fake-mode");
+    if (v) parse_mode(v, &b->mode);
+    long n;
+    if (parse_long(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fake-latency-ms"), 0, NEVER_MS, &n) == 0)
+        b->latency_ms = n;
+    if (parse_long(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fake-status"), 100, 599, &n) == 0)
+        b->status = n;
+}
+
+/* An image's validators: a strong ETag from its bytes (so rewriting the file with other bytes
+ * changes it) and Last-Modified from the file's mtime, as a static file server sends them. */
+typedef struct validators {
+    char etag[24];          /* "\"<16 hex>\"" */
+    char last_modified[40]; /* IMF-fixdate */
+    time_t mtime;
+} validators;
+
+static void image_validators(const char *path, const char *data, size_t len, validators *v) {
+    snprintf(v->etag, sizeof v->etag, "\"%016llx\"", (unsigned long long)fnv1a(data, len));
+    struct stat sb;
+    v->mtime = stat(path, &sb) == 0 ? sb.st_mtime : 0;
+    struct tm tm;
+    gmtime_r(&v->mtime, &tm);
+    strftime(v->last_modified, sizeof v->last_modified, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", what Last-Modified carries). */
+static int parse_imf_date(const char *s, time_t *out) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char wday[4], mon[4];
+    int day, year, h, m, sec, used = 0;
+    if (sscanf(s, "%3[A-Za-z], %d %3s %d %d:%d:%d GMT%n", wday, &day, mon, &year, &h, &m, &sec, &used) != 7 || s[used])
+        return -1;
+    const char *at = strstr(months, mon);
+    if (!at || (at - months) % 3 != 0 || strlen(mon) != 3) return -1;
+    struct tm tm = {.tm_year = year - 1900, .tm_mon = (int)(at - months) / 3, .tm_mday = day, .tm_hour = h,
+                    .tm_min = m, .tm_sec = sec};
+    *out = timegm(&tm);
+    return 0;
+}
+
+/* RFC 9110 13.2.2: If-None-Match decides when present (weak comparison, a list or "*"); only
+ * without it does If-Modified-Since, at the resolution of a second. */
+static bool image_not_modified(struct MHD_Connection *c, const validators *v, bool etag, bool last_modified) {
+    const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    if (inm) {
+        if (!etag) return false;
+        if (strstr(inm, "*")) return true;
+        for (const char *p = inm; (p = strstr(p, v->etag)); p++) return true;
+        return false;
+    }
+    const char *ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Modified-Since");
+    if (!ims || !last_modified) return false;
+    time_t since;
+    return parse_imf_date(ims, &since) == 0 && v->mtime <= since;
+}
+
+static enum MHD_Result send_image(fake *f, struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+                                  size_t len, const validators *v, bool etag, bool last_modified) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    if (type) MHD_add_response_header(r, "Content-Type", type);
+    if (etag) MHD_add_response_header(r, "ETag", v->etag);
+    if (last_modified) MHD_add_response_header(r, "Last-Modified", v->last_modified);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    if (status == MHD_HTTP_NOT_MODIFIED) atomic_fetch_add(&f->images_not_modified, 1);
+    return ret;
+}
+
 static enum MHD_Result handle_image(fake *f, struct MHD_Connection *c, const char *name) {
     behaviour b = decide(f, c, false);
+    image_query_overrides(c, &b);
     if (b.latency_ms > 0 && !fake_sleep(f, b.latency_ms)) return MHD_NO;
     enum MHD_Result ret;
     if (answer_failure(f, c, &b, &ret)) return ret;
@@ -921,7 +1004,14 @@ static enum MHD_Result handle_image(fake *f, struct MHD_Connection *c, const cha
     const char *type = b.mode == M_WRONG_TYPE ? "text/html" : image_type(name);
     if (b.mode == M_SLOW || b.mode == M_TRUNCATED)
         return send_special(f, c, type, data, len, b.mode == M_SLOW, b.mode == M_TRUNCATED);
-    ret = send_buf(c, 200, type, data, len, NULL);
+    const char *which = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fake-validators");
+    bool etag = !which || strcmp(which, "etag") == 0, last_modified = !which || strcmp(which, "last-modified") == 0;
+    validators v;
+    image_validators(path, data, len, &v);
+    if (image_not_modified(c, &v, etag, last_modified))
+        ret = send_image(f, c, MHD_HTTP_NOT_MODIFIED, NULL, "", 0, &v, etag, last_modified);
+    else
+        ret = send_image(f, c, 200, type, data, len, &v, etag, last_modified);
     free(data);
     return ret;
 }
@@ -934,10 +1024,11 @@ static enum MHD_Result handle_stats(fake *f, struct MHD_Connection *c) {
                               atomic_load(&f->by_mode[i]));
     snprintf(body, sizeof body,
              "{\"requests\":%ld,\"chat_requests\":%ld,\"recorded\":%ld,\"modes\":{%s},"
-             "\"retries_after_429\":%ld,\"early_retries_after_429\":%ld,\"min_gap_after_429_ms\":%ld}",
+             "\"retries_after_429\":%ld,\"early_retries_after_429\":%ld,\"min_gap_after_429_ms\":%ld,"
+             "\"images_not_modified\":%ld}",
              atomic_load(&f->requests), atomic_load(&f->chats), atomic_load(&f->recorded), modes,
              atomic_load(&f->retries_after_429), atomic_load(&f->early_retries_after_429),
-             atomic_load(&f->min_gap_after_429_ms));
+             atomic_load(&f->min_gap_after_429_ms), atomic_load(&f->images_not_modified));
     return send_text(c, 200, body);
 }
 
