@@ -60,7 +60,9 @@ static void job_free(job *j) {
     free(j);
 }
 
-/* Dead-letters the input (the reason says what failed) and finishes it. */
+/* Dead-letters the input (the reason says what failed) and finishes it: only for what is not about
+ * the image (an input that is not a request, our own failures); an image that cannot be
+ * analysed gets facts that say why (job_failed). */
 static void job_dead(job *j, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void job_dead(job *j, const char *code, const char *fmt, ...) {
     char why[1024];
@@ -70,8 +72,9 @@ static void job_dead(job *j, const char *code, const char *fmt, ...) {
     va_end(ap);
     char labels[96];
     snprintf(labels, sizeof labels, "reason=\"%s\"", code);
-    bf_metric_inc(bf_metrics_counter(j->st->metrics, "bf_image_failures_total",
-                                     "Images that went to deadLetters, by reason.", labels));
+    bf_metric_inc(bf_metrics_counter(j->st->metrics, "bf_image_dead_letters_total",
+                                     "Requests image-worker sent to deadLetters (not about the image), by reason.",
+                                     labels));
     bf_runtime_dead_letter(j->st->rt, j->msg, code, why);
     bf_runtime_finish(j->st->rt, j->msg);
     job_free(j);
@@ -224,8 +227,45 @@ static const char *fetch_code(bf_http_error e) {
     case BF_HTTP_ERR_TOO_LARGE: return "fetch_too_large";
     case BF_HTTP_ERR_BLOCKED: return "fetch_blocked";
     case BF_HTTP_ERR_PROTOCOL: return "fetch_protocol";
-    default: return "fetch_failed";
+    default: return NULL; /* ours, not the image's: internal, cancelled */
     }
+}
+
+/* The image could not be analysed: facts that say why, with no measurements, published like any
+ * facts (docs/image-analysis.md, "Failures"). hash: of the bytes fetched, or NULL when none. */
+static void job_failed(job *j, const char *code, const char *hash, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void job_failed(job *j, const char *code, const char *hash, const char *fmt, ...) {
+    char why[BF_TEXT_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    /* The URL may be long enough to be cut, and not inside a UTF-8 sequence. */
+    size_t n = strlen(why);
+    while (n > 0 && !bf_utf8_valid(why, n)) n--;
+    why[n] = '\0';
+    char labels[96];
+    snprintf(labels, sizeof labels, "reason=\"%s\"", code);
+    bf_metric_inc(bf_metrics_counter(j->st->metrics, "bf_image_failures_total",
+                                     "Images that could not be analysed (published as facts with the error), by reason.",
+                                     labels));
+    bf_log_write(j->st->log, BF_LOG_INFO, j->msg->trace_id, NULL, "image not analysed (%s): %s", code, why);
+    bf_image_facts *f = &j->facts;
+    bf_image_facts_free(f);
+    f->not_analysed = true;
+    if (hash) snprintf(f->content_hash, sizeof f->content_hash, "%s", hash);
+    f->analyser = BF_ANALYSER_BUILTIN;
+    f->error.present = true;
+    snprintf(f->error.code, sizeof f->error.code, "%s", code);
+    f->error.message = strdup(why);
+    f->image_urls.v = calloc(1, sizeof(char *));
+    if (!f->error.message || !f->image_urls.v || !(f->image_urls.v[0] = strdup(j->req.url))) {
+        job_dead(j, "out_of_memory", "image-worker could not build the facts of a failed image (%s): %s", code, why);
+        return;
+    }
+    f->image_urls.n = 1;
+    job_publish(j);
 }
 
 static void on_fetched(const bf_http_response *res, void *ctx) {
@@ -237,19 +277,23 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
     }
     bf_metric_observe(st->m_fetch_seconds, (double)res->elapsed_ms / 1000.0);
     if (res->error != BF_HTTP_OK) {
-        if (res->error == BF_HTTP_ERR_STATUS)
-            job_dead(j, "fetch_status", "GET %s answered HTTP %ld after %d attempt%s", j->req.url, res->status,
-                     res->attempts, res->attempts == 1 ? "" : "s");
+        const char *code = fetch_code(res->error);
+        if (!code)
+            job_dead(j, "fetch_failed", "GET %s: %s", j->req.url, res->error_msg);
+        else if (res->error == BF_HTTP_ERR_STATUS)
+            job_failed(j, code, NULL, "GET %s answered HTTP %ld after %d attempt%s", j->req.url, res->status,
+                       res->attempts, res->attempts == 1 ? "" : "s");
         else
-            job_dead(j, fetch_code(res->error), "GET %s: %s", j->req.url, res->error_msg);
-        return;
-    }
-    if (!content_type_ok(res->content_type)) {
-        job_dead(j, "not_an_image", "GET %s returned content type '%s', not an image", j->req.url, res->content_type);
+            job_failed(j, code, NULL, "GET %s: %s", j->req.url, res->error_msg);
         return;
     }
     char hash[BF_SHA256_HEX_LEN + 1];
     bf_sha256_hex(res->body, res->body_len, hash);
+    if (!content_type_ok(res->content_type)) {
+        job_failed(j, "not_an_image", hash, "GET %s returned content type '%s', not an image", j->req.url,
+                   res->content_type);
+        return;
+    }
     if (cache_lookup(j, "hash", hash) == 0) {
         job_publish(j);
         return;
@@ -259,7 +303,7 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
     char err[512];
     image_rgb *img = image_decode_new(res->body, res->body_len, &lim, &ds, err, sizeof err);
     if (!img) {
-        job_dead(j, image_decode_status_code(ds), "%s: %s", j->req.url, err);
+        job_failed(j, image_decode_status_code(ds), hash, "%s: %s", j->req.url, err);
         return;
     }
     int rc = image_facts_build(img, hash, j->req.url, &j->facts, err, sizeof err);

@@ -2,8 +2,11 @@
  * SSRF-guarded), content-hash cache, decode + built-in analysis, optional vision call; then
  * imageFactsReady out. Fetch and vision calls run concurrently on one bf_http_client registered with
  * the runtime's loop, so a slow image or model never blocks the others or the consumer.
- * Any failure that a retry cannot fix goes to deadLetters with its reason; a vision failure still
- * publishes the built-in facts with the error recorded. */
+ * An image that cannot be analysed (HTTP status, timeout, refused address, too large, not an
+ * image, undecodable) gets imageFactsReady too, carrying the error and no measurements, so the
+ * brain hears about it; only a request that is not one (undecodable input) or a failure of our
+ * own goes to deadLetters. A vision failure still publishes the built-in facts with the error
+ * recorded. docs/image-analysis.md, "Failures". */
 #ifndef IMAGE_STAGE_H
 #define IMAGE_STAGE_H
 

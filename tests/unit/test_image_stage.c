@@ -1,7 +1,8 @@
 /* image-worker's stage through the fake runtime with scripted fetches: the facts published in the
  * request's trace and keyed by its project, the same event id for a redelivered request, the URL
- * and content-hash caches, and each failure path (HTTP status, timeout, not an image, corrupt
- * bytes, an undecodable answer, a failing vision model) with its dead-letter reason. */
+ * and content-hash caches, each way an image can fail to be analysed (facts with the error and no
+ * measurements), a failing vision model (built-in facts with the error), and what still goes to
+ * deadLetters (an undecodable request, a failure of our own). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "bf_fake_runtime.h"
 #include "bf_msg_image_analysis_requested.h"
+#include "bf_msg_image_facts_ready.h"
 #include "image_config.h"
 #include "image_stage.h"
 
@@ -207,10 +209,26 @@ static void same_bytes_other_url(void **state) {
     fx_free(x);
 }
 
-static void failures_are_dead_lettered_with_their_reason(void **state) {
+/* A BMP header declaring w x h, with no pixels behind it. */
+static unsigned char *bmp_header_new(int w, int h, size_t *len) {
+    unsigned char *p = calloc(1, 54);
+    p[0] = 'B', p[1] = 'M', p[10] = 54, p[14] = 40;
+    p[18] = (unsigned char)w, p[19] = (unsigned char)(w >> 8), p[20] = (unsigned char)(w >> 16);
+    p[22] = (unsigned char)h, p[23] = (unsigned char)(h >> 8), p[24] = (unsigned char)(h >> 16);
+    p[26] = 1, p[28] = 24;
+    *len = 54;
+    return p;
+}
+
+/* Every way an image can fail to be analysed gives facts that say so: the error, no
+ * measurements, the content hash only when bytes came. Published in the request's trace with the
+ * same event id rule as facts, so a redelivery is recognised. */
+static void failures_are_facts_with_their_reason(void **state) {
     (void)state;
     fx *x = fx_new(false);
     static const unsigned char corrupt[] = {'B', 'M', 1, 2, 3};
+    size_t huge_len;
+    unsigned char *huge = bmp_header_new(20000, 20000, &huge_len); /* 400 MP, above MAX_IMAGE_PIXELS */
     struct {
         bf_http_error e;
         long status;
@@ -218,31 +236,70 @@ static void failures_are_dead_lettered_with_their_reason(void **state) {
         const void *body;
         size_t len;
         const char *code;
+        bool hash;
     } cases[] = {
-        {BF_HTTP_ERR_STATUS, 404, "text/html", "<h1>no</h1>", 11, "fetch_status"},
-        {BF_HTTP_ERR_TIMEOUT, 0, NULL, NULL, 0, "fetch_timeout"},
-        {BF_HTTP_ERR_BLOCKED, 0, NULL, NULL, 0, "fetch_blocked"},
-        {BF_HTTP_ERR_TOO_LARGE, 0, NULL, NULL, 0, "fetch_too_large"},
-        {BF_HTTP_OK, 200, "text/html", "<html></html>", 13, "not_an_image"},
-        {BF_HTTP_OK, 200, "image/bmp", corrupt, sizeof corrupt, "image_corrupt"},
-        {BF_HTTP_OK, 200, "image/png", "plain text", 10, "image_unsupported"},
+        {BF_HTTP_ERR_STATUS, 404, "text/html", "<h1>no</h1>", 11, "fetch_status", false},
+        {BF_HTTP_ERR_TIMEOUT, 0, NULL, NULL, 0, "fetch_timeout", false},
+        {BF_HTTP_ERR_BLOCKED, 0, NULL, NULL, 0, "fetch_blocked", false},
+        {BF_HTTP_ERR_TOO_LARGE, 0, NULL, NULL, 0, "fetch_too_large", false},
+        {BF_HTTP_ERR_CONNECT, 0, NULL, NULL, 0, "fetch_connect", false},
+        {BF_HTTP_ERR_PROTOCOL, 0, NULL, NULL, 0, "fetch_protocol", false},
+        {BF_HTTP_OK, 200, "text/html", "<html></html>", 13, "not_an_image", true},
+        {BF_HTTP_OK, 200, "image/bmp", corrupt, sizeof corrupt, "image_corrupt", true},
+        {BF_HTTP_OK, 200, "image/png", "plain text", 10, "image_unsupported", true},
+        {BF_HTTP_OK, 200, "image/bmp", huge, huge_len, "image_too_large", true},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < n; i++) {
         char url[64];
         snprintf(url, sizeof url, "https://cdn.test/%zu", i);
         int64_t off = send(x, url, (int)i + 10);
         net_answer(&x->net, cases[i].e, cases[i].status, cases[i].ct, cases[i].body, cases[i].len);
-        assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_DEAD_LETTERS), i + 1);
-        if (strcmp(dlq_code(x, i), cases[i].code) != 0)
-            fail_msg("case %zu: dead letter %s, expected %s", i, dlq_code(x, i), cases[i].code);
-        assert_string_equal(bf_fake_nth(x->f, BF_SCHEMA_DEAD_LETTERS, i)->key, "proj-7");
+        assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), i + 1);
+        const bf_fake_record *r = bf_fake_nth(x->f, BF_SCHEMA_IMAGE_FACTS_READY, i);
+        /* It decodes as the contract's facts of an image that could not be analysed. */
+        bf_msg_image_facts_ready m;
+        char err[256];
+        if (bf_msg_image_facts_ready_decode(r->payload, r->len, &m, err, sizeof err) != 0) fail_msg("case %zu: %s", i, err);
+        assert_true(m.facts.not_analysed);
+        assert_true(m.facts.error.present);
+        if (strcmp(m.facts.error.code, cases[i].code) != 0)
+            fail_msg("case %zu: error %s, expected %s", i, m.facts.error.code, cases[i].code);
+        assert_non_null(strstr(m.facts.error.message, url));
+        assert_int_equal(m.facts.content_hash[0] != '\0', cases[i].hash);
+        assert_string_equal(m.facts.image_urls.v[0], url);
+        char want_request[40];
+        snprintf(want_request, sizeof want_request, "0190a4b2-7c3d-4e5f-8a6b-%012d", (int)i + 10);
+        assert_string_equal(m.facts.request_id, want_request);
+        bf_msg_image_facts_ready_free(&m);
+        cJSON *root = facts_of(r);
+        cJSON *p = cJSON_GetObjectItem(root, "payload");
+        assert_null(cJSON_GetObjectItem(p, "palette"));
+        assert_null(cJSON_GetObjectItem(p, "width"));
+        cJSON_Delete(root);
         bf_fake_ack_all(x->f);
         assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, 0, off), BF_FAKE_COMPLETE);
     }
-    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 0);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_DEAD_LETTERS), 0);
+    bf_metrics *m = bf_runtime_metrics(bf_fake_runtime_rt(x->f));
+    assert_true(bf_metric_value(bf_metrics_counter(m, "bf_image_failures_total", "", "reason=\"fetch_status\"")) == 1);
     /* A failure is not cached: the same URL is fetched again. */
     send(x, "https://cdn.test/0", 99);
     assert_int_equal(x->net.n, 1);
+    free(huge);
+    fx_free(x);
+}
+
+/* Failures of ours, not the image's, are not facts about it: they go to deadLetters. */
+static void internal_fetch_failure_is_dead_lettered(void **state) {
+    (void)state;
+    fx *x = fx_new(false);
+    int64_t off = send(x, "https://cdn.test/x.png", 1);
+    net_answer(&x->net, BF_HTTP_ERR_INTERNAL, 0, NULL, NULL, 0);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 0);
+    assert_string_equal(dlq_code(x, 0), "fetch_failed");
+    bf_fake_ack_all(x->f);
+    assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, 0, off), BF_FAKE_COMPLETE);
     fx_free(x);
 }
 
@@ -279,7 +336,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(facts_for_a_fetched_image),
         cmocka_unit_test(same_bytes_other_url),
-        cmocka_unit_test(failures_are_dead_lettered_with_their_reason),
+        cmocka_unit_test(failures_are_facts_with_their_reason),
+        cmocka_unit_test(internal_fetch_failure_is_dead_lettered),
         cmocka_unit_test(vision_failure_keeps_the_builtin_facts),
         cmocka_unit_test(invalid_request),
     };
