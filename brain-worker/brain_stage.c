@@ -617,8 +617,10 @@ static bf_handle_result handle_request(brain_stage *st, bf_inmsg *msg) {
 
 static void facts_for_job(brain_stage *st, brain_job *j, const bf_msg_image_facts_processed *f, bf_inmsg *msg) {
     if (j->n_missing) j->n_missing--;
-    if (j->phase == JOB_DECIDING) {
-        /* The decision is being made without them: the enrichment follows it. */
+    /* The decision is being made without them, or the image could not be analysed (the facts say
+     * why; they count as arrived, so a request waiting for them is released): the enrichment
+     * follows the decision, so the editor hears about the image either way. */
+    if (j->phase == JOB_DECIDING || f->facts.not_analysed) {
         char err[256];
         char *json = brain_outcome_enrichment_encode(j->req.env.project_id, j->req.request_id, j->msg->traceparent,
                                                      &f->facts, bf_runtime_wall(st->rt), err, sizeof err);
@@ -630,7 +632,7 @@ static void facts_for_job(brain_stage *st, brain_job *j, const bf_msg_image_fact
             free(json);
             bf_log_write(st->log, BF_LOG_ERROR, msg->trace_id, NULL, "enrichment not encodable: %s", err);
         }
-        return;
+        if (j->phase == JOB_DECIDING) return;
     }
     brain_image_facts e;
     if (facts_entry(&f->facts, &e) != 0) return;

@@ -201,10 +201,12 @@ static int64_t send_request(fx *x, const char *project, const char *prompt, cons
     return off;
 }
 
-/* The imageFactsProcessed message for image trace id of request_id in project. */
-static void send_facts(fx *x, const char *project, const char *image_trace, const char *request_id) {
+/* The imageFactsProcessed message of the contract corpus' valid/<file> for image trace id of
+ * request_id in project. */
+static void send_facts_from(fx *x, const char *file, const char *project, const char *image_trace,
+                            const char *request_id) {
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/contracts/imageFactsProcessed/valid/builtin.json", getenv("BF_SOURCE_DIR"));
+    snprintf(path, sizeof path, "%s/tests/contracts/imageFactsProcessed/valid/%s", getenv("BF_SOURCE_DIR"), file);
     FILE *fp = fopen(path, "rb");
     assert_non_null(fp);
     char buf[16384];
@@ -224,6 +226,10 @@ static void send_facts(fx *x, const char *project, const char *image_trace, cons
     cJSON_Delete(root);
     bf_fake_deliver(x->f, BF_SCHEMA_IMAGE_FACTS_PROCESSED, 0, project, json, NULL);
     free(json);
+}
+
+static void send_facts(fx *x, const char *project, const char *image_trace, const char *request_id) {
+    send_facts_from(x, "builtin.json", project, image_trace, request_id);
 }
 
 /* Checks what every output must carry and returns the payload's JSON (cJSON_Delete it). */
@@ -360,6 +366,60 @@ static void awaited_facts_release_the_request(void **state) {
     assert_string_equal(cJSON_GetArrayItem(ids, 0)->valuestring, img);
     cJSON_Delete(d);
     assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, off), BF_FAKE_UNACKED);
+    fx_free(x);
+}
+
+/* The enrichment's facts say the image could not be analysed, and why. */
+static void assert_not_analysed_enrichment(const bf_fake_record *r, const char *rid, const char *img) {
+    cJSON *e = output(r, "p1");
+    cJSON *p = cJSON_GetObjectItem(e, "payload");
+    assert_string_equal(cJSON_GetObjectItem(p, "kind")->valuestring, "image_facts_enriched");
+    assert_string_equal(cJSON_GetObjectItem(p, "request_id")->valuestring, rid);
+    cJSON *facts = cJSON_GetObjectItem(p, "facts");
+    assert_string_equal(cJSON_GetObjectItem(facts, "trace_id")->valuestring, img);
+    assert_null(cJSON_GetObjectItem(facts, "palette"));
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(facts, "error"), "code")->valuestring, "fetch_timeout");
+    cJSON_Delete(e);
+}
+
+/* An image that could not be analysed releases the request waiting for it at once (30 s before
+ * its deadline), the decision is made knowing it, and an enrichment saying why follows it. */
+static void awaited_failure_releases_and_explains(void **state) {
+    (void)state;
+    fx *x = fx_new(true, false, 256);
+    char rid[37], img[33];
+    int64_t off = send_request(x, "p1", "Make a scene like this", "https://cdn.example.com/a.jpg", 30000, NULL, rid);
+    store_answer(&x->store, store_find(&x->store, false, "p1"), NULL);
+    image_trace_of(x, 0, img);
+    bf_fake_run_once(x->f, 0);
+    store_answer(&x->store, store_find(&x->store, true, "p1"), NULL);
+    assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, off), BF_FAKE_PARKED);
+    send_facts_from(x, "fetch_failed.json", "p1", img, rid);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_BRAIN_DECISIONS), 2);
+    cJSON *d = output(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, 0), "p1");
+    cJSON *pd = cJSON_GetObjectItem(d, "payload");
+    assert_string_equal(cJSON_GetObjectItem(pd, "kind")->valuestring, "decision");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(pd, "image_trace_ids"), 0)->valuestring, img);
+    cJSON_Delete(d);
+    assert_not_analysed_enrichment(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, 1), rid, img);
+    assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, off), BF_FAKE_UNACKED);
+    fx_free(x);
+}
+
+/* The same failure after the decision: the enrichment says why. */
+static void late_failure_explains(void **state) {
+    (void)state;
+    fx *x = fx_new(true, false, 256);
+    char rid[37], img[33];
+    send_request(x, "p1", "Make a scene like this", "https://cdn.example.com/a.jpg", 0, NULL, rid);
+    store_answer(&x->store, store_find(&x->store, false, "p1"), NULL);
+    image_trace_of(x, 0, img);
+    bf_fake_run_once(x->f, 0);
+    store_answer(&x->store, store_find(&x->store, true, "p1"), NULL);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_BRAIN_DECISIONS), 1);
+    send_facts_from(x, "fetch_failed.json", "p1", img, rid);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_BRAIN_DECISIONS), 2);
+    assert_not_analysed_enrichment(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, 1), rid, img);
     fx_free(x);
 }
 
@@ -515,6 +575,8 @@ int main(void) {
         cmocka_unit_test(degraded_when_the_database_fails),
         cmocka_unit_test(await_deadline_on_the_clock),
         cmocka_unit_test(awaited_facts_release_the_request),
+        cmocka_unit_test(awaited_failure_releases_and_explains),
+        cmocka_unit_test(late_failure_explains),
         cmocka_unit_test(late_facts_enrich_once),
         cmocka_unit_test(known_images_are_not_requested_again),
         cmocka_unit_test(llm_answer_and_llm_failure),
