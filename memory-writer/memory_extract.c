@@ -64,22 +64,24 @@ static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_fac
     write_json_cells(&w, f, at);
     const char *json = bf_json_out_text(&w);
     int rc = -1;
+    /* An image that could not be analysed: the row holds the error, its measurements are NULL. */
+    bool m_ok = !f->not_analysed;
     if (urls && json) {
         const char *cells[MEMORY_AN_COLS] = {
             [MEMORY_AN_PROJECT_ID] = m->env.project_id,
             [MEMORY_AN_TRACE_ID] = f->trace_id,
             [MEMORY_AN_REQUEST_ID] = f->request_id,
-            [MEMORY_AN_CONTENT_HASH] = f->content_hash,
+            [MEMORY_AN_CONTENT_HASH] = f->content_hash[0] ? f->content_hash : NULL,
             [MEMORY_AN_IMAGE_URLS] = urls,
             [MEMORY_AN_PALETTE] = json + at[JSON_PALETTE],
-            [MEMORY_AN_MOOD] = bf_mood_name(f->mood),
-            [MEMORY_AN_BRIGHTNESS] = num[0],
-            [MEMORY_AN_CONTRAST] = num[1],
-            [MEMORY_AN_SATURATION] = num[2],
-            [MEMORY_AN_TEMPERATURE] = bf_temperature_name(f->temperature),
-            [MEMORY_AN_WIDTH] = num[3],
-            [MEMORY_AN_HEIGHT] = num[4],
-            [MEMORY_AN_ORIENTATION] = bf_orientation_name(f->orientation),
+            [MEMORY_AN_MOOD] = m_ok ? bf_mood_name(f->mood) : NULL,
+            [MEMORY_AN_BRIGHTNESS] = m_ok ? num[0] : NULL,
+            [MEMORY_AN_CONTRAST] = m_ok ? num[1] : NULL,
+            [MEMORY_AN_SATURATION] = m_ok ? num[2] : NULL,
+            [MEMORY_AN_TEMPERATURE] = m_ok ? bf_temperature_name(f->temperature) : NULL,
+            [MEMORY_AN_WIDTH] = m_ok ? num[3] : NULL,
+            [MEMORY_AN_HEIGHT] = m_ok ? num[4] : NULL,
+            [MEMORY_AN_ORIENTATION] = m_ok ? bf_orientation_name(f->orientation) : NULL,
             [MEMORY_AN_TYPOGRAPHY] = f->typography,
             [MEMORY_AN_STYLE] = f->style,
             [MEMORY_AN_LAYOUT] = f->layout,
@@ -100,6 +102,7 @@ static int add_analysis_row(memory_batch *b, size_t item, const bf_msg_image_fac
 
 static int add_preferences(memory_batch *b, size_t item, const bf_msg_image_facts_ready *m, double w) {
     const bf_image_facts *f = &m->facts;
+    if (f->not_analysed) return 0; /* no mood, no colours: nothing to prefer */
     memory_palette_entry pal[BF_PALETTE_MAX];
     for (size_t i = 0; i < f->n_palette; i++) pal[i] = (memory_palette_entry){f->palette[i].hex, f->palette[i].share};
     memory_pref prefs[2];

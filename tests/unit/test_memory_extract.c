@@ -1,7 +1,9 @@
 /* memory_extract: a decoded imageFactsReady becomes one image_analysis row, its preference
  * upserts and the imageFactsProcessed to publish. The row's JSON cells are written directly (no
  * cJSON tree): they must be what cJSON prints for the same values, its float8 cells must read back
- * as exactly the facts' doubles, and the output must decode and carry the input's facts. */
+ * as exactly the facts' doubles, and the output must decode and carry the input's facts. Facts of
+ * an image that could not be analysed give a row with the error, NULL measurements and no
+ * preference. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,6 +117,52 @@ static void test_contract_files(void **state) {
     check_file("empty_palette_square");
 }
 
+/* Facts of an image that could not be analysed: a row with the error and NULL measurements (and a
+ * NULL hash when no bytes came), no preference derived, and the output carries the facts. */
+static void check_not_analysed(const char *name, bool hash) {
+    size_t len;
+    char err[512], *bytes = slurp(name, &len);
+    bf_msg_image_facts_ready m;
+    if (bf_msg_image_facts_ready_decode(bytes, len, &m, err, sizeof err) != 0) fail_msg("%s: %s", name, err);
+    assert_true(m.facts.not_analysed);
+    memory_batch b;
+    memory_batch_init(&b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+    int cause;
+    assert_int_equal(memory_extract_image_facts(&b, &cause, &m, 0.2, 5, 1718000000999, err, sizeof err), 0);
+    assert_int_equal(b.analyses.n, 1);
+    assert_int_equal(b.n_upserts, 0);
+    char *const *row = b.analyses.cells;
+    const int measured[] = {MEMORY_AN_MOOD,  MEMORY_AN_BRIGHTNESS, MEMORY_AN_CONTRAST, MEMORY_AN_SATURATION,
+                            MEMORY_AN_TEMPERATURE, MEMORY_AN_WIDTH, MEMORY_AN_HEIGHT, MEMORY_AN_ORIENTATION,
+                            MEMORY_AN_TYPOGRAPHY, MEMORY_AN_STYLE, MEMORY_AN_LAYOUT, MEMORY_AN_MODEL};
+    for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)
+        if (row[measured[i]]) fail_msg("%s: column %d is %s, not NULL", name, measured[i], row[measured[i]]);
+    if (hash) assert_string_equal(row[MEMORY_AN_CONTENT_HASH], m.facts.content_hash);
+    else assert_null(row[MEMORY_AN_CONTENT_HASH]);
+    assert_string_equal(row[MEMORY_AN_PALETTE], "[]");
+    char *e = cjson_member(&m.facts, "error");
+    assert_string_equal(row[MEMORY_AN_ERROR], e);
+    cJSON_free(e);
+    assert_string_equal(row[MEMORY_AN_ANALYSER], "builtin");
+    const memory_item *it = &b.items[0];
+    bf_msg_image_facts_processed out;
+    if (bf_msg_image_facts_processed_decode(it->out_payload, it->out_len, &out, err, sizeof err) != 0)
+        fail_msg("%s: output does not decode: %s", name, err);
+    assert_true(out.facts.not_analysed);
+    assert_string_equal(out.facts.error.code, m.facts.error.code);
+    assert_string_equal(out.content_hash, m.facts.content_hash);
+    bf_msg_image_facts_processed_free(&out);
+    memory_batch_free(&b);
+    bf_msg_image_facts_ready_free(&m);
+    free(bytes);
+}
+
+static void test_not_analysed(void **state) {
+    (void)state;
+    check_not_analysed("fetch_failed", false);
+    check_not_analysed("decode_failed", true);
+}
+
 /* A message whose output the contract refuses leaves the batch as it was. */
 static void test_refused_output_leaves_batch(void **state) {
     (void)state;
@@ -146,6 +194,7 @@ static void test_refused_output_leaves_batch(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract_files),
+        cmocka_unit_test(test_not_analysed),
         cmocka_unit_test(test_refused_output_leaves_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
