@@ -100,9 +100,11 @@ static int context_read(void *impl, const char *project_id, const char *conversa
     return 0;
 }
 
+/* Only a row that measured the image: a URL whose analysis failed (mood NULL, docs/
+ * image-analysis.md "Failures") is asked for again, the server may have fixed it. */
 static const char known_sql[] =
     "SELECT u.url, EXISTS (SELECT 1 FROM image_analysis ia WHERE ia.project_id = $1 "
-    "  AND u.url = ANY (ia.image_urls)) "
+    "  AND u.url = ANY (ia.image_urls) AND ia.mood IS NOT NULL) "
     "FROM json_array_elements_text($2::json) WITH ORDINALITY AS u(url, n) ORDER BY u.n";
 
 typedef struct known_call {

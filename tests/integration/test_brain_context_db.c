@@ -100,6 +100,12 @@ static void seed(bf_db *db) {
              "'builtin', now() - interval '2 hours'),"
              "('p1', '" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2" "', 'r', repeat('b', 64), '{https://x/new.png}', "
              "'energetic', 'builtin', now() - interval '1 hour')");
+    /* An image that could not be fetched: no hash, no measurements, the error. */
+    exec(db, "INSERT INTO image_analysis (project_id, trace_id, request_id, content_hash, image_urls, analyser, "
+             "error, created_at) VALUES "
+             "('p1', '" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3" "', 'r', NULL, '{https://x/gone.png}', 'builtin', "
+             "'{\"code\":\"fetch_status\",\"message\":\"GET https://x/gone.png answered HTTP 404\"}', "
+             "now() - interval '3 hours')");
     /* 12 messages; the packet keeps the newest 10, oldest of them first. */
     for (int i = 1; i <= 12; i++) {
         char sql[512];
@@ -135,9 +141,13 @@ static void test_context_reaches_prompt(void **state) {
     assert_int_equal(ctx.n_scenes, 2);
     assert_string_equal(ctx.scenes[0].id, "s1");
     assert_int_equal(ctx.scenes[1].duration_ms, 4000);
-    assert_int_equal(ctx.n_images, 2);
+    assert_int_equal(ctx.n_images, 3);
     assert_string_equal(ctx.images[0].trace_id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2");
     assert_non_null(strstr(ctx.images[0].facts, "energetic"));
+    /* The failure reaches the prompt as what it is. */
+    assert_string_equal(ctx.images[2].trace_id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3");
+    assert_non_null(strstr(ctx.images[2].facts, "HTTP 404"));
+    assert_null(strstr(ctx.images[2].facts, "mood"));
     assert_int_equal(ctx.n_messages, 10);
     assert_string_equal(ctx.messages[0].content, "message number 03");
     assert_string_equal(ctx.messages[9].content, "message number 12");
@@ -148,7 +158,8 @@ static void test_context_reaches_prompt(void **state) {
     assert_int_equal(brain_prompt_build(&in, &p), 0);
     const char *expect[] = {"preferred_mood: dark (confidence 0.85)", "preferred_colors", "scene:s2",
                             "{\"follows\":\"s1\"}", "id=s1 name=\"Intro\"", "id=s2 name=\"Logo reveal\"",
-                            "energetic", "calm", "message number 03", "message number 12", "Make the logo pop"};
+                            "energetic", "calm", "HTTP 404", "message number 03", "message number 12",
+                            "Make the logo pop"};
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         if (!strstr(p.user, expect[i])) fail_msg("prompt lacks %s:\n%s", expect[i], p.user);
     assert_null(strstr(p.user, "playful")); /* another project's memory */
@@ -165,11 +176,13 @@ static void test_context_reaches_prompt(void **state) {
     assert_string_equal(ctx.images[0].trace_id, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2");
     brain_context_clear(&ctx);
 
-    const char *urls[] = {"https://x/new.png", "https://x/unseen.png"};
-    int known[2];
-    assert_int_equal(read_known(s, l, "p1", urls, 2, known, err, sizeof err), 0);
+    /* A URL whose analysis failed is not known: it is asked for again. */
+    const char *urls[] = {"https://x/new.png", "https://x/unseen.png", "https://x/gone.png"};
+    int known[3];
+    assert_int_equal(read_known(s, l, "p1", urls, 3, known, err, sizeof err), 0);
     assert_int_equal(known[0], 1);
     assert_int_equal(known[1], 0);
+    assert_int_equal(known[2], 0);
     assert_int_equal(read_known(s, l, "p2", urls, 2, known, err, sizeof err), 0);
     assert_int_equal(known[0], 0);
     brain_store_free(s);
