@@ -1,6 +1,7 @@
 #include "bf_http_client.h"
 
 #include <curl/curl.h>
+#include <curl/header.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ typedef struct xfer {
     struct curl_slist *headers;
     char *url, *method, *body;
     size_t body_len;
+    bool conditional;           /* sent If-None-Match / If-Modified-Since: a 304 is an answer */
     long timeout_ms;
     size_t max_bytes;
     bf_http_retry retry;
@@ -60,7 +62,7 @@ typedef struct xfer {
     bf_http_error error;
     long status;
     char error_msg[CURL_ERROR_SIZE + 64];
-    char *content_type, *effective_url;
+    char *content_type, *effective_url, *etag, *last_modified;
 } xfer;
 
 /* A socket curl asked us to watch (CURLMOPT_SOCKETFUNCTION), attached with curl_multi_assign. */
@@ -120,6 +122,8 @@ static void xfer_free(xfer *x) {
     free(x->buf);
     free(x->content_type);
     free(x->effective_url);
+    free(x->etag);
+    free(x->last_modified);
     free(x);
 }
 
@@ -285,6 +289,15 @@ static void pump_queue(bf_http_client *c) {
     }
 }
 
+/* Validators are echoed from a server's response: one line of visible characters, bounded. */
+#define MAX_VALIDATOR 1024
+static bool header_value_ok(const char *v) {
+    size_t n = 0;
+    for (; v[n]; n++)
+        if ((unsigned char)v[n] < 0x20 || v[n] == 0x7f) return false;
+    return n <= MAX_VALIDATOR;
+}
+
 int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http_done_fn cb,
                           void *cb_ctx, char *err, size_t errlen) {
     if (!c || !req || !req->url || !cb) {
@@ -310,6 +323,23 @@ int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http
         struct curl_slist *h = curl_slist_append(x->headers, req->headers[i]);
         if (!h) goto oom;
         x->headers = h;
+    }
+    const char *const cond[][2] = {{"If-None-Match", req->if_none_match}, {"If-Modified-Since", req->if_modified_since}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cond[i][1];
+        if (!v || !*v) continue;
+        if (!header_value_ok(v)) {
+            snprintf(err, errlen, "%s: not a header value (control characters or over %d bytes)", cond[i][0],
+                     MAX_VALIDATOR);
+            xfer_free(x);
+            return -1;
+        }
+        char line[MAX_VALIDATOR + 32];
+        snprintf(line, sizeof line, "%s: %s", cond[i][0], v);
+        struct curl_slist *h = curl_slist_append(x->headers, line);
+        if (!h) goto oom;
+        x->headers = h;
+        x->conditional = true;
     }
     x->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
     x->max_bytes = req->max_response_bytes ? req->max_response_bytes : c->max_response_bytes;
@@ -358,7 +388,8 @@ static void classify(xfer *x, CURLcode rc) {
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
     const char *detail = x->curl_err[0] ? x->curl_err : curl_easy_strerror(rc);
     if (rc == CURLE_OK) {
-        x->error = x->status >= 200 && x->status <= 299 ? BF_HTTP_OK : BF_HTTP_ERR_STATUS;
+        bool current = x->conditional && x->status == 304; /* the caller's copy is current */
+        x->error = (x->status >= 200 && x->status <= 299) || current ? BF_HTTP_OK : BF_HTTP_ERR_STATUS;
         if (x->error == BF_HTTP_OK) x->error_msg[0] = '\0';
         else snprintf(x->error_msg, sizeof x->error_msg, "HTTP %ld", x->status);
         return;
@@ -434,6 +465,12 @@ static void finish_attempt(bf_http_client *c, xfer *x, CURLcode rc) {
     curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
     if (ct) x->content_type = strdup(ct);
     if (eff) x->effective_url = strdup(eff);
+    /* Of the last response of the chain (request -1): a redirect's own validators are not the
+     * resource's. */
+    struct curl_header *h;
+    if (curl_easy_header(x->easy, "ETag", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) x->etag = strdup(h->value);
+    if (curl_easy_header(x->easy, "Last-Modified", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+        x->last_modified = strdup(h->value);
     mark_done(c, x);
 }
 
@@ -448,6 +485,8 @@ static void deliver(bf_http_client *c, xfer *x) {
         .body_len = keep_body ? x->len : 0,
         .content_type = x->content_type,
         .effective_url = x->effective_url,
+        .etag = x->etag,
+        .last_modified = x->last_modified,
         .attempts = x->attempts,
         .retry_after_ms = x->retry_after_ms,
         .elapsed_ms = mono_ms(c) - x->started_ms,

@@ -60,10 +60,16 @@ typedef struct bf_http_request {
     long timeout_ms;             /* one attempt; 0: the client's */
     size_t max_response_bytes;   /* 0: the client's */
     bf_http_retry retry;
+    /* A conditional GET (RFC 9110 13.1): the validators of a copy the caller keeps, as an earlier
+     * response's etag and last_modified gave them (NULL or "": not sent). With either set, a 304
+     * Not Modified is BF_HTTP_OK with status 304 and no body: "your copy is current". A value
+     * with a control character (a header injection) is refused by bf_http_request_start. */
+    const char *if_none_match;
+    const char *if_modified_since;
 } bf_http_request;
 
 typedef enum {
-    BF_HTTP_OK = 0,           /* a 2xx response */
+    BF_HTTP_OK = 0,           /* a 2xx response (or a 304 to a conditional request) */
     BF_HTTP_ERR_STATUS,       /* a response, but not 2xx (status, body and content type are set) */
     BF_HTTP_ERR_TIMEOUT,      /* the attempt took longer than its timeout */
     BF_HTTP_ERR_CONNECT,      /* DNS, refused, reset, TLS, empty reply */
@@ -88,6 +94,8 @@ typedef struct bf_http_response {
     size_t body_len;
     const char *content_type; /* the Content-Type header as sent, or NULL */
     const char *effective_url;/* after redirects; NULL when unknown */
+    const char *etag;         /* the final response's ETag and Last-Modified as sent (a 304 */
+    const char *last_modified;/* repeats them), for a later conditional request; NULL when absent */
     int attempts;             /* tries made, 1 when the first answered */
     long retry_after_ms;      /* last Retry-After seen (ms); -1 when none was */
     int64_t elapsed_ms;       /* from bf_http_request_start to completion: queue, tries, pauses */

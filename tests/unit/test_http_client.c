@@ -1,6 +1,6 @@
 /* bf_http_client against fake_openai (a subprocess on 127.0.0.1): statuses, retries with
- * Retry-After, size and time limits, the SSRF guard on direct and redirected connections, and
- * concurrency. No timing thresholds: only outcomes and counts are asserted. */
+ * Retry-After, size and time limits, the SSRF guard on direct and redirected connections,
+ * concurrency, and conditional GETs (validators handed back, 304 as an answer). No timing thresholds: only outcomes and counts are asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bf_fake_server.h"
@@ -25,6 +28,7 @@ typedef struct result {
     char error_msg[512];
     int attempts;
     long retry_after_ms;
+    char etag[128], last_modified[64];
 } result;
 
 typedef struct fixture {
@@ -44,6 +48,8 @@ static void on_done(const bf_http_response *r, void *ctx) {
     snprintf(out->error_msg, sizeof out->error_msg, "%s", r->error_msg);
     out->attempts = r->attempts;
     out->retry_after_ms = r->retry_after_ms;
+    snprintf(out->etag, sizeof out->etag, "%s", r->etag ? r->etag : "");
+    snprintf(out->last_modified, sizeof out->last_modified, "%s", r->last_modified ? r->last_modified : "");
 }
 
 static void result_clear(result *r) {
@@ -502,6 +508,90 @@ static void test_free_cancels_pending(void **state) {
     result_clear(&r);
 }
 
+/* Writes the fixture's image name with body, its mtime set to mtime (Last-Modified has seconds). */
+static void write_image(const fixture *f, const char *name, const char *body, time_t mtime) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", f->images, name);
+    FILE *fp = fopen(path, "wb");
+    fputs(body, fp);
+    fclose(fp);
+    struct timespec ts[2] = {{.tv_sec = mtime}, {.tv_sec = mtime}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* A conditional GET: the validators of the last response come back, a matching one gets 304 as
+ * an answer (BF_HTTP_OK, no body), a changed resource its new bytes and validators. */
+static void test_conditional_get(void **state) {
+    fixture *f = *state;
+    bf_http_client *c = client_new(false, NULL, 0);
+    write_image(f, "cond.png", "first bytes", 1700000000);
+    char url[256], lm_url[256];
+    url_of(f, "/images/cond.png", url, sizeof url);
+    url_of(f, "/images/cond.png?fake-validators=last-modified", lm_url, sizeof lm_url);
+    result r = {0};
+    run(c, &(bf_http_request){.url = url}, &r);
+    assert_int_equal(r.error, BF_HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "first bytes");
+    assert_int_equal(r.etag[0], '"');
+    assert_string_equal(r.last_modified, "Tue, 14 Nov 2023 22:13:20 GMT");
+    char etag[128], lm[64];
+    snprintf(etag, sizeof etag, "%s", r.etag);
+    snprintf(lm, sizeof lm, "%s", r.last_modified);
+    result_clear(&r);
+
+    run(c, &(bf_http_request){.url = url, .if_none_match = etag}, &r);
+    assert_int_equal(r.error, BF_HTTP_OK);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.body_len, 0);
+    assert_string_equal(r.etag, etag);
+    result_clear(&r);
+    run(c, &(bf_http_request){.url = lm_url, .if_modified_since = lm}, &r);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.error, BF_HTTP_OK);
+    result_clear(&r);
+    /* Another tag: the body. */
+    run(c, &(bf_http_request){.url = url, .if_none_match = "\"0000000000000000\""}, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "first bytes");
+    result_clear(&r);
+
+    /* The image changes: the old validators no longer match, the new ones come back. */
+    write_image(f, "cond.png", "second bytes", 1700000100);
+    run(c, &(bf_http_request){.url = url, .if_none_match = etag}, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "second bytes");
+    assert_string_not_equal(r.etag, etag);
+    result_clear(&r);
+    run(c, &(bf_http_request){.url = lm_url, .if_modified_since = lm}, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.last_modified, "Tue, 14 Nov 2023 22:15:00 GMT");
+    result_clear(&r);
+    client_free(c);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cond.png", f->images);
+    unlink(path);
+}
+
+/* Without a conditional header a 304 is not an answer; a validator that would inject a header
+ * is refused before anything is sent. */
+static void test_304_unasked_and_injection(void **state) {
+    fixture *f = *state;
+    bf_http_client *c = client_new(false, NULL, 0);
+    char url[256], err[256];
+    url_of(f, "/images/small.png?fake-status=304", url, sizeof url);
+    result r = {0};
+    run(c, &(bf_http_request){.url = url}, &r);
+    assert_int_equal(r.error, BF_HTTP_ERR_STATUS);
+    assert_int_equal(r.status, 304);
+    result_clear(&r);
+    bf_http_request req = {.url = url, .if_none_match = "\"a\"\r\nX-Evil: 1"};
+    assert_int_equal(bf_http_request_start(c, &req, on_done, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "If-None-Match"));
+    assert_int_equal(r.calls, 0);
+    client_free(c);
+}
+
 static void test_bad_allow_list_refused(void **state) {
     (void)state;
     char err[256];
@@ -531,6 +621,8 @@ int main(void) {
         cmocka_unit_test(test_loop_serves_other_fds_during_transfer),
         cmocka_unit_test(test_free_cancels_pending),
         cmocka_unit_test(test_bad_allow_list_refused),
+        cmocka_unit_test(test_conditional_get),
+        cmocka_unit_test(test_304_unasked_and_injection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
