@@ -23,13 +23,23 @@ const bf_cfg_var image_cfg_vars[] = {
      "link-local or metadata addresses (refused by default against SSRF), e.g. 127.0.0.1/32 for the "
      "local demo. The check applies to the address actually connected to, after DNS and redirects."},
     {"FETCH_CONCURRENCY", BF_CFG_INT, F(fetch_concurrency), "64", 1, 10000, NULL, 0,
-     "HTTP transfers (image downloads and vision calls) in flight at once; more wait in a queue."},
+     "HTTP transfers (image downloads and vision calls) in flight at once; more wait in a queue. "
+     "Downloads are also bounded by BRAINFLEET_IMAGE_MEMORY_BUDGET."},
+    {"IMAGE_MEMORY_BUDGET", BF_CFG_BYTES, F(memory_budget), "1G", 16777216, 1099511627776.0, NULL, 0,
+     "Bytes of images held at once: each image in flight takes BRAINFLEET_MAX_IMAGE_BYTES (its "
+     "body) before its fetch starts, and room for decoding one image at a time (16 bytes per pixel "
+     "of BRAINFLEET_MAX_IMAGE_PIXELS, the AVIF decoder's peak) is set aside; images that do not fit "
+     "wait, unfetched. A budget that cannot hold one image is refused at start. The container's "
+     "memory limit is this plus BRAINFLEET_CACHE_BYTES plus about 128M for the process "
+     "(docs/image-analysis.md, \"Memory\")."},
     {"CACHE_ENTRIES", BF_CFG_INT, F(cache_entries), "10000", 0, 10000000, NULL, 0,
      "Analyses kept in memory (by content hash and by URL); 0 turns the cache off."},
     {"CACHE_BYTES", BF_CFG_BYTES, F(cache_bytes), "64M", 0, 17179869184.0, NULL, 0,
      "Memory the analysis cache may use, at most."},
     {"CACHE_TTL", BF_CFG_MS, F(cache_ttl_ms), "10m", 0, 86400000, NULL, 0,
-     "How long a cached analysis (or URL) is reused without fetching again."},
+     "How long a cached analysis is kept: by content hash (identical bytes are not analysed "
+     "again) and by URL with its ETag/Last-Modified (the URL is revalidated with a conditional GET "
+     "on every request; a 304 reuses the facts)."},
     {"VISION_URL", BF_CFG_URL, F(vision_url), "", NOBOUND, NULL, 0,
      "OpenAI-compatible API of a vision model, by the same rule as BRAINFLEET_LLM_URL: the base "
      "with its version (https://api.openai.com/v1), a bare host, or the full .../chat/completions "

@@ -15,6 +15,7 @@ typedef struct image_cfg {
     long long max_pixels;            /* declared width*height refused above this (decompression bombs) */
     char allow_cidrs[BF_CFG_STR_MAX]; /* private ranges the fetcher may reach anyway */
     long long fetch_concurrency;     /* transfers in flight at once (fetch + vision) */
+    long long memory_budget;         /* bytes of images held at once (image_budget.h) */
     long long cache_entries, cache_bytes, cache_ttl_ms;
     char vision_url[BF_CFG_STR_MAX];
     char vision_model[BF_CFG_STR_MAX];

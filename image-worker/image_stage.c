@@ -12,9 +12,11 @@
 #include "bf_msg_image_facts_ready.h"
 #include "bf_sha256.h"
 #include "bf_uuid.h"
+#include "image_budget.h"
 #include "image_cache.h"
 #include "image_decode.h"
 #include "image_facts_build.h"
+#include "image_url_entry.h"
 #include "image_vision.h"
 
 const char *const image_stage_inputs[] = {BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED};
@@ -34,10 +36,18 @@ struct image_stage {
     bf_metrics *metrics;
     bool closing;
     struct job *jobs;
+    /* The memory budget (image_budget.h): jobs take plan.per_job before their fetch starts; the
+     * ones that cannot wait here, in arrival order, unfetched. */
+    image_budget_plan plan;
+    image_budget budget;
+    struct job *wait_head, *wait_tail;
+    size_t n_waiting;
+    bool pumping;
     char vision_endpoint[BF_CFG_STR_MAX + 32]; /* BRAINFLEET_VISION_URL by the one URL rule */
     char vision_auth[BF_CFG_STR_MAX + 32];
     bf_metric *m_cache_hits, *m_cache_misses, *m_analyses, *m_vision_errors, *m_fetch_seconds, *m_http_in_flight;
     bf_metric *m_cache_entries, *m_cache_bytes;
+    bf_metric *m_mem_bytes, *m_mem_peak, *m_mem_waiting, *m_revalidated, *m_changed;
 };
 
 /* One message's journey through fetch, analysis and vision. */
@@ -47,16 +57,57 @@ typedef struct job {
     bf_msg_image_analysis_requested req;
     bf_image_facts facts;
     bool analysed; /* decoded and analysed here, not answered from the cache */
+    uint64_t held; /* bytes of the budget this job holds */
+    /* The URL's cache entry when there was one: the validators the fetch sends and the facts a
+     * 304 reuses (copies: the cache may evict the entry meanwhile). */
+    char *cached_etag, *cached_last_modified, *cached_facts;
+    /* The validators of the response the facts come from, for the URL's next entry. */
+    char *etag, *last_modified;
     struct job *prev, *next; /* the stage's jobs, so none outlives it */
+    struct job *wnext;       /* waiting for the budget */
 } job;
+
+static void start_fetch(job *j);
+static void update_gauges(image_stage *st);
+
+/* Starts the fetches of waiting jobs while the budget takes them, first come first served. */
+static void pump_waiting(image_stage *st) {
+    if (st->pumping || st->closing) return;
+    st->pumping = true;
+    while (st->wait_head && image_budget_take(&st->budget, st->plan.per_job)) {
+        job *j = st->wait_head;
+        st->wait_head = j->wnext;
+        if (!st->wait_head) st->wait_tail = NULL;
+        st->n_waiting--;
+        j->wnext = NULL;
+        j->held = st->plan.per_job;
+        start_fetch(j);
+    }
+    st->pumping = false;
+    update_gauges(st);
+}
+
+/* Gives back what j holds beyond keep bytes, and lets waiting jobs have them. */
+static void job_hold(job *j, uint64_t keep) {
+    if (keep >= j->held) return;
+    image_budget_give(&j->st->budget, j->held - keep);
+    j->held = keep;
+    pump_waiting(j->st);
+}
 
 static void job_free(job *j) {
     image_stage *st = j->st;
     if (j->prev) j->prev->next = j->next;
     else st->jobs = j->next;
     if (j->next) j->next->prev = j->prev;
+    job_hold(j, 0);
     bf_msg_image_analysis_requested_free(&j->req);
     bf_image_facts_free(&j->facts);
+    free(j->cached_etag);
+    free(j->cached_last_modified);
+    free(j->cached_facts);
+    free(j->etag);
+    free(j->last_modified);
     free(j);
 }
 
@@ -81,10 +132,14 @@ static void job_dead(job *j, const char *code, const char *fmt, ...) {
 }
 
 static void update_gauges(image_stage *st) {
+    if (st->closing) return;
     if (st->net.in_flight) bf_metric_set(st->m_http_in_flight, (double)st->net.in_flight(st->net.impl));
     image_cache_stats cs = image_cache_stats_get(st->cache);
     bf_metric_set(st->m_cache_entries, (double)cs.entries);
     bf_metric_set(st->m_cache_bytes, (double)cs.bytes);
+    bf_metric_set(st->m_mem_bytes, (double)(st->budget.used + st->plan.transient));
+    bf_metric_set(st->m_mem_peak, (double)(st->budget.peak + st->plan.transient));
+    bf_metric_set(st->m_mem_waiting, (double)st->n_waiting);
 }
 
 static void cache_key(char *out, size_t len, const char *kind, const char *value) {
@@ -123,17 +178,24 @@ static void job_publish(job *j) {
                       ? bf_metrics_counter(st->metrics, "bf_image_analyses_total", "Images analysed, by analyser.",
                                            "analyser=\"builtin+vision\"")
                       : st->m_analyses);
-    /* Cache the facts for these bytes and this URL (per-request fields are overwritten on reuse). */
-    cJSON *fj = bf_image_facts_to_json(f);
+    /* Cache the facts for these bytes, and for this URL with the validators of the response they
+     * come from (per-request fields are overwritten on reuse). Facts with an error are not: the
+     * next request tries again. */
+    cJSON *fj = f->error.present ? NULL : bf_image_facts_to_json(f);
     char *text = fj ? cJSON_PrintUnformatted(fj) : NULL;
     cJSON_Delete(fj);
-    if (text && !f->error.present) {
+    if (text) {
         char key[BF_URL_MAX + 16];
         int64_t now = bf_runtime_now(st->rt);
         cache_key(key, sizeof key, "hash", f->content_hash);
         image_cache_put(st->cache, key, text, strlen(text) + 1, now);
-        cache_key(key, sizeof key, "url", j->req.url);
-        image_cache_put(st->cache, key, text, strlen(text) + 1, now);
+        size_t len;
+        char *entry = j->etag || j->last_modified ? image_url_entry_new(j->etag, j->last_modified, text, &len) : NULL;
+        if (entry) {
+            cache_key(key, sizeof key, "url", j->req.url);
+            image_cache_put(st->cache, key, entry, len, now);
+        }
+        free(entry);
     }
     free(text);
     bf_runtime_finish(st->rt, j->msg);
@@ -141,27 +203,48 @@ static void job_publish(job *j) {
     update_gauges(st);
 }
 
-/* Restores cached facts into j->facts. Returns 0 on a hit. */
-static int cache_lookup(job *j, const char *kind, const char *value) {
-    char key[BF_URL_MAX + 16];
-    cache_key(key, sizeof key, kind, value);
-    size_t len;
-    const char *text = image_cache_get(j->st->cache, key, &len, bf_runtime_now(j->st->rt));
-    bf_metric_inc(text ? j->st->m_cache_hits : j->st->m_cache_misses);
-    if (!text) return -1;
+/* Cached facts (JSON text) into j->facts, this request's URL heading their sources. Returns 0, or
+ * -1 when they do not read (then j->facts is empty). */
+static int facts_restore(job *j, const char *text, size_t len) {
     char err[256];
-    cJSON *root = bf_json_parse(text, len - 1, BF_MSG_MAX_BYTES, BF_MSG_MAX_DEPTH, err, sizeof err);
+    cJSON *root = bf_json_parse(text, len, BF_MSG_MAX_BYTES, BF_MSG_MAX_DEPTH, err, sizeof err);
     bf_jc c;
     bf_jc_init(&c, err, sizeof err);
     int rc = root ? bf_image_facts_read(&c, root, &j->facts) : -1;
     cJSON_Delete(root);
     if (rc != 0) return -1;
-    /* This request's own URL heads the list of sources of these bytes. */
     bf_strlist_free(&j->facts.image_urls);
     j->facts.image_urls.v = calloc(1, sizeof(char *));
     if (!j->facts.image_urls.v || !(j->facts.image_urls.v[0] = strdup(j->req.url))) return -1;
     j->facts.image_urls.n = 1;
     return 0;
+}
+
+/* The facts cached for these bytes into j->facts. Returns 0 on a hit. */
+static int hash_lookup(job *j, const char *hash) {
+    char key[BF_URL_MAX + 16];
+    cache_key(key, sizeof key, "hash", hash);
+    size_t len;
+    const char *text = image_cache_get(j->st->cache, key, &len, bf_runtime_now(j->st->rt));
+    bf_metric_inc(text ? j->st->m_cache_hits : j->st->m_cache_misses);
+    return text ? facts_restore(j, text, len - 1) : -1;
+}
+
+/* Copies the URL's cache entry (validators and facts) into the job, for a conditional GET. */
+static void url_lookup(job *j) {
+    char key[BF_URL_MAX + 16];
+    cache_key(key, sizeof key, "url", j->req.url);
+    size_t len;
+    const char *v = image_cache_get(j->st->cache, key, &len, bf_runtime_now(j->st->rt));
+    const char *etag, *lm, *facts;
+    if (!v || image_url_entry_split(v, len, &etag, &lm, &facts) != 0) return;
+    j->cached_etag = *etag ? strdup(etag) : NULL;
+    j->cached_last_modified = *lm ? strdup(lm) : NULL;
+    j->cached_facts = strdup(facts);
+    if (!j->cached_facts || (*etag && !j->cached_etag) || (*lm && !j->cached_last_modified)) {
+        free(j->cached_etag), free(j->cached_last_modified), free(j->cached_facts);
+        j->cached_etag = j->cached_last_modified = j->cached_facts = NULL;
+    }
 }
 
 static void on_vision(const bf_http_response *res, void *ctx) {
@@ -206,6 +289,9 @@ static void start_vision(job *j, const void *bytes, size_t len, image_format fmt
     char err[256] = "out of memory";
     int rc = body ? st->net.start(st->net.impl, &req, on_vision, j, err, sizeof err) : -1;
     free(body);
+    /* From here the job holds only the request body the client copied; the fetched bytes go when
+     * on_fetched returns. */
+    if (rc == 0) job_hold(j, req.body_len);
     if (rc != 0) {
         bf_http_response fake = {.error = BF_HTTP_ERR_INTERNAL, .error_msg = err, .attempts = 0, .body = ""};
         on_vision(&fake, j);
@@ -287,6 +373,24 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
             job_failed(j, code, NULL, "GET %s: %s", j->req.url, res->error_msg);
         return;
     }
+    if (res->status == 304) {
+        /* The copy we analysed is current: its facts again, and the entry lives on. */
+        if (j->cached_facts && facts_restore(j, j->cached_facts, strlen(j->cached_facts)) == 0) {
+            bf_metric_inc(st->m_revalidated);
+            j->etag = res->etag ? strdup(res->etag) : j->cached_etag ? strdup(j->cached_etag) : NULL;
+            j->last_modified = res->last_modified      ? strdup(res->last_modified)
+                               : j->cached_last_modified ? strdup(j->cached_last_modified)
+                                                         : NULL;
+            job_publish(j);
+        } else {
+            job_dead(j, "revalidation_failed", "GET %s answered 304 but the cached facts are gone or unreadable",
+                     j->req.url);
+        }
+        return;
+    }
+    if (j->cached_facts) bf_metric_inc(st->m_changed);
+    j->etag = res->etag ? strdup(res->etag) : NULL;
+    j->last_modified = res->last_modified ? strdup(res->last_modified) : NULL;
     char hash[BF_SHA256_HEX_LEN + 1];
     bf_sha256_hex(res->body, res->body_len, hash);
     if (!content_type_ok(res->content_type)) {
@@ -294,7 +398,7 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
                    res->content_type);
         return;
     }
-    if (cache_lookup(j, "hash", hash) == 0) {
+    if (hash_lookup(j, hash) == 0) {
         job_publish(j);
         return;
     }
@@ -337,19 +441,31 @@ static bf_handle_result handle(void *ctx, bf_inmsg *msg) {
         bf_runtime_dead_letter(rt, msg, "invalid_message", err);
         return BF_HANDLED;
     }
-    if (cache_lookup(j, "url", j->req.url) == 0) {
-        job_publish(j);
-        return BF_PENDING; /* job_publish finished it */
-    }
-    bf_http_request req = {.url = j->req.url, .timeout_ms = (long)st->cfg->fetch_timeout_ms,
-                           .max_response_bytes = (size_t)st->cfg->max_image_bytes,
-                           .retry = {.max_attempts = 3, .base_ms = 200, .max_ms = 5000}};
-    if (st->net.start(st->net.impl, &req, on_fetched, j, err, sizeof err) != 0) {
-        job_dead(j, "fetch_failed", "cannot start GET %s: %s", j->req.url, err);
-        return BF_PENDING;
+    url_lookup(j);
+    if (!st->wait_head && image_budget_take(&st->budget, st->plan.per_job)) {
+        j->held = st->plan.per_job;
+        start_fetch(j);
+    } else {
+        /* The budget is full: the fetch waits, unstarted, holding nothing. */
+        if (st->wait_tail) st->wait_tail->wnext = j;
+        else st->wait_head = j;
+        st->wait_tail = j;
+        st->n_waiting++;
     }
     update_gauges(st);
     return BF_PENDING;
+}
+
+/* The GET of j's image, conditional when the URL's entry has validators. */
+static void start_fetch(job *j) {
+    image_stage *st = j->st;
+    bf_http_request req = {.url = j->req.url, .timeout_ms = (long)st->cfg->fetch_timeout_ms,
+                           .max_response_bytes = (size_t)st->cfg->max_image_bytes,
+                           .retry = {.max_attempts = 3, .base_ms = 200, .max_ms = 5000},
+                           .if_none_match = j->cached_etag, .if_modified_since = j->cached_last_modified};
+    char err[512];
+    if (st->net.start(st->net.impl, &req, on_fetched, j, err, sizeof err) != 0)
+        job_dead(j, "fetch_failed", "cannot start GET %s: %s", j->req.url, err);
 }
 
 bf_stage_ops image_stage_ops(void) { return (bf_stage_ops){.handle = handle}; }
@@ -374,6 +490,11 @@ image_stage *image_stage_new(bf_runtime *rt, const image_cfg *cfg, const image_f
     }
     st->rt = rt;
     st->cfg = cfg;
+    if (image_budget_plan_make(cfg, &st->plan, err, errlen) != 0) {
+        free(st);
+        return NULL;
+    }
+    st->budget.total = st->plan.budget - st->plan.transient;
     if (cfg->vision_url[0] && bf_llm_chat_url(cfg->vision_url, st->vision_endpoint, sizeof st->vision_endpoint) != 0) {
         snprintf(err, errlen, "BRAINFLEET_VISION_URL: too long for a chat-completions endpoint");
         free(st);
@@ -423,6 +544,24 @@ image_stage *image_stage_new(bf_runtime *rt, const image_cfg *cfg, const image_f
                                            "Analyses and URLs in the cache (bound: BRAINFLEET_CACHE_ENTRIES).", NULL);
     st->m_cache_bytes = bf_metrics_gauge(metrics, "bf_image_cache_bytes",
                                          "Bytes of cached analyses (bound: BRAINFLEET_CACHE_BYTES).", NULL);
+    st->m_mem_bytes = bf_metrics_gauge(metrics, "bf_image_memory_bytes",
+                                       "Image memory budgeted now: what jobs hold plus the decode's set-aside "
+                                       "(bound: BRAINFLEET_IMAGE_MEMORY_BUDGET).",
+                                       NULL);
+    st->m_mem_peak = bf_metrics_gauge(metrics, "bf_image_memory_peak_bytes",
+                                      "Most image memory budgeted at once since start.", NULL);
+    st->m_mem_waiting = bf_metrics_gauge(metrics, "bf_image_memory_waiting",
+                                         "Images waiting, unfetched, for room in BRAINFLEET_IMAGE_MEMORY_BUDGET.", NULL);
+    bf_metric_set(bf_metrics_gauge(metrics, "bf_image_memory_budget_bytes", "BRAINFLEET_IMAGE_MEMORY_BUDGET.", NULL),
+                  (double)st->plan.budget);
+    bf_metric_set(bf_metrics_gauge(metrics, "bf_image_memory_slots",
+                                   "Images the memory budget lets the worker fetch at once.", NULL),
+                  (double)st->plan.slots);
+    st->m_revalidated = bf_metrics_counter(metrics, "bf_image_revalidated_total",
+                                           "Cached URLs the server confirmed unchanged (304): facts reused.", NULL);
+    st->m_changed = bf_metrics_counter(metrics, "bf_image_changed_total",
+                                       "Cached URLs whose image changed: fetched and analysed again.", NULL);
+    update_gauges(st);
     return st;
 }
 
@@ -431,6 +570,7 @@ void image_stage_free(image_stage *st) {
     /* Callbacks of transfers still pending run inside bf_http_client_free; closing makes them
      * drop their jobs without touching the stopped runtime. */
     st->closing = true;
+    st->wait_head = st->wait_tail = NULL; /* still on st->jobs, freed below */
     bf_http_client_free(st->http);
     while (st->jobs) job_free(st->jobs); /* a fetcher of the caller's may not have cancelled them */
     image_cache_free(st->cache);

@@ -1,11 +1,13 @@
 /* image-worker: wiring only. The stage (image_stage.c) consumes imageAnalysisRequested, fetches
  * and analyses each image, and publishes imageFactsReady. */
+#include <malloc.h>
 #include <stdio.h>
 
 #include <curl/curl.h>
 
 #include "bf_app.h"
 #include "bf_runtime.h"
+#include "image_budget.h"
 #include "image_config.h"
 #include "image_stage.h"
 
@@ -22,6 +24,17 @@ static const char usage[] =
     "typography/style/objects/text/layout when BRAINFLEET_VISION_URL is set, and publishes\n"
     "imageFactsReady. Identical bytes are analysed once.";
 
+/* What the budget allows, said once at start: when fewer images fit than
+ * BRAINFLEET_FETCH_CONCURRENCY transfers, the budget is the bound (the rest wait, unfetched). */
+static void log_plan(bf_log *log, const image_cfg *cfg, const image_budget_plan *p) {
+    bf_log_info(log, "image memory budget %.1fM: %llu images at once (%.1fM each), %.1fM set aside for decoding%s",
+                (double)p->budget / 1048576.0, (unsigned long long)p->slots, (double)p->per_job / 1048576.0,
+                (double)p->transient / 1048576.0,
+                p->slots < (unsigned long long)cfg->fetch_concurrency
+                    ? "; fewer than BRAINFLEET_FETCH_CONCURRENCY, so the budget bounds the downloads"
+                    : "");
+}
+
 int main(int argc, char **argv) {
     bf_app app;
     image_cfg icfg;
@@ -29,8 +42,21 @@ int main(int argc, char **argv) {
                               .stage_cfg = &icfg};
     int rc = bf_app_init(&app, &spec, argc, argv);
     if (rc != BF_APP_CONTINUE) return rc;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     char err[1024];
+    /* Before anything connects: a budget that cannot hold one image is a configuration error. */
+    image_budget_plan plan;
+    if (image_budget_plan_make(&icfg, &plan, err, sizeof err) != 0) {
+        fprintf(stderr, "image-worker: configuration error: %s\n(see image-worker --help)\n", err);
+        bf_app_cleanup(&app);
+        return 2;
+    }
+    log_plan(&app.log, &icfg, &plan);
+    /* Image bodies, pixels and decoder buffers are each their own mapping, returned to the system
+     * when freed: with glibc's default, the mmap threshold rises to the largest freed block (up to
+     * 32M), later images land in the heap, and freed memory stays resident, so the budget would
+     * bound the images but not the process. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = 1;
     bf_runtime_opts o = {.worker = "image-worker", .cfg = &app.cfg, .input_topics = image_stage_inputs,
                          .n_inputs = image_stage_n_inputs, .output_topics = image_stage_outputs,

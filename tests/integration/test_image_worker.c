@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <stb/stb_image_write.h>
@@ -92,7 +95,7 @@ static void send_request(const char *url, int64_t *offset_out) {
     send_request_n(url, 1, NULL);
 }
 
-static pid_t start_worker(void) {
+static pid_t start_worker_with(const char *extra) {
     char bin[512], brokers[256], pfx[64], group[96], vision[128];
     bf_test_binary("image-worker/image-worker", bin, sizeof bin);
     snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
@@ -102,7 +105,8 @@ static pid_t start_worker(void) {
     pid_t pid = fork();
     if (pid == 0) {
         bf_test_child_dies_with_parent();
-        char *const envp[] = {brokers, pfx, group, vision, "BRAINFLEET_VISION_MODEL=fake-vision",
+        /* extra first: getenv takes the first of a name, so it overrides what follows. */
+        char *const envp[] = {extra ? (char *)extra : brokers, brokers, pfx, group, vision, "BRAINFLEET_VISION_MODEL=fake-vision",
                               "BRAINFLEET_VISION_ATTEMPTS=1", "BRAINFLEET_HTTP_PORT=0",
                               "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32", "BRAINFLEET_LOG_LEVEL=warn",
                               "BRAINFLEET_FETCH_TIMEOUT=2s", "BRAINFLEET_MAX_IMAGE_BYTES=64K",
@@ -112,6 +116,8 @@ static pid_t start_worker(void) {
     }
     return pid;
 }
+
+static pid_t start_worker(void) { return start_worker_with(NULL); }
 
 static bf_test_msg *wait_topic(const char *base, size_t n, size_t *got) {
     char topic[128];
@@ -144,8 +150,6 @@ static void fake_stats3(long *requests, long *chats, long *not_modified) {
     if (not_modified) *not_modified = (long)cJSON_GetObjectItem(j, "images_not_modified")->valuedouble;
     cJSON_Delete(j);
 }
-
-static void fake_stats(long *requests, long *chats) { fake_stats3(requests, chats, NULL); }
 
 static const bf_image_facts *facts_for(bf_msg_image_facts_ready *all, size_t n, const char *url) {
     for (size_t i = 0; i < n; i++)
@@ -234,7 +238,7 @@ static void test_image_worker_end_to_end(void **state) {
     assert_int_equal(n, 1);
     bf_test_msgs_free(first, n);
 
-    send_request(half, NULL); /* same URL: cached, not fetched again */
+    send_request(half, NULL); /* same URL: revalidated (304), not analysed again */
     send_request(copy, NULL); /* same bytes: fetched, not analysed or sent to the model again */
     send_request(blk, NULL);
     for (size_t i = 0; i < NF; i++) send_request(fails[i].url, NULL);
@@ -287,12 +291,14 @@ static void test_image_worker_end_to_end(void **state) {
     bf_msg_dead_letter_free(&d);
     bf_test_msgs_free(dl, n);
 
-    long requests, chats;
-    fake_stats(&requests, &chats);
-    /* GETs: half, half-copy, black, missing, the slow one three times, the redirect, big,
-     * notimage, text, huge, corrupt (13) + this stats call; the refused address, the closed port,
-     * the ftp target and the cached URL never reached the server. Chats: half and black only. */
-    assert_int_equal(requests - chats, 14);
+    long requests, chats, not_modified;
+    fake_stats3(&requests, &chats, &not_modified);
+    /* GETs: half twice (the second conditional: 304), half-copy, black, missing, the slow one
+     * three times, the redirect, big, notimage, text, huge, corrupt (14) + this stats call; the
+     * refused address, the closed port and the ftp target never reached the server. Chats: half
+     * and black only. */
+    assert_int_equal(requests - chats, 15);
+    assert_int_equal(not_modified, 1);
     assert_int_equal(chats, 2);
 
     /* A request delivered twice (the worker lost it before storing its offset) gives the same
@@ -449,10 +455,108 @@ static void test_image_worker_formats(void **state) {
     stop_all(worker);
 }
 
+static void fill_red(int x, int y, unsigned char *p) {
+    (void)x, (void)y;
+    p[0] = 230, p[1] = 20, p[2] = 20;
+}
+static void fill_blue(int x, int y, unsigned char *p) {
+    (void)x, (void)y;
+    p[0] = 20, p[1] = 20, p[2] = 230;
+}
+
+static bf_msg_image_facts_ready *decode_all(bf_test_msg *m, size_t n) {
+    bf_msg_image_facts_ready *f = calloc(n, sizeof *f);
+    char err[256];
+    for (size_t i = 0; i < n; i++)
+        if (bf_msg_image_facts_ready_decode(m[i].payload, m[i].len, &f[i], err, sizeof err) != 0) fail_msg("%s", err);
+    return f;
+}
+
+/* The same URL again: a conditional GET, the server's 304, the same facts without a decode; the
+ * image changed at that URL: analysed again, the new colours. Both kinds of validator. */
+static void test_image_worker_revalidation(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/bf-img-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_png("photo.png", 16, 16, fill_red);
+    const char *args[] = {"--images-dir", dir, NULL};
+    char err[256];
+    if (bf_fake_server_start(&fake, args, err, sizeof err) != 0) fail_msg("fake: %s", err);
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    const char *topics[] = {"imageAnalysisRequested", "imageFactsReady", "deadLetters"};
+    bf_test_create_topics(prefix, topics, 3, 1);
+    pid_t worker = start_worker_with("BRAINFLEET_VISION_URL=");
+    char etag_url[256], lm_url[256];
+    snprintf(etag_url, sizeof etag_url, "%s/images/photo.png?fake-validators=etag", fake.url);
+    snprintf(lm_url, sizeof lm_url, "%s/images/photo.png?fake-validators=last-modified", fake.url);
+    const char *urls[] = {etag_url, lm_url};
+    for (size_t i = 0; i < 2; i++) {
+        send_request(urls[i], NULL);
+        size_t n;
+        bf_test_msg *m = wait_topic("imageFactsReady", 2 * i + 1, &n);
+        assert_int_equal(n, 2 * i + 1);
+        bf_test_msgs_free(m, n);
+        send_request(urls[i], NULL); /* unchanged: 304 */
+        m = wait_topic("imageFactsReady", 2 * i + 2, &n);
+        assert_int_equal(n, 2 * i + 2);
+        bf_msg_image_facts_ready *f = decode_all(m, n);
+        assert_string_equal(f[n - 1].facts.palette[0].hex, "#e61414");
+        assert_string_equal(f[n - 1].facts.content_hash, f[n - 2].facts.content_hash);
+        for (size_t k = 0; k < n; k++) bf_msg_image_facts_ready_free(&f[k]);
+        free(f);
+        bf_test_msgs_free(m, n);
+    }
+    long requests, chats, not_modified;
+    fake_stats3(&requests, &chats, &not_modified);
+    assert_int_equal(not_modified, 2);
+
+    /* The image changes at the same URLs (a later mtime: Last-Modified has seconds). */
+    write_png("photo.png", 16, 16, fill_blue);
+    char path[512];
+    snprintf(path, sizeof path, "%s/photo.png", dir);
+    struct timespec later[2] = {{.tv_sec = time(NULL) + 5}, {.tv_sec = time(NULL) + 5}};
+    assert_int_equal(utimensat(AT_FDCWD, path, later, 0), 0);
+    for (size_t i = 0; i < 2; i++) send_request(urls[i], NULL);
+    size_t n;
+    bf_test_msg *m = wait_topic("imageFactsReady", 6, &n);
+    assert_int_equal(n, 6);
+    bf_msg_image_facts_ready *f = decode_all(m, n);
+    for (size_t k = 4; k < 6; k++) assert_string_equal(f[k].facts.palette[0].hex, "#1414e6");
+    assert_string_not_equal(f[4].facts.content_hash, f[0].facts.content_hash);
+    for (size_t k = 0; k < n; k++) bf_msg_image_facts_ready_free(&f[k]);
+    free(f);
+    bf_test_msgs_free(m, n);
+    fake_stats3(&requests, &chats, &not_modified);
+    assert_int_equal(not_modified, 2);
+    stop_all(worker);
+}
+
+/* A memory budget that cannot hold one image: the worker refuses to start, and says why. */
+static void test_image_worker_budget_refused(void **state) {
+    (void)state;
+    char bin[512];
+    bf_test_binary("image-worker/image-worker", bin, sizeof bin);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "env -i BRAINFLEET_KAFKA_BROKERS=%s BRAINFLEET_HTTP_PORT=0 BRAINFLEET_IMAGE_MEMORY_BUDGET=64M %s 2>&1",
+             bf_test_brokers(), bin);
+    FILE *p = popen(cmd, "r");
+    char out[2048] = "";
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    if (!strstr(out, "configuration error: BRAINFLEET_IMAGE_MEMORY_BUDGET: 64.0M cannot hold one image"))
+        fail_msg("unexpected output: %s", out);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_image_worker_end_to_end),
-                                       cmocka_unit_test(test_image_worker_formats)};
+                                       cmocka_unit_test(test_image_worker_formats),
+                                       cmocka_unit_test(test_image_worker_revalidation),
+                                       cmocka_unit_test(test_image_worker_budget_refused)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
     return rc;

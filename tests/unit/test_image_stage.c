@@ -25,6 +25,8 @@
 typedef struct pending {
     char url[512];
     bool vision;
+    char if_none_match[64], if_modified_since[64];
+    size_t body_len;
     bf_http_done_fn cb;
     void *ctx;
 } pending;
@@ -41,6 +43,10 @@ static int net_start(void *impl, const bf_http_request *req, bf_http_done_fn cb,
     pending *p = &n->p[n->n++];
     snprintf(p->url, sizeof p->url, "%s", req->url);
     p->vision = req->body != NULL;
+    p->body_len = req->body_len;
+    snprintf(p->if_none_match, sizeof p->if_none_match, "%s", req->if_none_match ? req->if_none_match : "");
+    snprintf(p->if_modified_since, sizeof p->if_modified_since, "%s",
+             req->if_modified_since ? req->if_modified_since : "");
     p->cb = cb;
     p->ctx = cb_ctx;
     n->started++;
@@ -49,15 +55,27 @@ static int net_start(void *impl, const bf_http_request *req, bf_http_done_fn cb,
 
 static size_t net_in_flight(void *impl) { return ((net *)impl)->n; }
 
-/* Answers the oldest pending transfer. */
-static void net_answer(net *n, bf_http_error e, long status, const char *ct, const void *body, size_t len) {
+/* Answers the oldest pending transfer, with validators (NULL: none). */
+static void net_answer_v(net *n, bf_http_error e, long status, const char *ct, const void *body, size_t len,
+                         const char *etag, const char *last_modified) {
     assert_true(n->n > 0);
     pending p = n->p[0];
     memmove(&n->p[0], &n->p[1], (n->n - 1) * sizeof p);
     n->n--;
     bf_http_response r = {.error = e, .error_msg = e == BF_HTTP_OK ? "" : "scripted failure", .status = status,
-                          .body = body ? body : "", .body_len = len, .content_type = ct, .attempts = 1};
+                          .body = body ? body : "", .body_len = len, .content_type = ct, .attempts = 1,
+                          .etag = etag, .last_modified = last_modified};
     p.cb(&r, p.ctx);
+}
+
+static void net_answer(net *n, bf_http_error e, long status, const char *ct, const void *body, size_t len) {
+    net_answer_v(n, e, status, ct, body, len, NULL, NULL);
+}
+
+/* What bf_http_client answers a conditional GET whose copy is current. */
+static void net_answer_304(net *n, const char *etag, const char *last_modified) {
+    assert_true(n->p[0].if_none_match[0] || n->p[0].if_modified_since[0]);
+    net_answer_v(n, BF_HTTP_OK, 304, NULL, NULL, 0, etag, last_modified);
 }
 
 /* A w x h 24-bit BMP of one colour (malloc'd). */
@@ -91,13 +109,19 @@ static const char *no_env(const char *name, void *ctx) {
     return NULL;
 }
 
-static fx *fx_new(bool vision) {
+/* The defaults (or the vision model on), then the memory settings when budget is not 0. */
+static fx *fx_new_mem(bool vision, long long budget, long long max_bytes, long long max_pixels) {
     fx *x = calloc(1, sizeof *x);
     char err[256];
     if (bf_config_load(image_cfg_vars, image_cfg_n, &x->cfg, no_env, NULL, err, sizeof err) != 0) fail_msg("%s", err);
     if (vision) {
         snprintf(x->cfg.vision_url, sizeof x->cfg.vision_url, "http://vision.test/v1/chat/completions");
         snprintf(x->cfg.vision_model, sizeof x->cfg.vision_model, "test-vision");
+    }
+    if (budget) {
+        x->cfg.memory_budget = budget;
+        x->cfg.max_image_bytes = max_bytes;
+        x->cfg.max_pixels = max_pixels;
     }
     x->f = bf_fake_runtime_new(NULL);
     image_fetcher nf = {.impl = &x->net, .start = net_start, .in_flight = net_in_flight};
@@ -107,6 +131,8 @@ static fx *fx_new(bool vision) {
     bf_fake_runtime_set_stage(x->f, &ops, x->st);
     return x;
 }
+
+static fx *fx_new(bool vision) { return fx_new_mem(vision, 0, 0, 0); }
 
 static void fx_free(fx *x) {
     image_stage_free(x->st);
@@ -162,7 +188,7 @@ static void facts_for_a_fetched_image(void **state) {
     int64_t off = send(x, "https://cdn.test/red.bmp", 1);
     assert_int_equal(x->net.n, 1);
     assert_string_equal(x->net.p[0].url, "https://cdn.test/red.bmp");
-    net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", red, len);
+    net_answer_v(&x->net, BF_HTTP_OK, 200, "image/bmp", red, len, "\"v1\"", NULL);
     assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 1);
     cJSON *root = facts_of(bf_fake_nth(x->f, BF_SCHEMA_IMAGE_FACTS_READY, 0));
     cJSON *p = cJSON_GetObjectItem(root, "payload");
@@ -176,9 +202,11 @@ static void facts_for_a_fetched_image(void **state) {
     assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, 0, off), BF_FAKE_UNACKED);
     bf_fake_ack_all(x->f);
     assert_int_equal(bf_fake_state_of(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, 0, off), BF_FAKE_COMPLETE);
-    /* The same request redelivered: the URL cache answers, and the event id is the same. */
+    /* The same request redelivered: revalidated (unchanged), and the event id is the same. */
     send(x, "https://cdn.test/red.bmp", 1);
-    assert_int_equal(x->net.started, 1);
+    assert_int_equal(x->net.started, 2);
+    assert_string_equal(x->net.p[0].if_none_match, "\"v1\"");
+    net_answer_304(&x->net, "\"v1\"", NULL);
     root = facts_of(bf_fake_nth(x->f, BF_SCHEMA_IMAGE_FACTS_READY, 1));
     assert_string_equal(cJSON_GetObjectItem(root, "event_id")->valuestring, event);
     cJSON_Delete(root);
@@ -322,6 +350,153 @@ static void vision_failure_keeps_the_builtin_facts(void **state) {
     fx_free(x);
 }
 
+static double metric(const fx *x, const char *name, const char *labels) {
+    bf_metrics *m = bf_runtime_metrics(bf_fake_runtime_rt(x->f));
+    return bf_metric_value(bf_metrics_counter(m, name, "", labels));
+}
+
+static double gauge(const fx *x, const char *name) {
+    return bf_metric_value(bf_metrics_gauge(bf_runtime_metrics(bf_fake_runtime_rt(x->f)), name, "", NULL));
+}
+
+static const char *first_hex(const fx *x, size_t i) {
+    static char hex[8];
+    cJSON *root = facts_of(bf_fake_nth(x->f, BF_SCHEMA_IMAGE_FACTS_READY, i));
+    cJSON *pal = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "payload"), "palette");
+    snprintf(hex, sizeof hex, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(pal, 0), "hex")->valuestring);
+    cJSON_Delete(root);
+    return hex;
+}
+
+/* A cached URL is revalidated: its validators go with the next GET, a 304 reuses the facts (no
+ * decode), a changed image is analysed again and its new validators are the ones sent next. */
+static void revalidation(void **state) {
+    (void)state;
+    fx *x = fx_new(false);
+    size_t rl, bl;
+    unsigned char *red = bmp_new(4, 4, 230, 20, 20, &rl), *blue = bmp_new(4, 4, 20, 20, 230, &bl);
+    const char *url = "https://cdn.test/photo.bmp", *lm1 = "Tue, 14 Nov 2023 22:13:20 GMT";
+    send(x, url, 1);
+    assert_string_equal(x->net.p[0].if_none_match, "");
+    net_answer_v(&x->net, BF_HTTP_OK, 200, "image/bmp", red, rl, "\"v1\"", lm1);
+    assert_string_equal(first_hex(x, 0), "#e61414");
+
+    send(x, url, 2);
+    assert_string_equal(x->net.p[0].if_none_match, "\"v1\"");
+    assert_string_equal(x->net.p[0].if_modified_since, lm1);
+    net_answer_304(&x->net, "\"v1\"", lm1);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 2);
+    assert_string_equal(first_hex(x, 1), "#e61414");
+    cJSON *root = facts_of(bf_fake_nth(x->f, BF_SCHEMA_IMAGE_FACTS_READY, 1));
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "payload"), "request_id")->valuestring,
+                        "0190a4b2-7c3d-4e5f-8a6b-000000000002");
+    cJSON_Delete(root);
+    assert_true(metric(x, "bf_image_analyses_total", "analyser=\"builtin\"") == 1);
+    assert_true(metric(x, "bf_image_revalidated_total", NULL) == 1);
+
+    /* The image at the URL changed: new bytes, new facts, new validators. */
+    send(x, url, 3);
+    assert_string_equal(x->net.p[0].if_none_match, "\"v1\"");
+    net_answer_v(&x->net, BF_HTTP_OK, 200, "image/bmp", blue, bl, "\"v2\"", NULL);
+    assert_string_equal(first_hex(x, 2), "#1414e6");
+    assert_true(metric(x, "bf_image_analyses_total", "analyser=\"builtin\"") == 2);
+    assert_true(metric(x, "bf_image_changed_total", NULL) == 1);
+    send(x, url, 4);
+    assert_string_equal(x->net.p[0].if_none_match, "\"v2\"");
+    assert_string_equal(x->net.p[0].if_modified_since, "");
+    net_answer_304(&x->net, "\"v2\"", NULL);
+    assert_string_equal(first_hex(x, 3), "#1414e6");
+
+    /* Last-Modified alone is sent alone; a server with no validators gets plain GETs (and the
+     * content hash spares the analysis). */
+    send(x, "https://cdn.test/lm.bmp", 5);
+    net_answer_v(&x->net, BF_HTTP_OK, 200, "image/bmp", red, rl, NULL, lm1);
+    send(x, "https://cdn.test/lm.bmp", 6);
+    assert_string_equal(x->net.p[0].if_none_match, "");
+    assert_string_equal(x->net.p[0].if_modified_since, lm1);
+    net_answer_304(&x->net, NULL, NULL);
+    send(x, "https://cdn.test/none.bmp", 7);
+    net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", red, rl);
+    send(x, "https://cdn.test/none.bmp", 8);
+    assert_string_equal(x->net.p[0].if_none_match, "");
+    assert_string_equal(x->net.p[0].if_modified_since, "");
+    net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", red, rl);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 8);
+    assert_true(metric(x, "bf_image_analyses_total", "analyser=\"builtin\"") == 2);
+    free(red);
+    free(blue);
+    fx_free(x);
+}
+
+#define MIB (1024LL * 1024)
+
+/* Three images fit the budget (1 MiB each, 16 x 1000 pixels set aside for the decode): the
+ * fourth and fifth wait, unfetched, and start as soon as others end, whatever their outcome. */
+static void budget_bounds_the_fetches(void **state) {
+    (void)state;
+    fx *x = fx_new_mem(false, 3 * MIB + 16000, MIB, 1000);
+    assert_true(gauge(x, "bf_image_memory_slots") == 3);
+    for (int i = 0; i < 5; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "https://cdn.test/%d.bmp", i);
+        send(x, url, i + 1);
+    }
+    assert_int_equal(x->net.started, 3);
+    assert_true(gauge(x, "bf_image_memory_waiting") == 2);
+    assert_true(gauge(x, "bf_image_memory_bytes") == 3 * MIB + 16000);
+    size_t len;
+    unsigned char *img = bmp_new(4, 4, 20, 200, 20, &len);
+    net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", img, len);
+    assert_int_equal(x->net.started, 4);
+    assert_string_equal(x->net.p[x->net.n - 1].url, "https://cdn.test/3.bmp"); /* first come, first served */
+    net_answer(&x->net, BF_HTTP_ERR_TIMEOUT, 0, NULL, NULL, 0);
+    assert_int_equal(x->net.started, 5);
+    assert_true(gauge(x, "bf_image_memory_waiting") == 0);
+    while (x->net.n) net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", img, len);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 5);
+    assert_true(gauge(x, "bf_image_memory_bytes") == 16000);
+    assert_true(gauge(x, "bf_image_memory_peak_bytes") == 3 * MIB + 16000);
+    free(img);
+    fx_free(x);
+}
+
+/* With the vision model fed data: URLs, a job keeps only the request body in flight once its
+ * image is analysed, so the next image starts before the model answers. */
+static void budget_vision_keeps_only_the_request(void **state) {
+    (void)state;
+    /* per job: base64 of 1 MiB + 4 KiB; set aside: 6 MiB for building a vision request. */
+    long long per_job = (MIB + 2) / 3 * 4 + 4096;
+    fx *x = fx_new_mem(true, 6 * MIB + per_job + 65536, MIB, 1000);
+    assert_true(gauge(x, "bf_image_memory_slots") == 1);
+    send(x, "https://cdn.test/a.bmp", 1);
+    send(x, "https://cdn.test/b.bmp", 2);
+    assert_int_equal(x->net.started, 1);
+    size_t len;
+    unsigned char *img = bmp_new(4, 4, 20, 200, 20, &len);
+    net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", img, len);
+    assert_int_equal(x->net.started, 3); /* the vision call and b's fetch */
+    assert_true(x->net.p[0].vision);
+    assert_true(gauge(x, "bf_image_memory_bytes") == 6 * MIB + per_job + (double)x->net.p[0].body_len);
+    free(img);
+    fx_free(x);
+}
+
+/* A budget that cannot hold one image is refused, with the numbers. */
+static void budget_too_small_is_refused(void **state) {
+    (void)state;
+    image_cfg cfg;
+    char err[512];
+    assert_int_equal(bf_config_load(image_cfg_vars, image_cfg_n, &cfg, no_env, NULL, err, sizeof err), 0);
+    cfg.memory_budget = 512 * MIB; /* the defaults need 20M + 16 x 40000000 */
+    bf_fake_runtime *f = bf_fake_runtime_new(NULL);
+    net n = {0};
+    image_fetcher nf = {.impl = &n, .start = net_start, .in_flight = net_in_flight};
+    assert_null(image_stage_new(bf_fake_runtime_rt(f), &cfg, &nf, err, sizeof err));
+    assert_non_null(strstr(err, "BRAINFLEET_IMAGE_MEMORY_BUDGET: 512.0M cannot hold one image"));
+    assert_non_null(strstr(err, "BRAINFLEET_MAX_IMAGE_PIXELS 40000000"));
+    bf_fake_runtime_free(f);
+}
+
 static void invalid_request(void **state) {
     (void)state;
     fx *x = fx_new(false);
@@ -340,6 +515,10 @@ int main(void) {
         cmocka_unit_test(internal_fetch_failure_is_dead_lettered),
         cmocka_unit_test(vision_failure_keeps_the_builtin_facts),
         cmocka_unit_test(invalid_request),
+        cmocka_unit_test(revalidation),
+        cmocka_unit_test(budget_bounds_the_fetches),
+        cmocka_unit_test(budget_vision_keeps_only_the_request),
+        cmocka_unit_test(budget_too_small_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
