@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks deploy/ against the code: the rendered Kubernetes manifests (every kustomize overlay) and
 the compose file must only set BRAINFLEET_* variables the binaries know, with values they accept;
-probes must hit the HTTP port the settings give; topics must be the manifest's; autoscaling must
-target the real consumer groups and input topics; alerts and dashboard panels may only query
+probes must hit the HTTP port the settings give; image-worker's memory limit must cover its image
+memory budget, its cache and the process; topics must be the manifest's; autoscaling must target
+the real consumer groups and input topics; alerts and dashboard panels may only query
 metrics the C sources register.
 
 Every rendered object is also validated strictly against the Kubernetes API types and the pinned
@@ -418,6 +419,59 @@ def check_operator_labels(target, docs, release):
                      f"not the component's {release!r}: kube-prometheus-stack would select neither")
 
 
+# What image-worker needs besides its image memory budget and analysis cache: its libraries,
+# librdkafka's queues, connections (an idle worker is about 18M; docs/image-analysis.md "Memory").
+IMAGE_WORKER_PROCESS_BYTES = 128 << 20
+
+
+def parse_size(text):
+    """A BRAINFLEET_* size as bf_config reads it: a number with k, M, G (binary) or none."""
+    m = re.fullmatch(r"(\d+)([kMG]?)", str(text).strip())
+    if not m:
+        raise ValueError(f"not a size: {text!r}")
+    return int(m.group(1)) << {"": 0, "k": 10, "M": 20, "G": 30}[m.group(2)]
+
+
+def parse_quantity(text):
+    """A Kubernetes memory quantity in bytes (Ki/Mi/Gi/Ti binary, k/M/G/T decimal, or plain)."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?", str(text).strip())
+    if not m:
+        raise ValueError(f"not a memory quantity: {text!r}")
+    mult = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 10**3, "M": 10**6,
+            "G": 10**9, "T": 10**12}[m.group(2)]
+    return int(float(m.group(1)) * mult)
+
+
+def check_image_memory(target, docs, vars_):
+    """image-worker's memory limit covers its image budget, its cache and the process."""
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    defaults = vars_["image-worker"][1]
+    for d in docs:
+        if d["kind"] != "Deployment":
+            continue
+        for c in d["spec"]["template"]["spec"].get("containers", []):
+            if (c.get("command") or [None])[0] != "image-worker":
+                continue
+            where = f"{target}: Deployment/{d['metadata']['name']}"
+            env = container_env(c, configmaps, where)
+            try:
+                budget = parse_size(env.get("BRAINFLEET_IMAGE_MEMORY_BUDGET") or defaults["BRAINFLEET_IMAGE_MEMORY_BUDGET"])
+                cache = parse_size(env.get("BRAINFLEET_CACHE_BYTES") or defaults["BRAINFLEET_CACHE_BYTES"])
+                limit = c.get("resources", {}).get("limits", {}).get("memory")
+                if limit is None:
+                    fail(f"{where}: image-worker has no memory limit (it must cover BRAINFLEET_IMAGE_MEMORY_BUDGET)")
+                    continue
+                limit = parse_quantity(limit)
+            except (KeyError, ValueError) as e:
+                fail(f"{where}: image-worker memory settings: {e}")
+                continue
+            need = budget + cache + IMAGE_WORKER_PROCESS_BYTES
+            if limit < need:
+                fail(f"{where}: memory limit {limit >> 20}Mi is below BRAINFLEET_IMAGE_MEMORY_BUDGET "
+                     f"({budget >> 20}Mi) + BRAINFLEET_CACHE_BYTES ({cache >> 20}Mi) + "
+                     f"{IMAGE_WORKER_PROCESS_BYTES >> 20}Mi for the process = {need >> 20}Mi")
+
+
 def check_migrations_and_spread(target, docs):
     for d in docs:
         if d["kind"] == "Job":
@@ -578,6 +632,7 @@ def main():
         check_migrations_and_spread(target, docs)
         check_credentials(target, docs)
         check_workloads(target, docs, vars_)
+        check_image_memory(target, docs, vars_)
         check_topics_and_scaling(target, docs, manifest, inputs)
         check_selectors(target, docs)
         check_queries(target, list(rule_exprs(docs)) + list(dashboard_exprs(docs)), code_names, histograms)

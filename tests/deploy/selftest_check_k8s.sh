@@ -87,6 +87,12 @@ fresh; sed -i '0,/lagThreshold: "100"/s//lagThreshold: 100/' "$B/scaledobjects.y
 expect "a ScaledObject field of the wrong type (KEDA CRD schema)" "schema: .*ScaledObject/brain-worker: .*want string"
 fresh; sed -i 's/      interval: 15s/      intervall: 15s/' "$B/servicemonitor.yaml"
 expect "an unknown ServiceMonitor field (prometheus-operator CRD schema)" "schema: .*ServiceMonitor/brainfleet: .*intervall"
+fresh; sed -i 's/              memory: 1280Mi/              memory: 1Gi/' "$B/image-worker.yaml"
+expect "image-worker's limit below its memory budget" "base: Deployment/image-worker: memory limit 1024Mi is below BRAINFLEET_IMAGE_MEMORY_BUDGET"
+fresh; sed -i 's/      - BRAINFLEET_IMAGE_MEMORY_BUDGET=320M/      - BRAINFLEET_IMAGE_MEMORY_BUDGET=400M/' "$TMP/src/deploy/k8s/overlays/dev/kustomization.yaml"
+expect "a dev budget its limit cannot hold" "overlays/dev: Deployment/image-worker: memory limit 512Mi is below"
+fresh; sed -i 's/      - BRAINFLEET_IMAGE_MEMORY_BUDGET=320M/      - BRAINFLEET_IMAGE_MEMORY_BUDGET=100M/' "$TMP/src/deploy/k8s/overlays/dev/kustomization.yaml"
+expect "a budget that cannot hold one image" "overlays/dev: .*image-worker rejects its settings"
 
 # Under CI a missing renderer fails the check instead of skipping it.
 fresh
