@@ -11,11 +11,22 @@
  *             fake vision model answering after 0 ms and after 1500 ms, beside the same binary
  *             limited to one transfer at a time (BRAINFLEET_FETCH_CONCURRENCY=1): with 1500 ms per
  *             call a sequential worker cannot beat 0.67 images/s, so concurrency is the point.
+ *   memory    the memory budget (docs/image-analysis.md, "Memory"): first each decoder's peak,
+ *             bytes per pixel (a child process per format, its peak RSS reset before the decode),
+ *             beside the IMAGE_DECODE_PEAK_BPP the budget plans with; then peak RSS (VmHWM) of one
+ *             image-worker process (the real binary, real broker) while 64 requests for distinct
+ *             4000x3000 JPEGs arrive at once (the image server answers each after 1.5 s, so the
+ *             downloads overlap), with a budget that holds all 64, one that holds 16, and the base
+ *             manifest's defaults (1G: 20 at once; not with --quick), beside the same process
+ *             idle: peak - idle must stay within the budget.
  *
  * Not a test: it prints a table and one JSON line, asserts nothing.
  *   build/release/bench/image_worker_bench analyse [--quick]
- *   eval "$(scripts/stack env)"; build/release/bench/image_worker_bench pipeline [--quick]
+ *   eval "$(scripts/stack env)"; build/release/bench/image_worker_bench pipeline|memory [--quick]
  * BF_BUILD_DIR (default: the bench binary's ../) locates image-worker and fake_openai. */
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <jpeglib.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,9 +42,12 @@
 #include "bf_fake_server.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_runtime.h"
+#include "bf_test_image.h"
 #include "bf_test_kafka.h"
 #include "bf_test_proc.h"
+#include "bf_test_proxy.h"
 #include "image_analyse.h"
+#include "image_budget.h"
 #include "image_decode.h"
 #include "image_jpeg.h"
 
@@ -335,14 +349,305 @@ static void bench_pipeline(const char *build, bool quick) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* ---- memory ---- */
+
+/* A field of /proc/<pid>/status in kB ("VmHWM"), -1 when unreadable. */
+static long proc_kb(pid_t pid, const char *key) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
+    if (f) fclose(f);
+    return v;
+}
+
+/* Resets this process's peak RSS to its current RSS (Linux: clear_refs 5). */
+static void reset_peak(void) {
+    int fd = open("/proc/self/clear_refs", O_WRONLY);
+    if (fd < 0 || write(fd, "5", 1) != 1) perror("clear_refs");
+    if (fd >= 0) close(fd);
+}
+
+/* A progressive JPEG with full-resolution chroma (4:4:4): libjpeg keeps every coefficient of the
+ * image until the last scan, its worst case. */
+static void jpeg_progressive(const uint8_t *rgb, int w, int h, bf_test_bytes *out) {
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    unsigned char *mem = NULL;
+    unsigned long len = 0;
+    jpeg_mem_dest(&c, &mem, &len);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 95, TRUE);
+    for (int i = 0; i < 3; i++) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+    jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    out->data = mem;
+    out->len = len;
+}
+
+static void to_mem_png(void *ctx, void *data, int size) { to_mem(ctx, data, size); }
+
+enum { N_FORMATS = 8 };
+static const char *const format_names[N_FORMATS] = {"avif", "heic", "jpeg-prog444", "webp-lossless",
+                                                     "png",  "jpeg", "webp",         "bmp"};
+
+/* Encodes the photo-like w x h image as format k, in this (child) process. */
+static int encode_as(int k, int w, int h, bf_test_bytes *out) {
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = rgb + ((size_t)y * w + x) * 3;
+            p[0] = (uint8_t)(255 * x / w), p[1] = (uint8_t)(255 * y / h), p[2] = (uint8_t)((x * 7 + y * 13) & 255);
+        }
+    char err[256] = "";
+    membuf m = {0};
+    int rc = 0;
+    switch (k) {
+    case 0: rc = bf_test_heif_encode(rgb, w, h, 1, 0, out, err, sizeof err); break;
+    case 1: rc = bf_test_heif_encode(rgb, w, h, 0, 0, out, err, sizeof err); break;
+    case 2: jpeg_progressive(rgb, w, h, out); break;
+    case 3: rc = bf_test_webp_encode(rgb, w, h, 1, out, err, sizeof err); break;
+    case 4: stbi_write_png_to_func(to_mem_png, &m, w, h, 3, rgb, w * 3); break;
+    case 5: rc = bf_test_jpeg_encode(rgb, w, h, NULL, out, err, sizeof err); break;
+    case 6: rc = bf_test_webp_encode(rgb, w, h, 0, out, err, sizeof err); break;
+    case 7: stbi_write_bmp_to_func(to_mem_png, &m, w, h, 3, rgb); break;
+    }
+    if (m.data) out->data = m.data, out->len = m.len;
+    free(rgb);
+    if (rc != 0 || !out->data) fprintf(stderr, "%s: encode failed: %s\n", format_names[k], err);
+    return rc != 0 || !out->data ? -1 : 0;
+}
+
+/* Bytes per pixel at the decoder's peak for each format, each decoded in a child of its own
+ * whose peak RSS was reset just before; -1 for a format that failed. */
+static void decode_peaks(int w, int h, double bpp[N_FORMATS]) {
+    for (int k = 0; k < N_FORMATS; k++) {
+        int fds[2];
+        bpp[k] = -1;
+        if (pipe(fds) != 0) continue;
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(fds[0]);
+            bf_test_bytes b = {0};
+            double r = -1;
+            if (encode_as(k, w, h, &b) == 0) {
+                long before = proc_kb(getpid(), "VmRSS");
+                reset_peak();
+                image_decode_limits lim = {.max_pixels = (uint64_t)w * (uint64_t)h};
+                image_decode_status st;
+                char err[256];
+                image_rgb *img = image_decode_new(b.data, b.len, &lim, &st, err, sizeof err);
+                long peak = proc_kb(getpid(), "VmHWM");
+                if (img) r = (double)(peak - before) * 1024.0 / ((double)w * h);
+                else fprintf(stderr, "%s: %s\n", format_names[k], err);
+            }
+            if (write(fds[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+            _exit(0);
+        }
+        close(fds[1]);
+        double r;
+        if (pid > 0 && read(fds[0], &r, sizeof r) == (ssize_t)sizeof r) bpp[k] = r;
+        close(fds[0]);
+        if (pid > 0) waitpid(pid, NULL, 0);
+    }
+}
+
+static size_t collect_text(char *d, size_t s, size_t n, void *ud) {
+    membuf *m = ud;
+    to_mem(m, d, (int)(s * n));
+    return s * n;
+}
+
+/* A gauge's value from the worker's /metrics, -1 when absent. */
+static double worker_gauge(int port, const char *name) {
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    membuf m = {0};
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_text);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    to_mem(&m, "", 1);
+    double v = -1;
+    size_t n = strlen(name);
+    for (char *line = (char *)m.data; rc == CURLE_OK && line && *line;) {
+        char *next = strchr(line, '\n');
+        if (strncmp(line, name, n) == 0 && line[n] == ' ') v = strtod(line + n + 1, NULL);
+        line = next ? next + 1 : NULL;
+    }
+    free(m.data);
+    return v;
+}
+
+typedef struct mem_run {
+    long long budget, slots;
+    long idle_kb, peak_kb;
+    double budgeted_peak; /* bf_image_memory_peak_bytes */
+    int facts;
+    double seconds;
+} mem_run;
+
+/* One image-worker with this budget: its idle RSS, then 64 requests at once, then its peak. */
+static mem_run memory_run(const char *bin, const char *image_base, long long budget, long long max_bytes,
+                          long long max_pixels, int n) {
+    mem_run r = {.budget = budget};
+    char prefix[32];
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    const char *topics[] = {"imageAnalysisRequested", "imageFactsReady", "deadLetters"};
+    bf_test_create_topics(prefix, topics, 3, 6);
+    char brokers[256], pfx[64], group[96], bud[64], maxb[64], maxp[64], port_env[48];
+    int port = bf_test_free_port();
+    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
+    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
+    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%simage", prefix);
+    snprintf(bud, sizeof bud, "BRAINFLEET_IMAGE_MEMORY_BUDGET=%lld", budget);
+    snprintf(maxb, sizeof maxb, "BRAINFLEET_MAX_IMAGE_BYTES=%lld", max_bytes);
+    snprintf(port_env, sizeof port_env, "BRAINFLEET_HTTP_PORT=%d", port);
+    snprintf(maxp, sizeof maxp, "BRAINFLEET_MAX_IMAGE_PIXELS=%lld", max_pixels);
+    pid_t pid = fork();
+    if (pid == 0) {
+        bf_test_child_dies_with_parent();
+        char *const envp[] = {brokers, pfx, group, bud, maxb, port_env, maxp,
+                              "BRAINFLEET_FETCH_CONCURRENCY=64", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32",
+                              "BRAINFLEET_FETCH_TIMEOUT=60s", "BRAINFLEET_LOG_LEVEL=warn",
+                              "BRAINFLEET_MAX_IN_FLIGHT=1000", "BRAINFLEET_CACHE_ENTRIES=0", NULL};
+        execle(bin, bin, (char *)NULL, envp);
+        _exit(127);
+    }
+    /* Idle: joined the group (the first poll turns), nothing fetched yet. */
+    for (int i = 0; i < 100 && worker_gauge(port, "bf_image_memory_slots") < 0; i++) usleep(100000);
+    r.slots = (long long)worker_gauge(port, "bf_image_memory_slots");
+    sleep(2);
+    r.idle_kb = proc_kb(pid, "VmHWM");
+    char topic[128], out[128];
+    snprintf(topic, sizeof topic, "%simageAnalysisRequested", prefix);
+    snprintf(out, sizeof out, "%simageFactsReady", prefix);
+    rd_kafka_t *rk = bf_test_producer_new(5);
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) send_analysis_request(rk, topic, image_base, i);
+    rd_kafka_flush(rk, 10000);
+    rd_kafka_destroy(rk);
+    size_t got = 0;
+    bf_test_msg *msgs = bf_test_consume_all(out, (size_t)n, 100, 300000, &got);
+    r.seconds = now_s() - t0;
+    /* Facts with measurements: an error would mean the image was not analysed. */
+    for (size_t i = 0; i < got; i++) {
+        static const char needle[] = "\"error\"";
+        bool err = false;
+        for (size_t k = 0; k + sizeof needle - 1 <= msgs[i].len && !err; k++)
+            err = memcmp((const char *)msgs[i].payload + k, needle, sizeof needle - 1) == 0;
+        r.facts += !err;
+    }
+    bf_test_msgs_free(msgs, got);
+    r.peak_kb = proc_kb(pid, "VmHWM");
+    r.budgeted_peak = worker_gauge(port, "bf_image_memory_peak_bytes");
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return r;
+}
+
+static void bench_memory(const char *build, bool quick) {
+    /* Decoders first, on a smaller picture (bytes per pixel do not depend on the size). */
+    int dw = quick ? 1000 : 2000, dh = quick ? 750 : 1500;
+    double bpp[N_FORMATS];
+    decode_peaks(dw, dh, bpp);
+    printf("decoder peak at %dx%d, bytes per pixel (the budget plans with %d per pixel + %uM):\n", dw, dh,
+           IMAGE_DECODE_PEAK_BPP, IMAGE_DECODE_FIXED_BYTES >> 20);
+    char json[4096] = "";
+    for (int k = 0; k < N_FORMATS; k++) {
+        printf("  %-14s %6.2f\n", format_names[k], bpp[k]);
+        size_t l = strlen(json);
+        snprintf(json + l, sizeof json - l, "%s\"%s\":%.2f", k ? "," : "", format_names[k], bpp[k]);
+    }
+    fflush(stdout);
+
+    char bin[600], dir[256], path[300];
+    snprintf(bin, sizeof bin, "%s/image-worker/image-worker", build);
+    snprintf(dir, sizeof dir, "/tmp/bf-img-mem-XXXXXX");
+    if (!mkdtemp(dir)) exit(1);
+    membuf jpg = make_jpeg(4000, 3000);
+    snprintf(path, sizeof path, "%s/bench.jpg", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(jpg.data, 1, jpg.len, f);
+    fclose(f);
+    /* The per-image reservation as tight as the image allows: a whole MiB above its size. */
+    long long max_bytes = ((long long)jpg.len / (1 << 20) + 1) << 20;
+    size_t jpg_len = jpg.len;
+    free(jpg.data);
+    char fake_bin[600];
+    snprintf(fake_bin, sizeof fake_bin, "%s/tests/fake_openai", build);
+    setenv("BF_FAKE_OPENAI", fake_bin, 1);
+    bf_fake_server images;
+    start_fake(&images, dir, "1500");
+    const int n = 64;
+    /* Tight settings for these images, with a budget for all 64 and one for 16; then the
+     * defaults of the base manifest (1G, 20M, 40000000 pixels). */
+    struct {
+        const char *label;
+        long long budget, max_bytes, max_pixels;
+    } runs[] = {
+        {"all 64", 12000000LL * IMAGE_DECODE_PEAK_BPP + IMAGE_DECODE_FIXED_BYTES + 64 * max_bytes, max_bytes, 12000000},
+        {"16", 12000000LL * IMAGE_DECODE_PEAK_BPP + IMAGE_DECODE_FIXED_BYTES + 16 * max_bytes, max_bytes, 12000000},
+        {"defaults", 1LL << 30, 20LL << 20, 40000000},
+    };
+    printf("\n%d requests at once for distinct 4000x3000 JPEGs of %.1f MB; tight settings: MAX_IMAGE_BYTES %lldM, "
+           "MAX_IMAGE_PIXELS 12000000\n",
+           n, (double)jpg_len / 1e6, max_bytes >> 20);
+    printf("%-9s %9s %6s %9s %9s %10s %13s %10s %7s %6s\n", "settings", "budget", "slots", "idle MiB", "peak MiB",
+           "peak-idle", "budgeted max", "of budget", "facts", "s");
+    size_t l = strlen(json);
+    snprintf(json + l, sizeof json - l, "},\"image_bytes\":%zu,\"runs\":[", jpg_len);
+    for (int i = 0; i < (quick ? 2 : 3); i++) {
+        long long budget = runs[i].budget;
+        mem_run r = memory_run(bin, images.url, budget, runs[i].max_bytes, runs[i].max_pixels, n);
+        double used_mib = (double)(r.peak_kb - r.idle_kb) / 1024.0, budget_mib = (double)budget / 1048576.0;
+        printf("%-9s %8.0fM %6lld %9.1f %9.1f %10.1f %12.1fM %9.0f%% %4d/%d %6.1f\n", runs[i].label, budget_mib,
+               r.slots, r.idle_kb / 1024.0, r.peak_kb / 1024.0, used_mib, r.budgeted_peak / 1048576.0,
+               100.0 * used_mib / budget_mib, r.facts, n, r.seconds);
+        fflush(stdout);
+        l = strlen(json);
+        snprintf(json + l, sizeof json - l,
+                 "%s{\"settings\":\"%s\",\"budget_bytes\":%lld,\"slots\":%lld,\"idle_rss_kb\":%ld,\"peak_rss_kb\":%ld,"
+                 "\"budgeted_peak_bytes\":%.0f,\"facts\":%d,\"seconds\":%.1f}",
+                 i ? "," : "", runs[i].label, budget, r.slots, r.idle_kb, r.peak_kb, r.budgeted_peak, r.facts, r.seconds);
+    }
+    bf_fake_server_stop(&images);
+    printf("{\"bench\":\"image_memory\",\"decode_peak_bytes_per_pixel\":{%s],\"requests\":%d,"
+           "\"planned_bytes_per_pixel\":%d,\"target\":\"peak RSS - idle RSS <= budget\"}\n",
+           json, n, IMAGE_DECODE_PEAK_BPP);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(int argc, char **argv) {
     bool quick = false;
     const char *mode = "analyse";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = true;
-        else if (strcmp(argv[i], "analyse") == 0 || strcmp(argv[i], "pipeline") == 0) mode = argv[i];
+        else if (strcmp(argv[i], "analyse") == 0 || strcmp(argv[i], "pipeline") == 0 ||
+                 strcmp(argv[i], "memory") == 0)
+            mode = argv[i];
         else {
-            fprintf(stderr, "usage: image_worker_bench [analyse|pipeline] [--quick]\n");
+            fprintf(stderr, "usage: image_worker_bench [analyse|pipeline|memory] [--quick]\n");
             return 2;
         }
     }
@@ -354,6 +659,7 @@ int main(int argc, char **argv) {
     snprintf(self, sizeof self, "%s", argv[0]);
     const char *env = getenv("BF_BUILD_DIR");
     snprintf(build, sizeof build, "%s", env && *env ? env : dirname(dirname(self)));
-    bench_pipeline(build, quick);
+    if (strcmp(mode, "memory") == 0) bench_memory(build, quick);
+    else bench_pipeline(build, quick);
     return 0;
 }

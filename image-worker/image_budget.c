@@ -15,7 +15,7 @@ int image_budget_plan_make(const image_cfg *cfg, image_budget_plan *plan, char *
     plan->budget = (uint64_t)cfg->memory_budget;
     plan->per_job = bytes;
     if (vision_data && vision_body_bound(bytes) > plan->per_job) plan->per_job = vision_body_bound(bytes);
-    plan->transient = pixels * IMAGE_DECODE_PEAK_BPP;
+    plan->transient = pixels * IMAGE_DECODE_PEAK_BPP + IMAGE_DECODE_FIXED_BYTES;
     if (vision_data && bytes * IMAGE_VISION_BUILD_FACTOR > plan->transient)
         plan->transient = bytes * IMAGE_VISION_BUILD_FACTOR;
     if (plan->budget < plan->transient + plan->per_job) {
@@ -23,10 +23,10 @@ int image_budget_plan_make(const image_cfg *cfg, image_budget_plan *plan, char *
         snprintf(err, errlen,
                  "BRAINFLEET_IMAGE_MEMORY_BUDGET: %.1fM cannot hold one image: %.1fM to fetch it "
                  "(BRAINFLEET_MAX_IMAGE_BYTES%s) and %.1fM to decode it (%d bytes per pixel of "
-                 "BRAINFLEET_MAX_IMAGE_PIXELS %lld%s) need %.1fM; raise the budget or lower those",
+                 "BRAINFLEET_MAX_IMAGE_PIXELS %lld and %uM%s) need %.1fM; raise the budget or lower those",
                  (double)plan->budget / mib, (double)plan->per_job / mib,
                  vision_data ? ", as the vision call's base64 body" : "", (double)plan->transient / mib,
-                 IMAGE_DECODE_PEAK_BPP, cfg->max_pixels, vision_data ? ", or the vision request's copies if larger" : "",
+                 IMAGE_DECODE_PEAK_BPP, cfg->max_pixels, IMAGE_DECODE_FIXED_BYTES >> 20, vision_data ? ", or the vision request's copies if larger" : "",
                  (double)(plan->transient + plan->per_job) / mib);
         return -1;
     }

@@ -8,8 +8,9 @@
  *     (or, with the vision model fed a data: URL, the base64 request body the HTTP client keeps
  *     while the call is in flight, if that is larger);
  *   - once, for the one image being decoded (decoding runs on the loop thread, one at a time):
- *     IMAGE_DECODE_PEAK_BPP bytes per pixel of BRAINFLEET_MAX_IMAGE_PIXELS, or the transient
- *     copies of building a vision request, whichever is larger.
+ *     IMAGE_DECODE_PEAK_BPP bytes per pixel of BRAINFLEET_MAX_IMAGE_PIXELS plus
+ *     IMAGE_DECODE_FIXED_BYTES, or the transient copies of building a vision request, whichever
+ *     is larger.
  * The transient part is set aside; the rest is shared by jobs, each taking its per-job bytes
  * before its fetch starts. A job that cannot take them waits (its fetch is not started) until
  * another gives its bytes back. Pure: the stage holds the state. */
@@ -22,10 +23,13 @@
 
 #include "image_config.h"
 
-/* The decoders' peak, bytes per pixel of the image, as measured by bench/image_worker_bench
- * memory (which prints each format's beside this): AVIF (libaom through libheif) ~16, HEIC ~9,
- * progressive 4:4:4 JPEG ~9, lossless WebP ~7, PNG ~6, baseline JPEG, lossy WebP and BMP ~3. */
+/* The decoders' peak: IMAGE_DECODE_PEAK_BPP bytes per pixel of the image plus
+ * IMAGE_DECODE_FIXED_BYTES of their own state, as measured by bench/image_worker_bench memory
+ * (which prints each format's per pixel): AVIF (libaom through libheif) 14.8-16.4 (the most on
+ * the smallest pictures: its fixed part), HEIC 8-9.5, progressive 4:4:4 JPEG 9, lossless WebP
+ * 5-7, PNG 6, baseline JPEG, lossy WebP and BMP 3. */
 #define IMAGE_DECODE_PEAK_BPP 16
+#define IMAGE_DECODE_FIXED_BYTES (16u << 20)
 /* Building a vision request from the image's bytes (base64, the data: URL, cJSON's copy and its
  * printed text, the HTTP client's copy) peaks at about this many bytes per image byte. */
 #define IMAGE_VISION_BUILD_FACTOR 6

@@ -28,7 +28,7 @@ const bf_cfg_var image_cfg_vars[] = {
     {"IMAGE_MEMORY_BUDGET", BF_CFG_BYTES, F(memory_budget), "1G", 16777216, 1099511627776.0, NULL, 0,
      "Bytes of images held at once: each image in flight takes BRAINFLEET_MAX_IMAGE_BYTES (its "
      "body) before its fetch starts, and room for decoding one image at a time (16 bytes per pixel "
-     "of BRAINFLEET_MAX_IMAGE_PIXELS, the AVIF decoder's peak) is set aside; images that do not fit "
+     "of BRAINFLEET_MAX_IMAGE_PIXELS plus 16M, the AVIF decoder's peak) is set aside; images that do not fit "
      "wait, unfetched. A budget that cannot hold one image is refused at start. The container's "
      "memory limit is this plus BRAINFLEET_CACHE_BYTES plus about 128M for the process "
      "(docs/image-analysis.md, \"Memory\")."},

@@ -16,6 +16,7 @@
 #include "bf_fake_runtime.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_ready.h"
+#include "image_budget.h"
 #include "image_config.h"
 #include "image_stage.h"
 
@@ -430,11 +431,14 @@ static void revalidation(void **state) {
 
 #define MIB (1024LL * 1024)
 
-/* Three images fit the budget (1 MiB each, 16 x 1000 pixels set aside for the decode): the
- * fourth and fifth wait, unfetched, and start as soon as others end, whatever their outcome. */
+/* Set aside for decoding 1000 pixels. */
+#define DECODE_1000 (1000LL * IMAGE_DECODE_PEAK_BPP + IMAGE_DECODE_FIXED_BYTES)
+
+/* Three images fit the budget (1 MiB each, and the decode of 1000 pixels set aside): the fourth
+ * and fifth wait, unfetched, and start as soon as others end, whatever their outcome. */
 static void budget_bounds_the_fetches(void **state) {
     (void)state;
-    fx *x = fx_new_mem(false, 3 * MIB + 16000, MIB, 1000);
+    fx *x = fx_new_mem(false, 3 * MIB + DECODE_1000, MIB, 1000);
     assert_true(gauge(x, "bf_image_memory_slots") == 3);
     for (int i = 0; i < 5; i++) {
         char url[64];
@@ -443,7 +447,7 @@ static void budget_bounds_the_fetches(void **state) {
     }
     assert_int_equal(x->net.started, 3);
     assert_true(gauge(x, "bf_image_memory_waiting") == 2);
-    assert_true(gauge(x, "bf_image_memory_bytes") == 3 * MIB + 16000);
+    assert_true(gauge(x, "bf_image_memory_bytes") == 3 * MIB + DECODE_1000);
     size_t len;
     unsigned char *img = bmp_new(4, 4, 20, 200, 20, &len);
     net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", img, len);
@@ -454,8 +458,8 @@ static void budget_bounds_the_fetches(void **state) {
     assert_true(gauge(x, "bf_image_memory_waiting") == 0);
     while (x->net.n) net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", img, len);
     assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 5);
-    assert_true(gauge(x, "bf_image_memory_bytes") == 16000);
-    assert_true(gauge(x, "bf_image_memory_peak_bytes") == 3 * MIB + 16000);
+    assert_true(gauge(x, "bf_image_memory_bytes") == DECODE_1000);
+    assert_true(gauge(x, "bf_image_memory_peak_bytes") == 3 * MIB + DECODE_1000);
     free(img);
     fx_free(x);
 }
@@ -464,9 +468,10 @@ static void budget_bounds_the_fetches(void **state) {
  * image is analysed, so the next image starts before the model answers. */
 static void budget_vision_keeps_only_the_request(void **state) {
     (void)state;
-    /* per job: base64 of 1 MiB + 4 KiB; set aside: 6 MiB for building a vision request. */
+    /* per job: base64 of 1 MiB + 4 KiB; set aside: the decode of 1000 pixels (above the 6 MiB of
+     * building a vision request from 1 MiB). */
     long long per_job = (MIB + 2) / 3 * 4 + 4096;
-    fx *x = fx_new_mem(true, 6 * MIB + per_job + 65536, MIB, 1000);
+    fx *x = fx_new_mem(true, DECODE_1000 + per_job + 65536, MIB, 1000);
     assert_true(gauge(x, "bf_image_memory_slots") == 1);
     send(x, "https://cdn.test/a.bmp", 1);
     send(x, "https://cdn.test/b.bmp", 2);
@@ -476,7 +481,7 @@ static void budget_vision_keeps_only_the_request(void **state) {
     net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", img, len);
     assert_int_equal(x->net.started, 3); /* the vision call and b's fetch */
     assert_true(x->net.p[0].vision);
-    assert_true(gauge(x, "bf_image_memory_bytes") == 6 * MIB + per_job + (double)x->net.p[0].body_len);
+    assert_true(gauge(x, "bf_image_memory_bytes") == DECODE_1000 + per_job + (double)x->net.p[0].body_len);
     free(img);
     fx_free(x);
 }
@@ -487,7 +492,7 @@ static void budget_too_small_is_refused(void **state) {
     image_cfg cfg;
     char err[512];
     assert_int_equal(bf_config_load(image_cfg_vars, image_cfg_n, &cfg, no_env, NULL, err, sizeof err), 0);
-    cfg.memory_budget = 512 * MIB; /* the defaults need 20M + 16 x 40000000 */
+    cfg.memory_budget = 512 * MIB; /* the defaults need 20M + 16 x 40000000 + 16M */
     bf_fake_runtime *f = bf_fake_runtime_new(NULL);
     net n = {0};
     image_fetcher nf = {.impl = &n, .start = net_start, .in_flight = net_in_flight};
