@@ -1,7 +1,8 @@
 /* brain-worker as a process against the real broker and PostgreSQL, deciding with the rule-based
  * decider (no LLM): fan-out of new images, decisions and memoryUpdates, degraded context when the
  * database is down, per-project order, late facts (one enrichment per waiting image, none on
- * redelivery) and await_image_facts_ms. */
+ * redelivery), await_image_facts_ms, and facts of an image that could not be analysed (the waiting
+ * request released, an enrichment saying why). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,6 +125,36 @@ static void produce_facts(const fixture *f, const char *project, const char *req
     x->processing_ms = 12;
     char *json = bf_msg_image_facts_processed_encode(&m, err, sizeof err);
     if (!json) fail_msg("encode facts: %s", err);
+    char t[128];
+    topic_name(f, "imageFactsProcessed", t, sizeof t);
+    bf_test_produce(t, -1, project, json, strlen(json), NULL);
+    free(json);
+}
+
+/* Facts of an image that could not be analysed: the error, no measurements, no hash (not fetched). */
+static void produce_failed_facts(const fixture *f, const char *project, const char *request_id, const char *trace_id) {
+    bf_msg_image_facts_processed m;
+    memset(&m, 0, sizeof m);
+    char err[512];
+    assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_FACTS_PROCESSED, project, NULL, "memory-writer",
+                                      1718000000000, err, sizeof err), 0);
+    bf_uuid_v7(m.source_event_id);
+    snprintf(m.trace_id, sizeof m.trace_id, "%s", trace_id);
+    snprintf(m.request_id, sizeof m.request_id, "%s", request_id);
+    bf_image_facts *x = &m.facts;
+    x->not_analysed = true;
+    memcpy(x->trace_id, m.trace_id, sizeof x->trace_id);
+    memcpy(x->request_id, m.request_id, sizeof x->request_id);
+    char *urls[] = {"https://example.com/gone.png"};
+    x->image_urls.v = urls;
+    x->image_urls.n = 1;
+    x->analyser = BF_ANALYSER_BUILTIN;
+    x->processing_ms = 40;
+    x->error.present = true;
+    snprintf(x->error.code, sizeof x->error.code, "fetch_status");
+    x->error.message = "GET https://example.com/gone.png answered HTTP 404 after 1 attempt";
+    char *json = bf_msg_image_facts_processed_encode(&m, err, sizeof err);
+    if (!json) fail_msg("encode failed facts: %s", err);
     char t[128];
     topic_name(f, "imageFactsProcessed", t, sizeof t);
     bf_test_produce(t, -1, project, json, strlen(json), NULL);
@@ -359,6 +390,43 @@ static void test_await_uses_facts_and_deadline(void **state) {
     decisions_free(&d);
 }
 
+/* An image that could not be analysed: the request waiting 60 s for it is released when its facts
+ * arrive (its decision comes before the deadline could have passed), and an enrichment saying
+ * why follows; after a decision, the same failure is the usual late enrichment. */
+static void test_failed_facts_release_and_explain(void **state) {
+    (void)state;
+    fixture f;
+    start_worker(&f, NULL);
+    char r1[40], r2[40];
+    request_id(41, r1);
+    request_id(42, r2);
+    const char *img1[] = {"https://example.com/gone1.png"};
+    const char *img2[] = {"https://example.com/gone2.png"};
+    produce_request(&f, "p-fail-a", r1, "Build a scene from this", img1, 1, NULL, 60000);
+    produce_request(&f, "p-fail-b", r2, "Build a scene from this", img2, 1, NULL, -1);
+    char ids[2][40], rids[2][40];
+    read_trace_ids(&f, 2, ids, rids);
+    decisions d = read_decisions(&f, 1); /* r2's, decided without waiting */
+    decisions_free(&d);
+    for (int i = 0; i < 2; i++)
+        produce_failed_facts(&f, strcmp(rids[i], r1) == 0 ? "p-fail-a" : "p-fail-b", rids[i], ids[i]);
+    d = read_decisions(&f, 4);
+    stop_worker(&f);
+    const bf_msg_brain_decision *x = find(&d, r1, BF_DECISION_KIND_DECISION);
+    assert_non_null(x);
+    assert_true(x->timings.total_ms < 60000); /* released by the facts, not by its deadline */
+    for (int r = 0; r < 2; r++) {
+        const bf_msg_brain_decision *e = find(&d, r ? r2 : r1, BF_DECISION_KIND_IMAGE_FACTS_ENRICHED);
+        assert_non_null(e);
+        assert_true(e->facts.not_analysed);
+        assert_string_equal(e->facts.error.code, "fetch_status");
+        assert_non_null(strstr(e->facts.error.message, "HTTP 404"));
+        assert_int_equal(e->facts.n_palette, 0);
+    }
+    assert_int_equal(count_kind(&d, r1, BF_DECISION_KIND_IMAGE_FACTS_ENRICHED), 1);
+    decisions_free(&d);
+}
+
 /* ---- per-project order under load ---- */
 
 static void test_order_200_requests_20_projects(void **state) {
@@ -396,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_db_down_degraded),
         cmocka_unit_test(test_late_facts_one_enrichment),
         cmocka_unit_test(test_await_uses_facts_and_deadline),
+        cmocka_unit_test(test_failed_facts_release_and_explain),
         cmocka_unit_test(test_order_200_requests_20_projects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
