@@ -291,7 +291,7 @@ static void pump_queue(bf_http_client *c) {
 
 /* Validators are echoed from a server's response: one line of visible characters, bounded. */
 #define MAX_VALIDATOR 1024
-static bool header_value_ok(const char *v) {
+bool bf_http_validator_ok(const char *v) {
     size_t n = 0;
     for (; v[n]; n++)
         if ((unsigned char)v[n] < 0x20 || v[n] == 0x7f) return false;
@@ -328,7 +328,7 @@ int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http
     for (size_t i = 0; i < 2; i++) {
         const char *v = cond[i][1];
         if (!v || !*v) continue;
-        if (!header_value_ok(v)) {
+        if (!bf_http_validator_ok(v)) {
             snprintf(err, errlen, "%s: not a header value (control characters or over %d bytes)", cond[i][0],
                      MAX_VALIDATOR);
             xfer_free(x);

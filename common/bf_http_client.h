@@ -101,6 +101,10 @@ typedef struct bf_http_response {
     int64_t elapsed_ms;       /* from bf_http_request_start to completion: queue, tries, pauses */
 } bf_http_response;
 
+/* Whether v may be sent back as a validator (If-None-Match, If-Modified-Since): one line of
+ * visible characters, at most 1024 bytes. A server's ETag that is not is better forgotten. */
+bool bf_http_validator_ok(const char *v);
+
 /* Runs exactly once per successfully started request, from a loop callback (never inside
  * bf_http_request_start). It may start new requests; it must not free the client. */
 typedef void (*bf_http_done_fn)(const bf_http_response *res, void *cb_ctx);

@@ -354,6 +354,13 @@ static void job_failed(job *j, const char *code, const char *hash, const char *f
     job_publish(j);
 }
 
+/* The validators the URL's next entry keeps: only ones that can be sent back (a server's ETag with
+ * a line break would otherwise fail every later request for the URL). */
+static void keep_validators(job *j, const char *etag, const char *last_modified) {
+    j->etag = etag && bf_http_validator_ok(etag) ? strdup(etag) : NULL;
+    j->last_modified = last_modified && bf_http_validator_ok(last_modified) ? strdup(last_modified) : NULL;
+}
+
 static void on_fetched(const bf_http_response *res, void *ctx) {
     job *j = ctx;
     image_stage *st = j->st;
@@ -377,10 +384,8 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
         /* The copy we analysed is current: its facts again, and the entry lives on. */
         if (j->cached_facts && facts_restore(j, j->cached_facts, strlen(j->cached_facts)) == 0) {
             bf_metric_inc(st->m_revalidated);
-            j->etag = res->etag ? strdup(res->etag) : j->cached_etag ? strdup(j->cached_etag) : NULL;
-            j->last_modified = res->last_modified      ? strdup(res->last_modified)
-                               : j->cached_last_modified ? strdup(j->cached_last_modified)
-                                                         : NULL;
+            keep_validators(j, res->etag ? res->etag : j->cached_etag,
+                            res->last_modified ? res->last_modified : j->cached_last_modified);
             job_publish(j);
         } else {
             job_dead(j, "revalidation_failed", "GET %s answered 304 but the cached facts are gone or unreadable",
@@ -389,8 +394,7 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
         return;
     }
     if (j->cached_facts) bf_metric_inc(st->m_changed);
-    j->etag = res->etag ? strdup(res->etag) : NULL;
-    j->last_modified = res->last_modified ? strdup(res->last_modified) : NULL;
+    keep_validators(j, res->etag, res->last_modified);
     char hash[BF_SHA256_HEX_LEN + 1];
     bf_sha256_hex(res->body, res->body_len, hash);
     if (!content_type_ok(res->content_type)) {

@@ -1,4 +1,5 @@
-/* The analysis cache stays within its bounds, expires entries and evicts the least recently used. */
+/* The analysis cache stays within its bounds, expires entries and evicts the least recently used;
+ * a URL's entry (validators and facts) reads back as written, and anything else is not one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "image_cache.h"
+#include "image_url_entry.h"
 
 static void test_hit_miss_and_ttl(void **state) {
     (void)state;
@@ -77,9 +81,32 @@ static void test_many_keys(void **state) {
     image_cache_free(c);
 }
 
+static void test_url_entry(void **state) {
+    (void)state;
+    size_t len;
+    char *v = image_url_entry_new("\"v1\"", NULL, "{\"mood\":\"calm\"}", &len);
+    assert_non_null(v);
+    const char *etag, *lm, *facts;
+    assert_int_equal(image_url_entry_split(v, len, &etag, &lm, &facts), 0);
+    assert_string_equal(etag, "\"v1\"");
+    assert_string_equal(lm, "");
+    assert_string_equal(facts, "{\"mood\":\"calm\"}");
+    /* Cut anywhere, or with bytes after the facts: not an entry. */
+    for (size_t cut = 0; cut < len; cut++) assert_int_equal(image_url_entry_split(v, cut, &etag, &lm, &facts), -1);
+    char *longer = malloc(len + 1);
+    memcpy(longer, v, len);
+    longer[len] = 'x';
+    assert_int_equal(image_url_entry_split(longer, len + 1, &etag, &lm, &facts), -1);
+    free(longer);
+    free(v);
+    /* A cached hash entry (facts alone) is not a URL entry either. */
+    assert_int_equal(image_url_entry_split("{}", 3, &etag, &lm, &facts), -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_miss_and_ttl), cmocka_unit_test(test_entry_bound_evicts_lru),
+        cmocka_unit_test(test_url_entry),
         cmocka_unit_test(test_byte_bound), cmocka_unit_test(test_many_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -424,6 +424,14 @@ static void revalidation(void **state) {
     net_answer(&x->net, BF_HTTP_OK, 200, "image/bmp", red, rl);
     assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 8);
     assert_true(metric(x, "bf_image_analyses_total", "analyser=\"builtin\"") == 2);
+    /* A validator that cannot be sent back (a line break in it) is forgotten, not sent. */
+    send(x, "https://cdn.test/odd.bmp", 9);
+    net_answer_v(&x->net, BF_HTTP_OK, 200, "image/bmp", red, rl, "\"a\"\r\nX-Evil: 1", lm1);
+    send(x, "https://cdn.test/odd.bmp", 10);
+    assert_string_equal(x->net.p[0].if_none_match, "");
+    assert_string_equal(x->net.p[0].if_modified_since, lm1);
+    net_answer_304(&x->net, NULL, NULL);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_FACTS_READY), 10);
     free(red);
     free(blue);
     fx_free(x);
