@@ -26,7 +26,6 @@
  * BF_BUILD_DIR (default: the bench binary's ../) locates image-worker and fake_openai. */
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <jpeglib.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdint.h>
@@ -219,20 +218,24 @@ static void bench_analyse(bool quick) {
 
 /* ---- pipeline ---- */
 
-static pid_t spawn_worker(const char *bin, const char *prefix, const char *vision_url, int concurrency) {
-    char brokers[256], pfx[64], group[96], vision[256], conc[64];
+/* image-worker on the stack's broker under prefix, with settings (NULL-terminated "NAME=value"
+ * lines; they come first, so they win over the defaults after them). */
+static pid_t spawn_worker(const char *bin, const char *prefix, const char *const *settings) {
+    char brokers[256], pfx[64], group[96];
     snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
     snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
     snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%simage", prefix);
-    snprintf(vision, sizeof vision, "BRAINFLEET_VISION_URL=%s", vision_url);
-    snprintf(conc, sizeof conc, "BRAINFLEET_FETCH_CONCURRENCY=%d", concurrency);
     pid_t pid = fork();
     if (pid == 0) {
         bf_test_child_dies_with_parent();
-        char *const envp[] = {brokers, pfx, group, vision, conc, "BRAINFLEET_VISION_MODEL=fake",
-                              "BRAINFLEET_HTTP_PORT=0", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32",
-                              "BRAINFLEET_LOG_LEVEL=warn", "BRAINFLEET_MAX_IN_FLIGHT=1000",
-                              "BRAINFLEET_CACHE_ENTRIES=0", NULL};
+        char *envp[32];
+        size_t n = 0;
+        for (size_t i = 0; settings && settings[i] && n < 20; i++) envp[n++] = (char *)settings[i];
+        const char *const base[] = {brokers, pfx, group, "BRAINFLEET_HTTP_PORT=0",
+                                    "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32", "BRAINFLEET_LOG_LEVEL=warn",
+                                    "BRAINFLEET_MAX_IN_FLIGHT=1000", "BRAINFLEET_CACHE_ENTRIES=0", NULL};
+        for (size_t i = 0; base[i]; i++) envp[n++] = (char *)base[i];
+        envp[n] = NULL;
         execle(bin, bin, (char *)NULL, envp);
         _exit(127);
     }
@@ -269,7 +272,11 @@ static double pipeline_run(const char *bin, const char *image_base, const char *
     char topic[128], out[128];
     snprintf(topic, sizeof topic, "%simageAnalysisRequested", prefix);
     snprintf(out, sizeof out, "%simageFactsReady", prefix);
-    pid_t pid = spawn_worker(bin, prefix, vision_url, concurrency);
+    char vision[256], conc[64];
+    snprintf(vision, sizeof vision, "BRAINFLEET_VISION_URL=%s", vision_url);
+    snprintf(conc, sizeof conc, "BRAINFLEET_FETCH_CONCURRENCY=%d", concurrency);
+    const char *const settings[] = {vision, conc, "BRAINFLEET_VISION_MODEL=fake", NULL};
+    pid_t pid = spawn_worker(bin, prefix, settings);
     rd_kafka_t *rk = bf_test_producer_new(5);
     send_analysis_request(rk, topic, image_base, -1);
     rd_kafka_flush(rk, 10000);
@@ -371,35 +378,6 @@ static void reset_peak(void) {
     if (fd >= 0) close(fd);
 }
 
-/* A progressive JPEG with full-resolution chroma (4:4:4): libjpeg keeps every coefficient of the
- * image until the last scan, its worst case. */
-static void jpeg_progressive(const uint8_t *rgb, int w, int h, bf_test_bytes *out) {
-    struct jpeg_compress_struct c;
-    struct jpeg_error_mgr jerr;
-    c.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&c);
-    unsigned char *mem = NULL;
-    unsigned long len = 0;
-    jpeg_mem_dest(&c, &mem, &len);
-    c.image_width = (JDIMENSION)w;
-    c.image_height = (JDIMENSION)h;
-    c.input_components = 3;
-    c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 95, TRUE);
-    for (int i = 0; i < 3; i++) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
-    jpeg_simple_progression(&c);
-    jpeg_start_compress(&c, TRUE);
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * (size_t)w * 3);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    out->data = mem;
-    out->len = len;
-}
-
 static void to_mem_png(void *ctx, void *data, int size) { to_mem(ctx, data, size); }
 
 enum { N_FORMATS = 8 };
@@ -420,7 +398,7 @@ static int encode_as(int k, int w, int h, bf_test_bytes *out) {
     switch (k) {
     case 0: rc = bf_test_heif_encode(rgb, w, h, 1, 0, out, err, sizeof err); break;
     case 1: rc = bf_test_heif_encode(rgb, w, h, 0, 0, out, err, sizeof err); break;
-    case 2: jpeg_progressive(rgb, w, h, out); break;
+    case 2: rc = bf_test_jpeg_progressive_encode(rgb, w, h, out, err, sizeof err); break;
     case 3: rc = bf_test_webp_encode(rgb, w, h, 1, out, err, sizeof err); break;
     case 4: stbi_write_png_to_func(to_mem_png, &m, w, h, 3, rgb, w * 3); break;
     case 5: rc = bf_test_jpeg_encode(rgb, w, h, NULL, out, err, sizeof err); break;
@@ -513,25 +491,15 @@ static mem_run memory_run(const char *bin, const char *image_base, long long bud
     bf_test_unique_prefix(prefix, sizeof prefix);
     const char *topics[] = {"imageAnalysisRequested", "imageFactsReady", "deadLetters"};
     bf_test_create_topics(prefix, topics, 3, 6);
-    char brokers[256], pfx[64], group[96], bud[64], maxb[64], maxp[64], port_env[48];
+    char bud[64], maxb[64], maxp[64], port_env[48];
     int port = bf_test_free_port();
-    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
-    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
-    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%simage", prefix);
     snprintf(bud, sizeof bud, "BRAINFLEET_IMAGE_MEMORY_BUDGET=%lld", budget);
     snprintf(maxb, sizeof maxb, "BRAINFLEET_MAX_IMAGE_BYTES=%lld", max_bytes);
-    snprintf(port_env, sizeof port_env, "BRAINFLEET_HTTP_PORT=%d", port);
     snprintf(maxp, sizeof maxp, "BRAINFLEET_MAX_IMAGE_PIXELS=%lld", max_pixels);
-    pid_t pid = fork();
-    if (pid == 0) {
-        bf_test_child_dies_with_parent();
-        char *const envp[] = {brokers, pfx, group, bud, maxb, port_env, maxp,
-                              "BRAINFLEET_FETCH_CONCURRENCY=64", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32",
-                              "BRAINFLEET_FETCH_TIMEOUT=60s", "BRAINFLEET_LOG_LEVEL=warn",
-                              "BRAINFLEET_MAX_IN_FLIGHT=1000", "BRAINFLEET_CACHE_ENTRIES=0", NULL};
-        execle(bin, bin, (char *)NULL, envp);
-        _exit(127);
-    }
+    snprintf(port_env, sizeof port_env, "BRAINFLEET_HTTP_PORT=%d", port);
+    const char *const settings[] = {bud, maxb, maxp, port_env, "BRAINFLEET_FETCH_CONCURRENCY=64",
+                                    "BRAINFLEET_FETCH_TIMEOUT=60s", NULL};
+    pid_t pid = spawn_worker(bin, prefix, settings);
     /* Idle: joined the group (the first poll turns), nothing fetched yet. */
     for (int i = 0; i < 100 && worker_gauge(port, "bf_image_memory_slots") < 0; i++) usleep(100000);
     r.slots = (long long)worker_gauge(port, "bf_image_memory_slots");

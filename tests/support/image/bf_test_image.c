@@ -1,5 +1,6 @@
 #include "bf_test_image.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,8 +257,8 @@ int bf_test_exif_app1(int orientation, int big_endian, bf_test_bytes *out) {
     return take(b, sizeof b, out);
 }
 
-int bf_test_jpeg_encode(const uint8_t *rgb, int w, int h, const bf_test_bytes *app1, bf_test_bytes *out, char *err,
-                        size_t errlen) {
+static int jpeg_encode(const uint8_t *rgb, int w, int h, const bf_test_bytes *app1, bool progressive444,
+                       bf_test_bytes *out, char *err, size_t errlen) {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr jerr;
     c.err = jpeg_std_error(&jerr);
@@ -271,6 +272,10 @@ int bf_test_jpeg_encode(const uint8_t *rgb, int w, int h, const bf_test_bytes *a
     c.in_color_space = JCS_RGB;
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, 95, TRUE);
+    if (progressive444) {
+        for (int i = 0; i < 3; i++) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+        jpeg_simple_progression(&c);
+    }
     jpeg_start_compress(&c, TRUE);
     if (app1) jpeg_write_marker(&c, JPEG_APP0 + 1, app1->data, (unsigned)app1->len);
     while (c.next_scanline < c.image_height) {
@@ -283,6 +288,15 @@ int bf_test_jpeg_encode(const uint8_t *rgb, int w, int h, const bf_test_bytes *a
     if (rc != 0) snprintf(err, errlen, "libjpeg encode failed");
     free(mem);
     return rc;
+}
+
+int bf_test_jpeg_encode(const uint8_t *rgb, int w, int h, const bf_test_bytes *app1, bf_test_bytes *out, char *err,
+                        size_t errlen) {
+    return jpeg_encode(rgb, w, h, app1, false, out, err, errlen);
+}
+
+int bf_test_jpeg_progressive_encode(const uint8_t *rgb, int w, int h, bf_test_bytes *out, char *err, size_t errlen) {
+    return jpeg_encode(rgb, w, h, NULL, true, out, err, errlen);
 }
 
 uint8_t *bf_test_two_colour_new(int w, int h, int split, const uint8_t left[3], const uint8_t right[3]) {

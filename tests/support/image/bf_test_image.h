@@ -47,6 +47,9 @@ int bf_test_jpeg_encode(const uint8_t *rgb, int w, int h, const bf_test_bytes *a
                         size_t errlen);
 
 /* rgb filled with one colour on the left `split` columns and another on the rest. */
+/* A progressive JPEG (quality 95) with full-resolution chroma (4:4:4): the decoder keeps every
+ * coefficient of the image until the last scan, its most memory (bench/image_worker_bench memory). */
+int bf_test_jpeg_progressive_encode(const uint8_t *rgb, int w, int h, bf_test_bytes *out, char *err, size_t errlen);
 uint8_t *bf_test_two_colour_new(int w, int h, int split, const uint8_t left[3], const uint8_t right[3]);
 
 #endif
