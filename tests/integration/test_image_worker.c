@@ -531,23 +531,40 @@ static void test_image_worker_revalidation(void **state) {
     stop_all(worker);
 }
 
-/* A memory budget that cannot hold one image: the worker refuses to start, and says why. */
-static void test_image_worker_budget_refused(void **state) {
-    (void)state;
+/* Runs image-worker with budget for at most 3 s; its output in out, its exit status returned. */
+static int run_with_budget(const char *budget, char *out, size_t outlen) {
     char bin[512];
     bf_test_binary("image-worker/image-worker", bin, sizeof bin);
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "env -i BRAINFLEET_KAFKA_BROKERS=%s BRAINFLEET_HTTP_PORT=0 BRAINFLEET_IMAGE_MEMORY_BUDGET=64M %s 2>&1",
-             bf_test_brokers(), bin);
+             "env -i BRAINFLEET_KAFKA_BROKERS=%s BRAINFLEET_HTTP_PORT=0 BRAINFLEET_LOG_LEVEL=info "
+             "BRAINFLEET_TOPIC_PREFIX=%s BRAINFLEET_IMAGE_MEMORY_BUDGET=%s "
+             "timeout --preserve-status -s TERM 3 %s 2>&1",
+             bf_test_brokers(), prefix, budget, bin);
     FILE *p = popen(cmd, "r");
-    char out[2048] = "";
-    size_t got = fread(out, 1, sizeof out - 1, p);
+    size_t got = fread(out, 1, outlen - 1, p);
     out[got] = '\0';
-    int status = pclose(p);
+    return pclose(p);
+}
+
+/* A memory budget that cannot hold one image: the worker refuses to start, and says why. One that
+ * holds fewer images than BRAINFLEET_FETCH_CONCURRENCY: it starts, and says the budget bounds the
+ * downloads. */
+static void test_image_worker_budget_at_start(void **state) {
+    (void)state;
+    bf_test_unique_prefix(prefix, sizeof prefix);
+    char out[8192];
+    int status = run_with_budget("64M", out, sizeof out);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 2);
     if (!strstr(out, "configuration error: BRAINFLEET_IMAGE_MEMORY_BUDGET: 64.0M cannot hold one image"))
+        fail_msg("unexpected output: %s", out);
+    /* 700M less 626.4M set aside for decoding 40000000 pixels: three 20M images. */
+    status = run_with_budget("700M", out, sizeof out);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* SIGTERM from timeout: a clean stop */
+    if (!strstr(out, "image memory budget 700.0M: 3 images at once (20.0M each), 626.4M set aside for decoding; "
+                     "fewer than BRAINFLEET_FETCH_CONCURRENCY, so the budget bounds the downloads"))
         fail_msg("unexpected output: %s", out);
 }
 
@@ -556,7 +573,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_image_worker_end_to_end),
                                        cmocka_unit_test(test_image_worker_formats),
                                        cmocka_unit_test(test_image_worker_revalidation),
-                                       cmocka_unit_test(test_image_worker_budget_refused)};
+                                       cmocka_unit_test(test_image_worker_budget_at_start)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
     return rc;
