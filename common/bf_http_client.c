@@ -324,7 +324,8 @@ int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http
         if (!h) goto oom;
         x->headers = h;
     }
-    const char *const cond[][2] = {{"If-None-Match", req->if_none_match}, {"If-Modified-Since", req->if_modified_since}};
+    const char *const cond[][2] = {{"If-None-Match", req->if_none_match},
+                                   {"If-Modified-Since", req->if_modified_since}};
     for (size_t i = 0; i < 2; i++) {
         const char *v = cond[i][1];
         if (!v || !*v) continue;

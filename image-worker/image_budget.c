@@ -26,7 +26,8 @@ int image_budget_plan_make(const image_cfg *cfg, image_budget_plan *plan, char *
                  "BRAINFLEET_MAX_IMAGE_PIXELS %lld and %uM%s) need %.1fM; raise the budget or lower those",
                  (double)plan->budget / mib, (double)plan->per_job / mib,
                  vision_data ? ", as the vision call's base64 body" : "", (double)plan->transient / mib,
-                 IMAGE_DECODE_PEAK_BPP, cfg->max_pixels, IMAGE_DECODE_FIXED_BYTES >> 20, vision_data ? ", or the vision request's copies if larger" : "",
+                 IMAGE_DECODE_PEAK_BPP, cfg->max_pixels, IMAGE_DECODE_FIXED_BYTES >> 20,
+                 vision_data ? ", or the vision request's copies if larger" : "",
                  (double)(plan->transient + plan->per_job) / mib);
         return -1;
     }

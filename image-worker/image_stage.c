@@ -334,7 +334,8 @@ static void job_failed(job *j, const char *code, const char *hash, const char *f
     char labels[96];
     snprintf(labels, sizeof labels, "reason=\"%s\"", code);
     bf_metric_inc(bf_metrics_counter(j->st->metrics, "bf_image_failures_total",
-                                     "Images that could not be analysed (published as facts with the error), by reason.",
+                                     "Images that could not be analysed (published as facts with the error), "
+                                     "by reason.",
                                      labels));
     bf_log_write(j->st->log, BF_LOG_INFO, j->msg->trace_id, NULL, "image not analysed (%s): %s", code, why);
     bf_image_facts *f = &j->facts;
@@ -555,8 +556,10 @@ image_stage *image_stage_new(bf_runtime *rt, const image_cfg *cfg, const image_f
     st->m_mem_peak = bf_metrics_gauge(metrics, "bf_image_memory_peak_bytes",
                                       "Most image memory budgeted at once since start.", NULL);
     st->m_mem_waiting = bf_metrics_gauge(metrics, "bf_image_memory_waiting",
-                                         "Images waiting, unfetched, for room in BRAINFLEET_IMAGE_MEMORY_BUDGET.", NULL);
-    bf_metric_set(bf_metrics_gauge(metrics, "bf_image_memory_budget_bytes", "BRAINFLEET_IMAGE_MEMORY_BUDGET.", NULL),
+                                         "Images waiting, unfetched, for room in BRAINFLEET_IMAGE_MEMORY_BUDGET.",
+                                         NULL);
+    bf_metric_set(bf_metrics_gauge(metrics, "bf_image_memory_budget_bytes", "BRAINFLEET_IMAGE_MEMORY_BUDGET.",
+                                   NULL),
                   (double)st->plan.budget);
     bf_metric_set(bf_metrics_gauge(metrics, "bf_image_memory_slots",
                                    "Images the memory budget lets the worker fetch at once.", NULL),
