@@ -32,6 +32,11 @@ typedef struct memory_sink_ops {
     /* Gives up the lane's write or probe under way: its callback never runs, and its transaction
      * may or may not have committed (the connection is closed). */
     void (*cancel)(void *impl, size_t lane);
+    /* Reads what the lanes' connections have received and sends what follows from it (a write's
+     * next phase), without waiting, and without running any callback here (a write this ends
+     * reports from the loop). For a caller busy for a while outside the loop's callbacks (a run of
+     * a few hundred handlers in one turn), so the database is not left idle meanwhile. May be NULL. */
+    void (*nudge)(void *impl);
     /* Cancels what is under way, like cancel, and frees the sink. */
     void (*free)(void *impl);
 } memory_sink_ops;

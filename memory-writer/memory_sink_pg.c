@@ -286,6 +286,23 @@ static void sink_cancel(void *impl, size_t lane) {
     l->ctx = NULL;
 }
 
+static void sink_nudge(void *impl) {
+    sink_pg *s = impl;
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        pg_lane *l = &s->lanes[i];
+        if (!l->batch || l->state != LANE_UP || bf_timer_active(&l->report) || !memory_store_busy(&l->async)) continue;
+        /* A failure here is left for the loop's callback on the socket to find. */
+        if (PQconsumeInput(l->conn) != 1 || PQisBusy(l->conn)) continue;
+        if (memory_store_progress(&l->async, l->batch)) {
+            char err[1024];
+            snprintf(err, sizeof err, "%s", l->async.err);
+            lane_end_later(l, l->async.status, l->async.status == MEMORY_STORE_OK ? NULL : err);
+        } else if (lane_flush(l) != 0) {
+            lane_end_later(l, MEMORY_STORE_LOST, "connection lost");
+        }
+    }
+}
+
 /* The revocation's wait: only the lanes' own sockets and deadlines, with poll(2), not the loop
  * (the runtime is inside librdkafka's rebalance callback, and its other watchers must not run
  * there). The lanes' watcher callbacks are called directly; they keep their bf_io registered. */
@@ -354,7 +371,8 @@ static void sink_free(void *impl) {
 }
 
 static const memory_sink_ops sink_pg_ops = {
-    .write = sink_write, .probe = sink_probe, .settle = sink_settle, .cancel = sink_cancel, .free = sink_free,
+    .write = sink_write, .probe = sink_probe, .settle = sink_settle, .cancel = sink_cancel,
+    .nudge = sink_nudge,  .free = sink_free,
 };
 
 int memory_sink_pg_new(bf_loop *loop, const memory_sink_pg_opts *o, memory_sink *out, char *err, size_t errlen) {

@@ -54,6 +54,7 @@ struct memory_stage {
     long long backoff_ms;
     bf_timer retry;
     bool revoking;
+    unsigned handled; /* messages handled, to nudge the writes under way now and then */
     /* Messages pending in the lanes, per input topic (memory_item_kind): a topic at MAX_IN_FLIGHT
      * takes nothing more until a write ends. */
     size_t pending[2];
@@ -159,6 +160,10 @@ static bf_handle_result handle(void *ctx, bf_inmsg *msg) {
     memory_stage *s = ctx;
     bf_runtime *rt = s->rt;
     char err[512];
+    /* The runtime hands out up to a few hundred messages in one turn before the loop looks at the
+     * lanes' sockets: a write whose first phase has been answered would wait that long for its
+     * second to be sent, the database idle meanwhile. */
+    if (++s->handled % 32 == 0 && s->sink.ops->nudge) s->sink.ops->nudge(s->sink.impl);
     const char *payload = msg->payload ? msg->payload : "";
     int rc;
     memory_item_kind kind;

@@ -3,7 +3,7 @@
  * connect and write (nothing blocks it), lanes write at the same time, a lost server is LOST and
  * the next write reconnects (and prepares again), a write the server never answers ends LOST at
  * its deadline, settle drives writes to their end without the loop, cancel drops a write without
- * its callback. */
+ * its callback, nudge sends a write's next phase from outside the loop. */
 #include "test_memory_util.h"
 
 #include "bf_loop.h"
@@ -88,6 +88,17 @@ static void run_until(sink_fixture *f, done *const *d, size_t n) {
     }
 }
 
+/* Writes b on lane 0 (probes when b is NULL) and runs the loop until it has answered. */
+static memory_store_status write_wait(sink_fixture *f, memory_batch *b, done *d) {
+    *d = (done){0};
+    done *one[] = {d};
+    if (b) assert_int_equal(f->sink.ops->write(f->sink.impl, 0, b, on_done, d), 0);
+    else assert_int_equal(f->sink.ops->probe(f->sink.impl, 0, on_done, d), 0);
+    assert_int_equal(d->calls, 0); /* never inside the call */
+    run_until(f, one, 1);
+    return d->st;
+}
+
 /* Empties b (initialised) and fills it with n image items of the fixture's project, all active. */
 static void batch_of(sink_fixture *f, memory_batch *b, int n) {
     memory_batch_clear(b);
@@ -149,42 +160,23 @@ static void test_down_is_lost_and_the_next_write_reconnects(void **state) {
     (void)state;
     sink_fixture f;
     fixture_init(&f, 1, 0, NULL, 0);
-    done p = {0};
-    done *one[] = {&p};
-    assert_int_equal(f.sink.ops->probe(f.sink.impl, 0, on_done, &p), 0);
-    run_until(&f, one, 1);
-    assert_int_equal(p.st, MEMORY_STORE_OK);
+    done d;
+    assert_int_equal(write_wait(&f, NULL, &d), MEMORY_STORE_OK);
     memory_batch b;
     memory_batch_init(&b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
     batch_of(&f, &b, 1);
-    done d = {0};
-    done *dd[] = {&d};
-    assert_int_equal(f.sink.ops->write(f.sink.impl, 0, &b, on_done, &d), 0);
-    run_until(&f, dd, 1);
-    assert_int_equal(d.st, MEMORY_STORE_OK);
+    assert_int_equal(write_wait(&f, &b, &d), MEMORY_STORE_OK);
 
     bf_test_proxy_set_down(f.px, true);
     for (int i = 0; i < 5; i++) bf_loop_run_once(f.loop, 20); /* the idle socket reports the close */
     batch_of(&f, &b, 1);
-    d = (done){0};
-    assert_int_equal(f.sink.ops->write(f.sink.impl, 0, &b, on_done, &d), 0);
-    run_until(&f, dd, 1);
-    assert_int_equal(d.st, MEMORY_STORE_LOST);
+    assert_int_equal(write_wait(&f, &b, &d), MEMORY_STORE_LOST);
     assert_false(b.items[0].fresh);
-    p = (done){0};
-    assert_int_equal(f.sink.ops->probe(f.sink.impl, 0, on_done, &p), 0);
-    run_until(&f, one, 1);
-    assert_int_equal(p.st, MEMORY_STORE_LOST);
+    assert_int_equal(write_wait(&f, NULL, &d), MEMORY_STORE_LOST);
 
     /* The proxy listens again from its own thread: retry as the stage would, a few times. */
     bf_test_proxy_set_down(f.px, false);
-    for (int attempt = 0; attempt < 50; attempt++) {
-        d = (done){0};
-        assert_int_equal(f.sink.ops->write(f.sink.impl, 0, &b, on_done, &d), 0);
-        run_until(&f, dd, 1);
-        if (d.st == MEMORY_STORE_OK) break;
-        bf_test_sleep_ms(100);
-    }
+    for (int attempt = 0; attempt < 50 && write_wait(&f, &b, &d) != MEMORY_STORE_OK; attempt++) bf_test_sleep_ms(100);
     if (d.st != MEMORY_STORE_OK) fail_msg("after the server came back: %s", d.err);
     assert_true(b.items[0].fresh);
     assert_int_equal(ledger_rows(&f), 2);
@@ -200,11 +192,8 @@ static void test_unanswered_write_ends_at_its_deadline(void **state) {
     memory_batch b;
     memory_batch_init(&b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
     batch_of(&f, &b, 1);
-    done d = {0};
-    done *dd[] = {&d};
-    assert_int_equal(f.sink.ops->write(f.sink.impl, 0, &b, on_done, &d), 0);
-    run_until(&f, dd, 1);
-    assert_int_equal(d.st, MEMORY_STORE_LOST);
+    done d;
+    assert_int_equal(write_wait(&f, &b, &d), MEMORY_STORE_LOST);
     assert_non_null(strstr(d.err, "no answer"));
     memory_batch_free(&b);
     fixture_free(&f);
@@ -253,13 +242,43 @@ static void test_settle_and_cancel(void **state) {
     while (bf_test_now_ms() < end) bf_loop_run_once(f.loop, 50);
     assert_int_equal(late.calls, 0);
     batch_of(&f, &b, 1);
-    done again = {0};
-    done *dd[] = {&again};
-    assert_int_equal(f.sink.ops->write(f.sink.impl, 0, &b, on_done, &again), 0);
-    run_until(&f, dd, 1);
-    assert_int_equal(again.st, MEMORY_STORE_OK);
+    done again;
+    assert_int_equal(write_wait(&f, &b, &again), MEMORY_STORE_OK);
     memory_batch_free(&b);
     memory_batch_free(&b2);
+    fixture_free(&f);
+}
+
+/* nudge, from outside the loop's callbacks: reads the first phase's answer and sends the second,
+ * so the write commits without the loop turning; its callback still comes from the loop. */
+static void test_nudge_advances_a_write_without_its_callback(void **state) {
+    (void)state;
+    sink_fixture f;
+    fixture_init(&f, 1, 0, NULL, 0);
+    done d;
+    assert_int_equal(write_wait(&f, NULL, &d), MEMORY_STORE_OK); /* connected */
+    memory_batch b;
+    memory_batch_init(&b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
+    batch_of(&f, &b, 1);
+    d = (done){0};
+    assert_int_equal(f.sink.ops->write(f.sink.impl, 0, &b, on_done, &d), 0);
+    int64_t end = bf_test_now_ms() + 10000;
+    while (ledger_rows(&f) < 1 && bf_test_now_ms() < end) {
+        bf_test_sleep_ms(5);
+        f.sink.ops->nudge(f.sink.impl);
+    }
+    assert_int_equal(ledger_rows(&f), 1); /* committed: both phases went out */
+    for (int i = 0; i < 20; i++) {
+        bf_test_sleep_ms(5);
+        f.sink.ops->nudge(f.sink.impl);
+    }
+    assert_int_equal(d.calls, 0);
+    done *one[] = {&d};
+    run_until(&f, one, 1);
+    assert_int_equal(d.calls, 1);
+    assert_int_equal(d.st, MEMORY_STORE_OK);
+    assert_true(b.items[0].fresh);
+    memory_batch_free(&b);
     fixture_free(&f);
 }
 
@@ -269,6 +288,7 @@ int main(void) {
         cmocka_unit_test(test_down_is_lost_and_the_next_write_reconnects),
         cmocka_unit_test(test_unanswered_write_ends_at_its_deadline),
         cmocka_unit_test(test_settle_and_cancel),
+        cmocka_unit_test(test_nudge_advances_a_write_without_its_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
