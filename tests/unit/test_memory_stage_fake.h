@@ -22,10 +22,7 @@
 
 #include "bf_config.h"
 #include "bf_fake_runtime.h"
-#include "bf_msg_image_facts_ready.h"
-#include "bf_msg_memory_update.h"
-#include "bf_trace.h"
-#include "bf_uuid.h"
+#include "../integration/test_memory_msgs.h"
 #include "memory_config.h"
 #include "memory_sink.h"
 #include "memory_stage.h"
@@ -270,63 +267,19 @@ static inline size_t fx_lane_of(const char *project, size_t lanes) {
 
 /* ---- messages ---- */
 
-/* An imageFactsReady of project (its event id in event_id, its trace id in trace_id; both may be
- * NULL), malloc'd JSON. */
+/* Inputs as the integration tests build them (one red-dominated "energetic" image; one inferred
+ * preference): only their ids matter here. */
 static inline char *fx_image_facts_traced(const char *project, int image_no, char event_id[BF_UUID_LEN + 1],
                                           char trace_id[BF_TRACE_ID_LEN + 1]) {
-    bf_msg_image_facts_ready m;
-    memset(&m, 0, sizeof m);
-    char err[512];
-    if (bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_FACTS_READY, project, NULL, "image-worker", 1767225600000, err,
-                         sizeof err) != 0)
-        fail_msg("envelope: %s", err);
-    bf_image_facts *fa = &m.facts;
-    bf_random_hex(fa->trace_id, 16);
-    bf_uuid_v7(fa->request_id);
-    snprintf(fa->content_hash, sizeof fa->content_hash, "%064x", (unsigned)image_no);
-    char url[128];
-    snprintf(url, sizeof url, "https://example.com/img/%d.png", image_no);
-    char *urls[] = {url};
-    fa->image_urls = (bf_strlist){urls, 1};
-    snprintf(fa->palette[0].hex, sizeof fa->palette[0].hex, "#ff0000");
-    fa->palette[0].share = 1;
-    fa->n_palette = 1;
-    fa->brightness = 0.5;
-    fa->contrast = 0.4;
-    fa->saturation = 0.6;
-    fa->temperature = BF_TEMP_WARM;
-    fa->mood = BF_MOOD_ENERGETIC;
-    fa->width = 640;
-    fa->height = 480;
-    fa->orientation = BF_ORIENT_LANDSCAPE;
-    fa->analyser = BF_ANALYSER_BUILTIN;
-    fa->processing_ms = 12;
-    char *json = bf_msg_image_facts_ready_encode(&m, err, sizeof err);
-    if (!json) fail_msg("encode imageFactsReady: %s", err);
-    if (event_id) memcpy(event_id, m.env.event_id, BF_UUID_LEN + 1);
-    if (trace_id) memcpy(trace_id, m.env.trace_id, BF_TRACE_ID_LEN + 1);
-    return json;
+    return mt_image_facts_traced(project, "energetic", "#ff0000", image_no, event_id, trace_id);
 }
 
 static inline char *fx_image_facts(const char *project, int image_no, char event_id[BF_UUID_LEN + 1]) {
-    return fx_image_facts_traced(project, image_no, event_id, NULL);
+    return mt_image_facts_traced(project, "energetic", "#ff0000", image_no, event_id, NULL);
 }
 
 static inline char *fx_memory_update(const char *project, const char *key, char event_id[BF_UUID_LEN + 1]) {
-    bf_msg_memory_update m;
-    memset(&m, 0, sizeof m);
-    char err[512];
-    if (bf_envelope_init(&m.env, BF_SCHEMA_MEMORY_UPDATES, project, NULL, "brain-worker", 1767225600000, err,
-                         sizeof err) != 0)
-        fail_msg("envelope: %s", err);
-    bf_memory_item it = {.memory_type = BF_MEMORY_USER_PREFERENCE, .key = (char *)key, .value = (char *)"1",
-                         .confidence = 0.5, .source = (char *)"test", .is_explicit = false, .expires_at_ms = -1};
-    m.items = &it;
-    m.n_items = 1;
-    char *json = bf_msg_memory_update_encode(&m, err, sizeof err);
-    if (!json) fail_msg("encode memoryUpdates: %s", err);
-    if (event_id) memcpy(event_id, m.env.event_id, BF_UUID_LEN + 1);
-    return json;
+    return mt_memory_update(project, key, "1", 0.5, false, event_id);
 }
 
 /* Delivers an imageFactsReady of project on partition 0 (key: the project); returns its offset. */
