@@ -8,6 +8,7 @@
 #ifndef MEMORY_SINK_H
 #define MEMORY_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,10 +34,11 @@ typedef struct memory_sink_ops {
      * may or may not have committed (the connection is closed). */
     void (*cancel)(void *impl, size_t lane);
     /* Reads what the lanes' connections have received and sends what follows from it (a write's
-     * next phase), without waiting, and without running any callback here (a write this ends
-     * reports from the loop). For a caller busy for a while outside the loop's callbacks (a run of
-     * a few hundred handlers in one turn), so the database is not left idle meanwhile. May be NULL. */
-    void (*nudge)(void *impl);
+     * next phase), without waiting. For a caller busy for a while outside the loop's callbacks (a
+     * run of a few hundred handlers in one turn), so the database is not left idle meanwhile.
+     * report false: no callback runs here (a write this ends reports from the loop); true: the
+     * writes that have ended, here or in an earlier nudge, report now. May be NULL. */
+    void (*nudge)(void *impl, bool report);
     /* Cancels what is under way, like cancel, and frees the sink. */
     void (*free)(void *impl);
 } memory_sink_ops;

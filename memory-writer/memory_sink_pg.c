@@ -286,17 +286,23 @@ static void sink_cancel(void *impl, size_t lane) {
     l->ctx = NULL;
 }
 
-static void sink_nudge(void *impl) {
+static void sink_nudge(void *impl, bool report) {
     sink_pg *s = impl;
     for (size_t i = 0; i < s->n_lanes; i++) {
         pg_lane *l = &s->lanes[i];
+        if (report && bf_timer_active(&l->report)) {
+            bf_timer_stop(s->loop, &l->report);
+            on_report(&l->report);
+            continue;
+        }
         if (!l->batch || l->state != LANE_UP || bf_timer_active(&l->report) || !memory_store_busy(&l->async)) continue;
         /* A failure here is left for the loop's callback on the socket to find. */
         if (PQconsumeInput(l->conn) != 1 || PQisBusy(l->conn)) continue;
         if (memory_store_progress(&l->async, l->batch)) {
             char err[1024];
             snprintf(err, sizeof err, "%s", l->async.err);
-            lane_end_later(l, l->async.status, l->async.status == MEMORY_STORE_OK ? NULL : err);
+            if (report) lane_end(l, l->async.status, l->async.status == MEMORY_STORE_OK ? NULL : err);
+            else lane_end_later(l, l->async.status, l->async.status == MEMORY_STORE_OK ? NULL : err);
         } else if (lane_flush(l) != 0) {
             lane_end_later(l, MEMORY_STORE_LOST, "connection lost");
         }

@@ -163,7 +163,7 @@ static bf_handle_result handle(void *ctx, bf_inmsg *msg) {
     /* The runtime hands out up to a few hundred messages in one turn before the loop looks at the
      * lanes' sockets: a write whose first phase has been answered would wait that long for its
      * second to be sent, the database idle meanwhile. */
-    if (++s->handled % 32 == 0 && s->sink.ops->nudge) s->sink.ops->nudge(s->sink.impl);
+    if (++s->handled % 32 == 0 && s->sink.ops->nudge) s->sink.ops->nudge(s->sink.impl, false);
     const char *payload = msg->payload ? msg->payload : "";
     int rc;
     memory_item_kind kind;
@@ -415,6 +415,9 @@ static void turn(void *ctx) {
     memory_stage *s = ctx;
     for (size_t i = 0; i < s->n_abandoned; i++) bf_runtime_finish(s->rt, s->abandoned[i]);
     s->n_abandoned = 0;
+    /* A write the handlers' nudges saw end is completed now, and its lane's next write started
+     * below, rather than one more turn of handlers later. */
+    if (s->sink.ops->nudge) s->sink.ops->nudge(s->sink.impl, true);
     for (size_t i = 0; i < s->n_lanes; i++) lane_pump(&s->lanes[i], false);
 }
 
