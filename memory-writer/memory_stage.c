@@ -272,14 +272,9 @@ static size_t flush_size(const memory_stage *s) {
     return (size_t)(n < cap ? n : cap);
 }
 
-/* No message can arrive until a write ends: waiting out the linger would only leave a connection
- * idle. bf_runtime_saturated says so for all input topics together; one busy topic at its budget
- * (the other idle, as memoryUpdates is next to a stream of images) says it too. */
-static bool no_more_coming(const memory_stage *s) {
-    if (bf_runtime_saturated(s->rt)) return true;
-    size_t max = (size_t)bf_runtime_config(s->rt)->max_in_flight;
-    return s->pending[MEMORY_ITEM_IMAGE_FACTS] >= max || s->pending[MEMORY_ITEM_MEMORY_UPDATES] >= max;
-}
+/* No message can arrive until a write ends (an input topic at its budget: what the lanes hold of
+ * it cannot grow): waiting out the linger would only leave a connection idle. */
+static bool no_more_coming(const memory_stage *s) { return bf_runtime_saturated(s->rt); }
 
 static void on_written(void *ctx, memory_store_status st, const char *err);
 
