@@ -111,6 +111,7 @@ static int parse_messages(const cJSON *arr, brain_context *ctx) {
         brain_message *m = &ctx->messages[ctx->n_messages++];
         m->role = str_field(it, "role");
         m->content = str_field(it, "content");
+        m->turn = (long long)num_field(it, "turn", 0);
         if (!m->role || !m->content) return -1;
     }
     return 0;
@@ -132,6 +133,7 @@ int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *
     if (rc == 0) rc = parse_scenes(cJSON_GetObjectItemCaseSensitive(root, "scenes"), ctx);
     if (rc == 0) rc = parse_images(cJSON_GetObjectItemCaseSensitive(root, "images"), ctx);
     if (rc == 0) rc = parse_messages(cJSON_GetObjectItemCaseSensitive(root, "messages"), ctx);
+    if (rc == 0) rc = brain_conversation_parse(cJSON_GetObjectItemCaseSensitive(root, "conversation"), &ctx->conv);
     cJSON_Delete(root);
     if (rc != 0) {
         brain_context_clear(ctx);
@@ -148,6 +150,7 @@ static int copy_messages(brain_message **dst, size_t *nd, const brain_message *s
     for (size_t i = 0; i < n; i++) {
         (*dst)[i].role = dup_or_empty(src[i].role);
         (*dst)[i].content = dup_or_empty(src[i].content);
+        (*dst)[i].turn = src[i].turn;
         (*nd)++;
         if (!(*dst)[i].role || !(*dst)[i].content) return -1;
     }
@@ -188,6 +191,7 @@ int brain_context_copy(brain_context *dst, const brain_context *src) {
     int rc = copy_memory(&dst->preferences, &dst->n_preferences, src->preferences, src->n_preferences);
     if (!rc) rc = copy_memory(&dst->relationships, &dst->n_relationships, src->relationships, src->n_relationships);
     if (!rc) rc = copy_messages(&dst->messages, &dst->n_messages, src->messages, src->n_messages);
+    if (!rc) rc = brain_conversation_copy(&dst->conv, &src->conv);
     if (!rc && src->n_scenes) {
         dst->scenes = calloc(src->n_scenes, sizeof *dst->scenes);
         if (!dst->scenes) rc = -1;
@@ -223,6 +227,7 @@ static void free_memory(brain_memory_item *m, size_t n) {
 }
 
 void brain_context_clear(brain_context *ctx) {
+    brain_conversation_clear(&ctx->conv);
     free_memory(ctx->preferences, ctx->n_preferences);
     free_memory(ctx->relationships, ctx->n_relationships);
     for (size_t i = 0; i < ctx->n_scenes; i++) {

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "brain_conversation.h"
+
 #include "bf_msg.h"
 
 typedef struct brain_memory_item {
@@ -32,6 +34,7 @@ typedef struct brain_image_facts {
 typedef struct brain_message {
     char *role; /* "user" | "assistant" */
     char *content;
+    long long turn; /* the conversation's turn; 0 when unknown (stored before turns existed) */
 } brain_message;
 
 typedef struct brain_context {
@@ -47,6 +50,7 @@ typedef struct brain_context {
     size_t n_images;
     brain_message *messages; /* oldest first */
     size_t n_messages;
+    brain_conversation conv; /* where the request's conversation stands (brain_conversation.h) */
 } brain_context;
 
 /* Parses the document brain_store returns:
@@ -54,7 +58,10 @@ typedef struct brain_context {
  *    "scenes":[{"scene_id","name","position","duration_ms"}],
  *    "images":[{"trace_id","facts","created_at"}]            (newest first; facts.image_urls
  *                                                              become the image's urls),
- *    "messages":[{"role","content"}]                         (newest first; reversed here)}
+ *    "messages":[{"role","content","turn"}]                  (newest first; reversed here; turn
+ *                                                              optional),
+ *    "conversation":{...}                                    (the conversation_context value of
+ *                                                              the request's conversation, or null)}
  * Missing arrays are empty. Returns 0, or -1 with err (ctx is then empty). */
 int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *err, size_t errlen);
 

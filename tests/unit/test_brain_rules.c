@@ -208,7 +208,7 @@ static void test_fallback_confirmation_round_trip(void **state) {
     assert_non_null(strstr(ask.question, "I have not deleted anything"));
     assert_non_null(strstr(ask.question, "Reply \"yes, delete s5\" to confirm."));
     /* The question is the last assistant message; the user confirms. */
-    brain_message conv[] = {{"user", "Delete the outro"}, {"assistant", ask.question}};
+    brain_message conv[] = {{.role = "user", .content = "Delete the outro"}, {.role = "assistant", .content = ask.question}};
     ctx.messages = conv;
     ctx.n_messages = 2;
     in.prompt = "yes, delete s5";
@@ -223,8 +223,8 @@ static void test_fallback_confirmation_round_trip(void **state) {
     assert_int_equal(yes.tool, BRAIN_TOOL_CLARIFY);
     brain_answer_clear(&yes);
     /* Nor is a confirmation that is no longer the last thing asked. */
-    brain_message later[] = {{"user", "Delete the outro"}, {"assistant", ask.question}, {"user", "Add a scene"},
-                             {"assistant", "Add a new scene as asked."}};
+    brain_message later[] = {{.role = "user", .content = "Delete the outro"}, {.role = "assistant", .content = ask.question}, {.role = "user", .content = "Add a scene"},
+                             {.role = "assistant", .content = "Add a new scene as asked."}};
     ctx.messages = later;
     ctx.n_messages = 4;
     in.prompt = "yes, delete s5";
