@@ -16,8 +16,9 @@
 #include "brain_rules.h"
 #include "brain_tools.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 4000}, {"s2", "Logo reveal", 2, 3000}, {"s3", "Feature list", 3, 6000},
-                               {"s4", "Customer quote", 4, 5000}, {"s5", "Outro", 5, 4000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 4000, "", 0},          {"s2", "Logo reveal", 2, 3000, "", 0},
+                               {"s3", "Feature list", 3, 6000, "", 0},   {"s4", "Customer quote", 4, 5000, "", 0},
+                               {"s5", "Outro", 5, 4000, "", 0}};
 static char *moodboard_urls[] = {"https://cdn.example.com/brand/moodboard.png"};
 static brain_image_facts project_images[] = {
     {.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736", .facts = "{}", .created_at = "x", .urls = {moodboard_urls, 1}}};
@@ -208,7 +209,7 @@ static void test_fallback_confirmation_round_trip(void **state) {
     assert_non_null(strstr(ask.question, "I have not deleted anything"));
     assert_non_null(strstr(ask.question, "Reply \"yes, delete s5\" to confirm."));
     /* The question is the last assistant message; the user confirms. */
-    brain_message conv[] = {{"user", "Delete the outro"}, {"assistant", ask.question}};
+    brain_message conv[] = {{"user", "Delete the outro", NULL, 0}, {"assistant", ask.question, NULL, 0}};
     ctx.messages = conv;
     ctx.n_messages = 2;
     in.prompt = "yes, delete s5";
@@ -223,8 +224,10 @@ static void test_fallback_confirmation_round_trip(void **state) {
     assert_int_equal(yes.tool, BRAIN_TOOL_CLARIFY);
     brain_answer_clear(&yes);
     /* Nor is a confirmation that is no longer the last thing asked. */
-    brain_message later[] = {{"user", "Delete the outro"}, {"assistant", ask.question}, {"user", "Add a scene"},
-                             {"assistant", "Add a new scene as asked."}};
+    brain_message later[] = {{"user", "Delete the outro", NULL, 0},
+                             {"assistant", ask.question, NULL, 0},
+                             {"user", "Add a scene", NULL, 0},
+                             {"assistant", "Add a new scene as asked.", NULL, 0}};
     ctx.messages = later;
     ctx.n_messages = 4;
     in.prompt = "yes, delete s5";
