@@ -22,6 +22,8 @@ typedef struct brain_scene {
     char *name;
     long long position;
     long long duration_ms;
+    char *description; /* what the editor says the scene shows; "" when none (never NULL once parsed) */
+    long long version; /* the scene's version in the storyboard of record; 0 when unknown */
 } brain_scene;
 
 typedef struct brain_image_facts {
@@ -34,7 +36,8 @@ typedef struct brain_image_facts {
 typedef struct brain_message {
     char *role; /* "user" | "assistant" */
     char *content;
-    long long turn; /* the conversation's turn; 0 when unknown (stored before turns existed) */
+    char *message_id; /* UUID text; NULL when unknown (a degraded packet's messages) */
+    long long turn;   /* the conversation's turn; 0 when the message has none */
 } brain_message;
 
 typedef struct brain_context {
@@ -55,14 +58,18 @@ typedef struct brain_context {
 
 /* Parses the document brain_store returns:
  *   {"preferences":[{"key","value","confidence"}], "relationships":[...same...],
- *    "scenes":[{"scene_id","name","position","duration_ms"}],
+ *    "scenes":[{"scene_id","name","position","duration_ms","description","version"}]
+ *                                                             (live scenes, storyboard order),
  *    "images":[{"trace_id","facts","created_at"}]            (newest first; facts.image_urls
  *                                                              become the image's urls),
- *    "messages":[{"role","content","turn"}]                  (newest first; reversed here; turn
- *                                                              optional),
- *    "conversation":{...}                                    (the conversation_context value of
- *                                                              the request's conversation, or null)}
- * Missing arrays are empty. Returns 0, or -1 with err (ctx is then empty). */
+ *    "messages":[{"message_id","role","content","turn"}]     (newest first in the conversation's
+ *                                                              order; reversed here; turn null
+ *                                                              when the message has none),
+ *    "conversation":{...} or null}                           (the conversation_context value of
+ *                                                              the request's conversation, read
+ *                                                              into conv: brain_conversation.h)
+ * Missing arrays are empty; missing description "", version and turn 0, conversation cleared.
+ * Returns 0, or -1 with err (ctx is then empty). */
 int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *err, size_t errlen);
 
 /* A degraded packet: no memory, no scenes, only the conversation that came with the request

@@ -26,11 +26,14 @@ int brain_conversation_parse(const cJSON *value, brain_conversation *c) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(value, "last_decision");
     const char *decided_scene = cJSON_IsObject(d) ? str_of(d, "scene_id") : NULL;
     if (cJSON_IsObject(d)) copy_str(c->last_tool, sizeof c->last_tool, str_of(d, "tool"));
+    /* memory-writer writes current_scene_id null when the scene was deleted: the editor's word,
+     * saying there is none. */
+    bool editor_reported = cJSON_GetObjectItemCaseSensitive(value, "current_scene_id") != NULL;
     const char *applied = str_of(value, "current_scene_id");
     const char *applied_req = str_of(value, "last_applied_request_id");
     /* The editor's word once it has applied the brain's last decision; the decision's own scene
      * until then (or when the editor never reports). */
-    bool editor_caught_up = applied && applied_req && strcmp(applied_req, c->last_request_id) == 0;
+    bool editor_caught_up = editor_reported && applied_req && strcmp(applied_req, c->last_request_id) == 0;
     if (decided_scene && *decided_scene && !editor_caught_up) {
         copy_str(c->current_scene_id, sizeof c->current_scene_id, decided_scene);
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "new_scene");

@@ -136,9 +136,9 @@ static int append_message(brain_context *ctx, const char *role, const char *text
     if (!m) return -1;
     ctx->messages = m;
     brain_message *n = &m[ctx->n_messages];
+    *n = (brain_message){.turn = turn}; /* message_id unknown: the packet has not got it yet */
     n->role = strdup(role);
     n->content = strdup(text);
-    n->turn = turn;
     if (!n->role || !n->content) {
         free(n->role);
         free(n->content);

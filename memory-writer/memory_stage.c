@@ -13,8 +13,9 @@
  * it is split to find a message the database refuses. */
 #define TRANSIENT_LIMIT 3
 
-const char *const memory_stage_inputs[] = {BF_SCHEMA_IMAGE_FACTS_READY, BF_SCHEMA_MEMORY_UPDATES};
-const size_t memory_stage_n_inputs = 2;
+const char *const memory_stage_inputs[] = {BF_SCHEMA_IMAGE_FACTS_READY, BF_SCHEMA_MEMORY_UPDATES,
+                                           BF_SCHEMA_EDITOR_EVENTS};
+const size_t memory_stage_n_inputs = 3;
 const char *const memory_stage_outputs[] = {BF_SCHEMA_IMAGE_FACTS_PROCESSED};
 const size_t memory_stage_n_outputs = 1;
 
@@ -57,7 +58,7 @@ struct memory_stage {
     unsigned handled; /* messages handled, to nudge the writes under way now and then */
     /* Messages pending in the lanes, per input topic (memory_item_kind): a topic at MAX_IN_FLIGHT
      * takes nothing more until a write ends. */
-    size_t pending[2];
+    size_t pending[MEMORY_ITEM_KINDS];
     /* Inputs of revoked partitions, finished on the next turn, once the runtime has moved to the
      * new assignment and will no longer store their offsets. */
     bf_inmsg **abandoned;
@@ -184,9 +185,19 @@ static bf_handle_result handle(void *ctx, bf_inmsg *msg) {
             return BF_HANDLED;
         }
         kind = MEMORY_ITEM_MEMORY_UPDATES;
-        rc = memory_extract_memory_update(lane_batch(s, m.env.project_id), msg, &m, bf_runtime_now(rt), err,
-                                          sizeof err);
+        rc = memory_extract_memory_update(lane_batch(s, m.env.project_id), msg, &m, bf_runtime_now(rt),
+                                          bf_runtime_wall(rt), s->cfg->retention_conversation_ms, err, sizeof err);
         bf_msg_memory_update_free(&m);
+    } else if (strcmp(msg->topic_base, BF_SCHEMA_EDITOR_EVENTS) == 0) {
+        bf_msg_editor_event m;
+        if (bf_msg_editor_event_decode(payload, msg->len, &m, err, sizeof err) != 0) {
+            bf_runtime_dead_letter(rt, msg, "invalid_message", err);
+            return BF_HANDLED;
+        }
+        kind = MEMORY_ITEM_EDITOR_EVENTS;
+        rc = memory_extract_editor_event(lane_batch(s, m.env.project_id), msg, &m, bf_runtime_now(rt),
+                                         bf_runtime_wall(rt), s->cfg->retention_conversation_ms, err, sizeof err);
+        bf_msg_editor_event_free(&m);
     } else {
         snprintf(err, sizeof err, "memory-writer does not consume topic %s", msg->topic);
         bf_runtime_dead_letter(rt, msg, "unexpected_topic", err);

@@ -1,4 +1,5 @@
-/* The memory-writer stage: handlers decode and validate each message into its project's lane
+/* The memory-writer stage (inputs imageFactsReady, memoryUpdates, editorEvents): handlers decode
+ * and validate each message into its project's lane
  * (invalid -> deadLetters) and leave it pending; a lane writes its batch when it is full, when its
  * oldest message has waited BATCH_LINGER, or when no message can arrive until a write ends; after
  * the commit it publishes imageFactsProcessed with each input as its cause and finishes the

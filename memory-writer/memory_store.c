@@ -35,11 +35,20 @@ static const char sql_analyses[] = ANALYSES_INSERT " ON CONFLICT (project_id, co
 static const char sql_analyses_new[] = ANALYSES_INSERT;
 
 static const char sql_messages[] =
-    "INSERT INTO messages (message_id, project_id, conversation_id, role, content, created_at)"
-    " SELECT i, p, c, r, t, to_timestamp(ms / 1000.0)"
-    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])"
-    " AS x(i, p, c, r, t, ms) ORDER BY i"
+    "INSERT INTO messages (message_id, project_id, conversation_id, role, content, created_at, turn)"
+    " SELECT i, p, c, r, t, to_timestamp(ms / 1000.0), tu"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
+    " AS x(i, p, c, r, t, ms, tu) ORDER BY i"
     " ON CONFLICT (message_id) DO NOTHING";
+
+/* An image's claim on preference evidence: the first event carrying a project's bytes inserts the
+ * row; any other (the same bytes under another trace id, a re-analysis under a new event id) finds
+ * it and its preferences are skipped by the upsert below. Sorted for one lock order. */
+static const char sql_evidence[] =
+    "INSERT INTO preference_evidence (project_id, content_hash, event_id)"
+    " SELECT p, h, e FROM unnest($1::text[], $2::text[], $3::uuid[]) WITH ORDINALITY AS u(p, h, e, n)"
+    " ORDER BY p, h, n"
+    " ON CONFLICT (project_id, content_hash) DO NOTHING";
 
 /* The confidence rule of memory_confidence.c, written over the stored row m and the update
  * EXCLUDED: the WHERE skips inferred-over-explicit entirely; "same" is jsonb equality; a
@@ -51,7 +60,10 @@ static const char sql_upsert[] =
     " SELECT p, t, k, v, LEAST(GREATEST(w, 0::float8), 1::float8), s, x,"
     "  CASE WHEN e IS NULL THEN NULL ELSE to_timestamp(e / 1000.0) END"
     " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::float8[], $6::text[], $7::bool[],"
-    " $8::bigint[]) WITH ORDINALITY AS u(p, t, k, v, w, s, x, e, n) ORDER BY n"
+    " $8::bigint[], $9::text[], $10::uuid[]) WITH ORDINALITY AS u(p, t, k, v, w, s, x, e, h, ev, n)"
+    " WHERE h IS NULL OR EXISTS (SELECT 1 FROM preference_evidence pe"
+    "  WHERE pe.project_id = p AND pe.content_hash = h AND pe.event_id = ev)"
+    " ORDER BY n"
     " ON CONFLICT (project_id, memory_type, key) DO UPDATE SET"
     " value = CASE WHEN m.value = EXCLUDED.value THEN m.value"
     "   WHEN EXCLUDED.is_explicit OR m.confidence * (1 - EXCLUDED.confidence) < EXCLUDED.confidence"
@@ -71,9 +83,105 @@ static const char sql_upsert[] =
     " updated_at = now()"
     " WHERE NOT (m.is_explicit AND NOT EXCLUDED.is_explicit)";
 
+/* conversation_context: the update's object merged into the stored one field by field (jsonb
+ * ||), not replaced, and its expiry refreshed; a value that is not an object on either side
+ * replaces. Fields stamped in the update's "reported_at" object ({field: ms}, memory-writer's own
+ * from the editor's decision reports) are taken only when newer than the stored stamp of that
+ * field, and the stamps kept per field: so reports arriving in any order leave each field with
+ * the newest report that set it. Unstamped fields (the brain's) are simply merged. */
+#define STAMP(obj, key) "CASE WHEN jsonb_typeof(" obj "->'reported_at'->" key ") = 'number'" \
+    " THEN (" obj "->'reported_at'->>" key ")::numeric END"
+#define STALE(key) "COALESCE(" STAMP("m.value", key) " >= " STAMP("EXCLUDED.value", key) ", false)"
+static const char sql_merge[] =
+    "INSERT INTO project_memory AS m (project_id, memory_type, key, value, confidence, source, is_explicit,"
+    " expires_at)"
+    " SELECT p, t, k, v, LEAST(GREATEST(w, 0::float8), 1::float8), s, x,"
+    "  CASE WHEN e IS NULL THEN NULL ELSE to_timestamp(e / 1000.0) END"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::float8[], $6::text[], $7::bool[],"
+    " $8::bigint[]) WITH ORDINALITY AS u(p, t, k, v, w, s, x, e, n) ORDER BY n"
+    " ON CONFLICT (project_id, memory_type, key) DO UPDATE SET"
+    " value = CASE WHEN jsonb_typeof(m.value) <> 'object' OR jsonb_typeof(EXCLUDED.value) <> 'object'"
+    "   THEN EXCLUDED.value"
+    "   WHEN COALESCE(jsonb_typeof(EXCLUDED.value->'reported_at'), '') <> 'object' THEN m.value || EXCLUDED.value"
+    "   ELSE m.value"
+    "    || COALESCE((SELECT jsonb_object_agg(f.key, f.value) FROM jsonb_each(EXCLUDED.value) f"
+    "        WHERE f.key <> 'reported_at' AND NOT " STALE("f.key") "), '{}'::jsonb)"
+    "    || jsonb_build_object('reported_at',"
+    "        (CASE WHEN jsonb_typeof(m.value->'reported_at') = 'object' THEN m.value->'reported_at'"
+    "         ELSE '{}'::jsonb END)"
+    "        || COALESCE((SELECT jsonb_object_agg(f.key, f.value) FROM jsonb_each(EXCLUDED.value->'reported_at') f"
+    "        WHERE NOT " STALE("f.key") "), '{}'::jsonb))"
+    "   END,"
+    " confidence = EXCLUDED.confidence, source = EXCLUDED.source,"
+    " is_explicit = m.is_explicit OR EXCLUDED.is_explicit, evidence_count = m.evidence_count + 1,"
+    " expires_at = EXCLUDED.expires_at, updated_at = now()";
+
+/* The storyboard of record: each part of a scene (content, position, deletion) changes only when
+ * the event's version of it is above the stored one (schemas/sql/0005_editor_loop.sql). Rows are
+ * folded per scene before (memory_batch_fold): a statement may touch a row once. */
+#define NEWER(part) "EXCLUDED." part "_version > s." part "_version"
+static const char sql_scenes[] =
+    "INSERT INTO scenes AS s (project_id, scene_id, name, position, duration_ms, description, content_version,"
+    " position_version, deleted_version)"
+    " SELECT p, sc, COALESCE(nm, ''), COALESCE(pos, 0), dur, COALESCE(d, ''), cv, pv, dv"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::bigint[],"
+    " $8::bigint[], $9::bigint[]) AS u(p, sc, nm, pos, dur, d, cv, pv, dv) ORDER BY p, sc"
+    " ON CONFLICT (project_id, scene_id) DO UPDATE SET"
+    " name = CASE WHEN " NEWER("content") " THEN EXCLUDED.name ELSE s.name END,"
+    " duration_ms = CASE WHEN " NEWER("content") " THEN EXCLUDED.duration_ms ELSE s.duration_ms END,"
+    " description = CASE WHEN " NEWER("content") " THEN EXCLUDED.description ELSE s.description END,"
+    " content_version = GREATEST(s.content_version, EXCLUDED.content_version),"
+    " position = CASE WHEN " NEWER("position") " THEN EXCLUDED.position ELSE s.position END,"
+    " position_version = GREATEST(s.position_version, EXCLUDED.position_version),"
+    " deleted_version = GREATEST(s.deleted_version, EXCLUDED.deleted_version),"
+    " updated_at = now()"
+    " WHERE " NEWER("content") " OR " NEWER("position") " OR " NEWER("deleted");
+
+/* A scene's relationship, from the newest change applied to it: only for a scene that is live
+ * once the batch's changes are in (a stale change of a deleted scene recreates nothing), replaced
+ * by a higher version only (merged, so "follows" and the first "from_image" stay). */
+#define REL_NEWER                                                                                      \
+    "(EXCLUDED.value->>'version')::numeric > COALESCE(CASE WHEN jsonb_typeof(m.value->'version') = 'number'" \
+    " THEN (m.value->>'version')::numeric END, 0)"
+static const char sql_relations[] =
+    "INSERT INTO project_memory AS m (project_id, memory_type, key, value, confidence, source, is_explicit)"
+    " SELECT u.p, 'scene_relationship', 'scene:' || u.sc,"
+    "  CASE WHEN u.fi IS NULL THEN u.v ELSE u.v || jsonb_build_object('from_image', u.fi) END, 1, 'editor', false"
+    " FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[]) AS u(p, sc, v, fi)"
+    " JOIN scenes s ON s.project_id = u.p AND s.scene_id = u.sc AND NOT s.deleted"
+    " ORDER BY u.p, u.sc"
+    " ON CONFLICT (project_id, memory_type, key) DO UPDATE SET"
+    " value = CASE WHEN " REL_NEWER
+    "   THEN (CASE WHEN jsonb_typeof(m.value) = 'object' THEN m.value ELSE '{}'::jsonb END) || EXCLUDED.value"
+    "   ELSE m.value || jsonb_build_object('from_image', EXCLUDED.value->'from_image') END,"
+    " confidence = 1, source = 'editor', is_explicit = false, expires_at = NULL, updated_at = now()"
+    " WHERE " REL_NEWER
+    "  OR (EXCLUDED.value ? 'from_image' AND jsonb_typeof(m.value) = 'object' AND NOT m.value ? 'from_image')";
+
+/* The relationships of the batch's scenes that are deleted now. */
+static const char sql_relations_gone[] =
+    "DELETE FROM project_memory m USING scenes s, unnest($1::text[], $2::text[]) AS u(p, sc)"
+    " WHERE s.project_id = u.p AND s.scene_id = u.sc AND s.deleted"
+    " AND m.project_id = u.p AND m.memory_type = 'scene_relationship' AND m.key = 'scene:' || u.sc";
+
+/* "follows": the live scene before each one by position, from the storyboard as it is after the
+ * batch, for every relationship of the projects the batch touched. Derived from the whole
+ * storyboard rather than from one event, so it is the same whatever order the events came in. */
+static const char sql_follows[] =
+    "UPDATE project_memory m SET value = jsonb_set(m.value, '{follows}', f.prev), updated_at = now()"
+    " FROM (SELECT s.project_id, s.scene_id, COALESCE(to_jsonb(lag(s.scene_id)"
+    "   OVER (PARTITION BY s.project_id ORDER BY s.position, s.scene_id)), 'null'::jsonb) AS prev"
+    "  FROM scenes s WHERE s.project_id = ANY ($1::text[]) AND NOT s.deleted) f"
+    " WHERE m.project_id = f.project_id AND m.memory_type = 'scene_relationship'"
+    " AND m.key = 'scene:' || f.scene_id AND jsonb_typeof(m.value) = 'object'"
+    " AND m.value->'follows' IS DISTINCT FROM f.prev";
+
 /* The statements, prepared once per server session (bf_db_prepared), so a batch's statements
  * are not parsed and planned again each time. The index is the bf_db statement bit. */
-typedef enum { ST_LEDGER, ST_ANALYSES, ST_MESSAGES, ST_UPSERT, ST_LEDGER_NEW, ST_ANALYSES_NEW, ST_COUNT } stmt_id;
+typedef enum {
+    ST_LEDGER, ST_ANALYSES, ST_MESSAGES, ST_UPSERT, ST_LEDGER_NEW, ST_ANALYSES_NEW, ST_EVIDENCE, ST_MERGE, ST_SCENES,
+    ST_RELATIONS, ST_RELATIONS_GONE, ST_FOLLOWS, ST_COUNT
+} stmt_id;
 static const struct {
     const char *name, *what, *sql;
     int nparams;
@@ -81,10 +189,17 @@ static const struct {
     [ST_LEDGER] = {"memory_ledger", "processed_events", sql_ledger, 2},
     [ST_ANALYSES] = {"memory_analyses", "image_analysis", sql_analyses, MEMORY_AN_COLS},
     [ST_MESSAGES] = {"memory_messages", "messages", sql_messages, MEMORY_MSG_COLS},
-    [ST_UPSERT] = {"memory_upsert", "project_memory", sql_upsert, 8},
+    [ST_UPSERT] = {"memory_upsert", "project_memory", sql_upsert, 10},
     [ST_LEDGER_NEW] = {"memory_ledger_new", "processed_events", sql_ledger_new, 2},
     [ST_ANALYSES_NEW] = {"memory_analyses_new", "image_analysis", sql_analyses_new, MEMORY_AN_COLS},
+    [ST_EVIDENCE] = {"memory_evidence", "preference_evidence", sql_evidence, MEMORY_EV_COLS},
+    [ST_MERGE] = {"memory_merge", "project_memory (conversation_context)", sql_merge, 8},
+    [ST_SCENES] = {"memory_scenes", "scenes", sql_scenes, MEMORY_SC_COLS},
+    [ST_RELATIONS] = {"memory_relations", "project_memory (scene_relationship)", sql_relations, 4},
+    [ST_RELATIONS_GONE] = {"memory_relations_gone", "project_memory (deleted scenes)", sql_relations_gone, 2},
+    [ST_FOLLOWS] = {"memory_follows", "project_memory (follows)", sql_follows, 1},
 };
+_Static_assert(ST_COUNT <= 32, "a session's prepared statements are bits of an unsigned");
 
 const char *memory_store_status_name(memory_store_status s) {
     switch (s) {
@@ -259,27 +374,130 @@ static const memory_pgtype message_types[MEMORY_MSG_COLS] = {
     [MEMORY_MSG_MESSAGE_ID] = MEMORY_PG_UUID, [MEMORY_MSG_PROJECT_ID] = MEMORY_PG_TEXT,
     [MEMORY_MSG_CONVERSATION_ID] = MEMORY_PG_TEXT, [MEMORY_MSG_ROLE] = MEMORY_PG_TEXT,
     [MEMORY_MSG_CONTENT] = MEMORY_PG_TEXT, [MEMORY_MSG_CREATED_MS] = MEMORY_PG_INT8,
+    [MEMORY_MSG_TURN] = MEMORY_PG_INT4,
 };
+static const memory_pgtype evidence_types[MEMORY_EV_COLS] = {MEMORY_PG_TEXT, MEMORY_PG_TEXT, MEMORY_PG_UUID};
+static const memory_pgtype scene_types[MEMORY_SC_COLS] = {
+    [MEMORY_SC_PROJECT_ID] = MEMORY_PG_TEXT, [MEMORY_SC_SCENE_ID] = MEMORY_PG_TEXT,
+    [MEMORY_SC_NAME] = MEMORY_PG_TEXT, [MEMORY_SC_POSITION] = MEMORY_PG_INT4,
+    [MEMORY_SC_DURATION_MS] = MEMORY_PG_INT8, [MEMORY_SC_DESCRIPTION] = MEMORY_PG_TEXT,
+    [MEMORY_SC_CONTENT_VERSION] = MEMORY_PG_INT8, [MEMORY_SC_POSITION_VERSION] = MEMORY_PG_INT8,
+    [MEMORY_SC_DELETED_VERSION] = MEMORY_PG_INT8,
+};
+/* sql_relations' parameters: project, scene, value, from_image (of the relation rows' columns). */
+static const int relation_cols[] = {MEMORY_REL_PROJECT_ID, MEMORY_REL_SCENE_ID, MEMORY_REL_VALUE, MEMORY_REL_FROM_IMAGE};
+static const memory_pgtype relation_types[] = {MEMORY_PG_TEXT, MEMORY_PG_TEXT, MEMORY_PG_JSONB, MEMORY_PG_JSONB};
+
+#define MAX_PARAMS MEMORY_AN_COLS /* the widest statement */
+
+/* One statement over n rows of cells: parameter p is column cols[p] (cols NULL: column p) of
+ * each row, row r's cells at cells[r * stride]. Nothing is sent when n is 0. */
+static memory_store_status send_cells(tx *t, stmt_id st, const memory_pgtype *types, const int *cols, size_t nparams,
+                                      const char *const *cells, size_t stride, size_t n) {
+    if (n == 0) return MEMORY_STORE_OK;
+    memory_pgbin a[MAX_PARAMS];
+    const char *params[MAX_PARAMS];
+    int lens[MAX_PARAMS];
+    for (size_t c = 0; c < nparams; c++) memory_pgbin_init(&a[c], types[c]);
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < nparams; c++) memory_pgbin_add_cell(&a[c], cells[r * stride + (cols ? (size_t)cols[c] : c)]);
+    memory_store_status s = finish_arrays(t, stmts[st].what, a, nparams, params, lens);
+    if (s == MEMORY_STORE_OK) s = run(t, st, params, lens, NULL);
+    for (size_t c = 0; c < nparams; c++) memory_pgbin_free(&a[c]);
+    return s;
+}
+
+/* The rows of active fresh items of rows, into out (rows->n entries); returns how many. */
+static size_t fresh_rows(const memory_batch *b, const memory_rows *rows, const char **out) {
+    size_t n = 0, nc = rows->ncols;
+    for (size_t i = 0; i < rows->n; i++) {
+        const memory_item *it = &b->items[rows->item[i]];
+        if (it->active && it->fresh) memcpy(&out[n++ * nc], &rows->cells[i * nc], nc * sizeof *out);
+    }
+    return n;
+}
 
 /* One INSERT ... unnest for the rows of active fresh items; nothing when there are none. */
 static memory_store_status write_rows(tx *t, const memory_batch *b, const memory_rows *rows, stmt_id st,
                                       const memory_pgtype *types) {
-    const char *what = stmts[st].what;
-    memory_pgbin cols[(int)MEMORY_AN_COLS > (int)MEMORY_MSG_COLS ? (int)MEMORY_AN_COLS : (int)MEMORY_MSG_COLS];
-    const char *params[sizeof cols / sizeof cols[0]];
-    int lens[sizeof cols / sizeof cols[0]];
-    size_t nc = rows->ncols, used = 0;
-    for (size_t c = 0; c < nc; c++) memory_pgbin_init(&cols[c], types[c]);
-    for (size_t i = 0; i < rows->n; i++) {
-        const memory_item *it = &b->items[rows->item[i]];
-        if (!it->active || !it->fresh) continue;
-        used++;
-        for (size_t c = 0; c < nc; c++) memory_pgbin_add_cell(&cols[c], rows->cells[i * nc + c]);
-    }
-    memory_store_status s = used ? finish_arrays(t, what, cols, nc, params, lens) : MEMORY_STORE_OK;
-    if (used && s == MEMORY_STORE_OK) s = run(t, st, params, lens, NULL);
-    for (size_t c = 0; c < nc; c++) memory_pgbin_free(&cols[c]);
+    if (rows->n == 0) return MEMORY_STORE_OK;
+    const char **cells = malloc(rows->n * rows->ncols * sizeof *cells);
+    if (!cells) return out_of_memory(t);
+    size_t n = fresh_rows(b, rows, cells);
+    memory_store_status s = send_cells(t, st, types, NULL, rows->ncols, cells, rows->ncols, n);
+    free(cells);
     return s;
+}
+
+/* The editor's reports: the scenes (folded per scene), then the relationships of live scenes,
+ * those of deleted ones removed, and "follows" over the projects touched. In this order: each
+ * statement reads what the one before wrote. */
+static memory_store_status write_editor(tx *t, const memory_batch *b) {
+    if (b->scenes.n == 0) return MEMORY_STORE_OK;
+    size_t nsc = b->scenes.n, nrel = b->relations.n;
+    const char **sc = malloc(nsc * MEMORY_SC_COLS * sizeof *sc);
+    const char **rel = nrel ? malloc(nrel * MEMORY_REL_COLS * sizeof *rel) : NULL;
+    const char **gone = malloc(nsc * 2 * sizeof *gone), **projects = malloc(nsc * sizeof *projects);
+    memory_store_status s = MEMORY_STORE_OK;
+    if (!sc || (nrel && !rel) || !gone || !projects) s = out_of_memory(t);
+    size_t n = s == MEMORY_STORE_OK ? memory_batch_fold(b, &b->scenes, false, sc) : 0;
+    size_t nr = s == MEMORY_STORE_OK && nrel ? memory_batch_fold(b, &b->relations, true, rel) : 0;
+    if (n == SIZE_MAX || nr == SIZE_MAX) s = out_of_memory(t);
+    size_t ngone = 0, nproj = 0;
+    for (size_t i = 0; s == MEMORY_STORE_OK && i < n; i++) {
+        const char *const *row = &sc[i * MEMORY_SC_COLS];
+        if (strcmp(row[MEMORY_SC_DELETED_VERSION], "0") != 0) {
+            gone[ngone * 2] = row[MEMORY_SC_PROJECT_ID];
+            gone[ngone++ * 2 + 1] = row[MEMORY_SC_SCENE_ID];
+        }
+        /* Folded rows are sorted by project: its distinct values are the changes of value. */
+        if (nproj == 0 || strcmp(projects[nproj - 1], row[MEMORY_SC_PROJECT_ID]) != 0)
+            projects[nproj++] = row[MEMORY_SC_PROJECT_ID];
+    }
+    if (s == MEMORY_STORE_OK) s = send_cells(t, ST_SCENES, scene_types, NULL, MEMORY_SC_COLS, sc, MEMORY_SC_COLS, n);
+    if (s == MEMORY_STORE_OK)
+        s = send_cells(t, ST_RELATIONS, relation_types, relation_cols, 4, rel, MEMORY_REL_COLS, nr);
+    static const memory_pgtype two_text[] = {MEMORY_PG_TEXT, MEMORY_PG_TEXT};
+    if (s == MEMORY_STORE_OK) s = send_cells(t, ST_RELATIONS_GONE, two_text, NULL, 2, gone, 2, ngone);
+    if (s == MEMORY_STORE_OK) s = send_cells(t, ST_FOLLOWS, two_text, NULL, 1, projects, 1, nproj);
+    free(sc);
+    free(rel);
+    free(gone);
+    free(projects);
+    return s;
+}
+
+/* conversation_context is merged (sql_merge); every other type goes by the confidence rule. */
+static bool is_merge(const memory_upsert *u) { return strcmp(u->memory_type, "conversation_context") == 0; }
+
+/* One round's upserts of one kind (merge or not) as one statement. */
+static memory_store_status send_round(tx *t, const memory_batch *b, const size_t *plan, size_t from, size_t to,
+                                      bool merge, memory_pgbin *a) {
+    size_t np = merge ? 8 : 10, used = 0;
+    for (size_t c = 0; c < np; c++) memory_pgbin_reset(&a[c]);
+    for (size_t i = from; i < to; i++) {
+        const memory_upsert *u = &b->upserts[plan[i]];
+        if (is_merge(u) != merge) continue;
+        used++;
+        memory_pgbin_add_text(&a[0], u->project_id);
+        memory_pgbin_add_text(&a[1], u->memory_type);
+        memory_pgbin_add_text(&a[2], u->key);
+        memory_pgbin_add_text(&a[3], u->value);
+        memory_pgbin_add_double(&a[4], u->weight);
+        memory_pgbin_add_text(&a[5], u->source);
+        memory_pgbin_add_bool(&a[6], u->is_explicit);
+        if (u->expires_at_ms >= 0) memory_pgbin_add_int(&a[7], u->expires_at_ms);
+        else memory_pgbin_add_text(&a[7], NULL);
+        if (merge) continue;
+        memory_pgbin_add_text(&a[8], u->evidence_hash);
+        /* The item's event id: the evidence row it must own for these preferences to apply. */
+        memory_pgbin_add_cell(&a[9], u->evidence_hash ? b->items[u->item].event_id : NULL);
+    }
+    if (!used) return MEMORY_STORE_OK;
+    const char *p[10];
+    int lens[10];
+    memory_store_status s = finish_arrays(t, "project_memory", a, np, p, lens);
+    return s == MEMORY_STORE_OK ? run(t, merge ? ST_MERGE : ST_UPSERT, p, lens, NULL) : s;
 }
 
 static memory_store_status write_upserts(tx *t, memory_batch *b) {
@@ -291,32 +509,31 @@ static memory_store_status write_upserts(tx *t, memory_batch *b) {
         free(plan);
         return out_of_memory(t);
     }
-    static const memory_pgtype types[8] = {MEMORY_PG_TEXT,   MEMORY_PG_TEXT, MEMORY_PG_TEXT, MEMORY_PG_JSONB,
-                                           MEMORY_PG_FLOAT8, MEMORY_PG_TEXT, MEMORY_PG_BOOL, MEMORY_PG_INT8};
-    memory_pgbin a[8];
-    for (int c = 0; c < 8; c++) memory_pgbin_init(&a[c], types[c]);
+    static const memory_pgtype types[10] = {MEMORY_PG_TEXT,   MEMORY_PG_TEXT, MEMORY_PG_TEXT, MEMORY_PG_JSONB,
+                                            MEMORY_PG_FLOAT8, MEMORY_PG_TEXT, MEMORY_PG_BOOL, MEMORY_PG_INT8,
+                                            MEMORY_PG_TEXT,   MEMORY_PG_UUID};
+    memory_pgbin a[10];
+    for (int c = 0; c < 10; c++) memory_pgbin_init(&a[c], types[c]);
     memory_store_status s = MEMORY_STORE_OK;
     for (size_t i = 0, r = 0; r < rounds && s == MEMORY_STORE_OK; r++) {
-        for (int c = 0; c < 8; c++) memory_pgbin_reset(&a[c]);
-        for (; i < n && b->upserts[plan[i]].round == r; i++) {
-            const memory_upsert *u = &b->upserts[plan[i]];
-            memory_pgbin_add_text(&a[0], u->project_id);
-            memory_pgbin_add_text(&a[1], u->memory_type);
-            memory_pgbin_add_text(&a[2], u->key);
-            memory_pgbin_add_text(&a[3], u->value);
-            memory_pgbin_add_double(&a[4], u->weight);
-            memory_pgbin_add_text(&a[5], u->source);
-            memory_pgbin_add_bool(&a[6], u->is_explicit);
-            if (u->expires_at_ms >= 0) memory_pgbin_add_int(&a[7], u->expires_at_ms);
-            else memory_pgbin_add_text(&a[7], NULL);
-        }
-        const char *p[8];
-        int lens[8];
-        s = finish_arrays(t, "project_memory", a, 8, p, lens);
-        if (s == MEMORY_STORE_OK) s = run(t, ST_UPSERT, p, lens, NULL);
+        size_t from = i;
+        while (i < n && b->upserts[plan[i]].round == r) i++;
+        s = send_round(t, b, plan, from, i, false, a);
+        if (s == MEMORY_STORE_OK) s = send_round(t, b, plan, from, i, true, a);
     }
-    for (int c = 0; c < 8; c++) memory_pgbin_free(&a[c]);
+    for (int c = 0; c < 10; c++) memory_pgbin_free(&a[c]);
     free(plan);
+    return s;
+}
+
+/* The effects of the batch's new events, in the order they depend on one another: evidence
+ * before the preferences it gates, scenes before the relationships derived from them. */
+static memory_store_status write_effects(tx *t, memory_batch *b) {
+    memory_store_status s = write_rows(t, b, &b->analyses, ST_ANALYSES, analysis_types);
+    if (s == MEMORY_STORE_OK) s = write_rows(t, b, &b->messages, ST_MESSAGES, message_types);
+    if (s == MEMORY_STORE_OK) s = write_rows(t, b, &b->evidence, ST_EVIDENCE, evidence_types);
+    if (s == MEMORY_STORE_OK) s = write_upserts(t, b);
+    if (s == MEMORY_STORE_OK) s = write_editor(t, b);
     return s;
 }
 
@@ -327,9 +544,7 @@ memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *c
     memory_store_status s = prepare(&t, db);
     if (s == MEMORY_STORE_OK) s = run_sql(&t, "BEGIN");
     if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, consumer);
-    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->analyses, ST_ANALYSES, analysis_types);
-    if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, ST_MESSAGES, message_types);
-    if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
+    if (s == MEMORY_STORE_OK) s = write_effects(&t, b);
     if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
     if (s != MEMORY_STORE_OK) {
         if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
@@ -412,9 +627,7 @@ static bool async_send_phase(memory_store_async *a, memory_batch *b, int p) {
         s = run_sql(&t, "BEGIN");
         if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, a->consumer);
     } else {
-        s = write_rows(&t, b, &b->analyses, ST_ANALYSES, analysis_types);
-        if (s == MEMORY_STORE_OK) s = write_rows(&t, b, &b->messages, ST_MESSAGES, message_types);
-        if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
+        s = write_effects(&t, b);
         if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
     }
     if (s == MEMORY_STORE_LOST) return async_end(a, b, s);

@@ -1,8 +1,12 @@
 /* Writes a batch to PostgreSQL in one transaction, with a handful of statements whatever its
  * size: the processed_events ledger first (ON CONFLICT DO NOTHING RETURNING tells which event ids
  * are new), then, for the new ones only, image_analysis and messages (multi-row INSERT ... SELECT
- * FROM unnest(arrays)) and the project_memory upserts (the confidence merge rule of
- * memory_confidence.h, in SQL, in its ON CONFLICT DO UPDATE).
+ * FROM unnest(arrays)), the images' claims on preference evidence (preference_evidence: the first
+ * event of a project's bytes counts them), the project_memory upserts (the confidence merge rule
+ * of memory_confidence.h, in SQL, in its ON CONFLICT DO UPDATE; conversation_context merged field
+ * by field instead), and the editor's reports: scenes upserted part by part under their versions,
+ * then the scene relationships of live scenes, those of deleted scenes removed, and each
+ * relationship's "follows" set from the storyboard as it now is (docs/memory-writer.md).
  *
  * A message replayed, redelivered or raced by another replica finds its event id in the ledger
  * (or waits on the other transaction's index entry, then finds it) and changes nothing. */
@@ -38,6 +42,7 @@ enum {
 enum {
     MEMORY_MSG_MESSAGE_ID, MEMORY_MSG_PROJECT_ID, MEMORY_MSG_CONVERSATION_ID, MEMORY_MSG_ROLE,
     MEMORY_MSG_CONTENT, MEMORY_MSG_CREATED_MS,
+    MEMORY_MSG_TURN, /* decimal text, NULL when the message has none */
     MEMORY_MSG_COLS
 };
 
@@ -78,7 +83,7 @@ typedef struct memory_store_async {
     int expect;         /* statement results of this phase still to read */
     int seen;           /* statement results of this phase read */
     int syncs_due;      /* sync points of this phase not read yet */
-    unsigned char prep[8]; /* statements prepared in this phase, in order */
+    unsigned char prep[16]; /* statements prepared in this phase, in order */
     int n_prep;
     PGresult *ledger;
     bool optimistic;    /* this attempt uses the forms without ON CONFLICT */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bf_msg_editor_event.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_msg_memory_update.h"
 #include "bf_trace.h"
@@ -81,6 +82,20 @@ static inline char *mt_memory_update(const char *project, const char *key, const
     char *json = bf_msg_memory_update_encode(&m, err, sizeof err);
     if (!json) fail_msg("encode memoryUpdates: %s", err);
     if (event_id) memcpy(event_id, m.env.event_id, BF_UUID_LEN + 1);
+    return json;
+}
+
+/* An editorEvents for project: m is the caller's (its envelope is filled here, produced at
+ * produced_ms, the editor's clock); its event id is written to event_id (may be NULL). Returns
+ * malloc'd JSON. */
+static inline char *mt_editor_event(const char *project, bf_msg_editor_event *m, int64_t produced_ms,
+                                    char event_id[BF_UUID_LEN + 1]) {
+    char err[512];
+    if (bf_envelope_init(&m->env, BF_SCHEMA_EDITOR_EVENTS, project, NULL, "editor", produced_ms, err, sizeof err) != 0)
+        fail_msg("envelope: %s", err);
+    char *json = bf_msg_editor_event_encode(m, err, sizeof err);
+    if (!json) fail_msg("encode editorEvents: %s", err);
+    if (event_id) memcpy(event_id, m->env.event_id, BF_UUID_LEN + 1);
     return json;
 }
 

@@ -104,7 +104,7 @@ static size_t add_image_item(memory_batch *b, const char *project, const char *e
     for (size_t c = 0; c < MEMORY_AN_COLS; c++) row[c] = cells ? cells[c] : plain[c];
     if (cells) row[MEMORY_AN_TRACE_ID] = trace, row[MEMORY_AN_CONTENT_HASH] = hash;
     assert_int_equal(memory_rows_add(&b->analyses, item, row), 0);
-    memory_upsert_in u = {project, "user_preference", "preferred_mood", "\"calm\"", 0.2, false, "image", -1};
+    memory_upsert_in u = {project, "user_preference", "preferred_mood", "\"calm\"", 0.2, false, "image", -1, NULL};
     assert_int_equal(memory_batch_add_upsert(b, item, &u), 0);
     return item;
 }
@@ -139,7 +139,7 @@ static void test_cells_survive_exactly(void **state) {
     const char *msg[MEMORY_MSG_COLS] = {msg_id, f.project, "conv {1}", "user", "line 1\nline \"2\" \\", created};
     assert_int_equal(memory_rows_add(&f.b.messages, item, msg), 0);
     memory_upsert_in u = {f.project, "user_preference", "k\"{}", "{\"a\": [1, 2]}", 0.1 + 0.2, true, "user",
-                          4102444800000};
+                          4102444800000, NULL};
     assert_int_equal(memory_batch_add_upsert(&f.b, item, &u), 0);
     f.b.items[item].active = true;
     assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);

@@ -28,7 +28,7 @@ typedef struct mt_fixture {
     char prefix[32];
     char group[64];
     char project[64];
-    char facts_topic[96], updates_topic[96], processed_topic[96], dlq_topic[96];
+    char facts_topic[96], updates_topic[96], processed_topic[96], dlq_topic[96], editor_topic[96];
 } mt_fixture;
 
 static inline void mt_fixture_init(mt_fixture *f, int partitions) {
@@ -37,12 +37,14 @@ static inline void mt_fixture_init(mt_fixture *f, int partitions) {
     snprintf(f->group, sizeof f->group, "%smemory-writer", f->prefix);
     snprintf(f->project, sizeof f->project, "p-%s", f->prefix);
     f->project[strlen(f->project) - 1] = '\0'; /* drop the prefix's trailing '-' */
-    static const char *const bases[] = {"imageFactsReady", "memoryUpdates", "imageFactsProcessed", "deadLetters"};
-    bf_test_create_topics(f->prefix, bases, 4, partitions);
+    static const char *const bases[] = {"imageFactsReady", "memoryUpdates", "imageFactsProcessed", "deadLetters",
+                                        "editorEvents"};
+    bf_test_create_topics(f->prefix, bases, 5, partitions);
     snprintf(f->facts_topic, sizeof f->facts_topic, "%simageFactsReady", f->prefix);
     snprintf(f->updates_topic, sizeof f->updates_topic, "%smemoryUpdates", f->prefix);
     snprintf(f->processed_topic, sizeof f->processed_topic, "%simageFactsProcessed", f->prefix);
     snprintf(f->dlq_topic, sizeof f->dlq_topic, "%sdeadLetters", f->prefix);
+    snprintf(f->editor_topic, sizeof f->editor_topic, "%seditorEvents", f->prefix);
 }
 
 /* Starts `memory-writer [command]` with the stack's settings plus extra "NAME=value" entries

@@ -37,6 +37,11 @@ static void current_scene_is_the_editors_once_it_caught_up(void **state) {
               "\"scene-new\"},\"current_scene_id\":\"s9\",\"last_applied_request_id\":\"r3\"}");
     assert_string_equal(c.current_scene_id, "s9");
     brain_conversation_clear(&c);
+    /* The editor applied it, then the scene was deleted: memory-writer says none (null). */
+    c = parse("{\"turn_count\":3,\"last_request_id\":\"r3\",\"last_decision\":{\"tool\":\"addScene\",\"scene_id\":"
+              "\"scene-new\"},\"current_scene_id\":null,\"last_applied_request_id\":\"r3\"}");
+    assert_string_equal(c.current_scene_id, "");
+    brain_conversation_clear(&c);
     /* Nothing usable: an empty state, never a refusal. */
     c = parse("{\"turn_count\":\"x\",\"open_question\":{\"options\":7},\"last_decision\":[]}");
     assert_int_equal(c.turn_count, 0);

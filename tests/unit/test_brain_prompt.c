@@ -19,7 +19,7 @@ static char big[2000];
 static brain_message msgs[6];
 static brain_image_facts imgs[3];
 static brain_memory_item prefs[] = {{"preferred_mood", "dark", 0.9}, {"weak_pref", "x", 0.1}};
-static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 3000, "", 0}};
 
 static brain_context make_ctx(void) {
     memset(big, 'z', sizeof big - 1);
@@ -190,7 +190,7 @@ static void test_long_scene_names_are_shortened_last(void **state) {
     static char name[600];
     memset(name, 'n', sizeof name - 1);
     memcpy(name, "START", 5);
-    brain_scene sc[] = {{"s1", name, 1, 3000}, {"s2", "Short", 2, 3000}};
+    brain_scene sc[] = {{"s1", name, 1, 3000, "", 0}, {"s2", "Short", 2, 3000, "", 0}};
     brain_memory_item pref[] = {{"p", "v", 0.5}};
     brain_context c = {.scenes = sc, .n_scenes = 2, .preferences = pref, .n_preferences = 1};
     brain_prompt full, p;

@@ -16,8 +16,9 @@
 #include "brain_rules.h"
 #include "brain_tools.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 4000}, {"s2", "Logo reveal", 2, 3000}, {"s3", "Feature list", 3, 6000},
-                               {"s4", "Customer quote", 4, 5000}, {"s5", "Outro", 5, 4000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 4000, "", 0},          {"s2", "Logo reveal", 2, 3000, "", 0},
+                               {"s3", "Feature list", 3, 6000, "", 0},   {"s4", "Customer quote", 4, 5000, "", 0},
+                               {"s5", "Outro", 5, 4000, "", 0}};
 static char *moodboard_urls[] = {"https://cdn.example.com/brand/moodboard.png"};
 static brain_image_facts project_images[] = {
     {.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736", .facts = "{}", .created_at = "x", .urls = {moodboard_urls, 1}}};
