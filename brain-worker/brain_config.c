@@ -46,8 +46,12 @@ const bf_cfg_var brain_cfg_vars[] = {
     {"IMAGE_CONTEXT_LIMIT", BF_CFG_INT, F(image_context_limit), "20", 0, 1000, NULL, 0,
      "Most recent image analyses of the project read into the context packet."},
     {"DB_STATEMENT_TIMEOUT", BF_CFG_MS, F(db_statement_timeout_ms), "2s", 10, 60000, NULL, 0,
-     "statement_timeout of the context query. Reads run on the loop thread, so a slow database "
-     "costs at most this per request before the brain decides on a degraded packet."},
+     "statement_timeout of the context reads: a slow database costs a request at most this before "
+     "the brain decides on a degraded packet (a server that does not answer at all is given up "
+     "2 s later)."},
+    {"DB_POOL_SIZE", BF_CFG_INT, F(db_pool_size), "4", 1, 64, NULL, 0,
+     "PostgreSQL connections for the context reads. Each carries many reads at once (pipelined), "
+     "so a few are enough; more help only when the database itself is the bottleneck."},
     {"CONTEXT_CACHE_TTL", BF_CFG_MS, F(context_cache_ttl_ms), "0", 0, 3600000, NULL, 0,
      "How long a project's context packet is reused without re-reading PostgreSQL; 0 reads it for "
      "every request. Late-arriving image facts drop the project's cached packet."},

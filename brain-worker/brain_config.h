@@ -21,6 +21,7 @@ typedef struct brain_cfg {
     long long conversation_limit;
     long long image_context_limit;
     long long db_statement_timeout_ms;
+    long long db_pool_size;
     long long context_cache_ttl_ms;
     long long late_facts_ttl_ms;
     long long late_facts_max;

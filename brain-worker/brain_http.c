@@ -26,17 +26,8 @@ typedef struct call {
     brain_llm_done_fn done;
 } call;
 
-void brain_http_endpoint(const char *base, char *out, size_t outlen) {
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    static const char suffix[] = "/chat/completions";
-    if (n >= sizeof suffix - 1 && strncmp(base + n - (sizeof suffix - 1), suffix, sizeof suffix - 1) == 0)
-        snprintf(out, outlen, "%.*s", (int)n, base);
-    else
-        snprintf(out, outlen, "%.*s/v1/chat/completions", (int)n, base);
-}
-
-brain_http *brain_http_new(const brain_cfg *cfg, long max_concurrent, bf_log *log, char *err, size_t errlen) {
+brain_http *brain_http_new(bf_loop *loop, const brain_cfg *cfg, long max_concurrent, bf_log *log, char *err,
+                           size_t errlen) {
     brain_http *h = calloc(1, sizeof *h);
     if (!h) {
         snprintf(err, errlen, "out of memory");
@@ -46,7 +37,7 @@ brain_http *brain_http_new(const brain_cfg *cfg, long max_concurrent, bf_log *lo
      * subject to the image fetcher's private-address guard. */
     bf_http_client_opts o = {.max_concurrent = (size_t)max_concurrent, .timeout_ms = (long)cfg->llm_timeout_ms,
                              .max_response_bytes = 4u << 20, .max_redirects = 0};
-    h->client = bf_http_client_new(&o, err, errlen);
+    h->client = bf_http_client_new(loop, &o, err, errlen);
     if (!h->client) {
         free(h);
         return NULL;
@@ -122,15 +113,8 @@ static int send_call(void *impl, const char *body, void *job, brain_llm_done_fn 
     return 0;
 }
 
-static void wait_io(void *impl, const int *fds, size_t n, int timeout_ms) {
-    brain_http *h = impl;
-    char err[256];
-    if (bf_http_client_wait(h->client, fds, n, timeout_ms, NULL, err, sizeof err) < 0)
-        bf_log_warn(h->log, "http client: %s", err);
-}
-
 static size_t in_flight(void *impl) { return bf_http_client_in_flight(((brain_http *)impl)->client); }
 
 brain_llm_transport brain_http_transport(brain_http *h) {
-    return (brain_llm_transport){.impl = h, .send = send_call, .wait = wait_io, .in_flight = in_flight};
+    return (brain_llm_transport){.impl = h, .send = send_call, .in_flight = in_flight};
 }

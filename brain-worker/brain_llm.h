@@ -85,26 +85,4 @@ char *brain_llm_repair_request_new(const char *first_body, const brain_llm_verdi
 long long brain_llm_prompt_tokens(const char *body, size_t len);
 long long brain_llm_completion_tokens(const char *body, size_t len);
 
-/* ---- the stage's current path, until it moves to brain_llm_classify (phase 2 of issue 20) ----
- * A JSON-mode request with the legacy system prompt, and its answer {"tool","target_scene",
- * "params","summary","question"}:
- *   - not JSON / no choices / no content / no or unknown "tool" / params not an object -> INVALID;
- *   - a scene tool without target (and no selected scene), a target not in the storyboard, or an
- *     image tool with no image at all -> CLARIFIED, saying why; otherwise OK. */
-typedef enum { BRAIN_LLM_OK = 0, BRAIN_LLM_CLARIFIED = 1, BRAIN_LLM_INVALID = -1 } brain_llm_result;
-
-/* Returns a malloc'd JSON body, or NULL when out of memory. temperature < 0 leaves it out. */
-char *brain_llm_request_encode(const char *model, double temperature, const char *system, const char *user);
-
-typedef struct brain_llm_check {
-    const brain_context *ctx;   /* storyboard for target validation */
-    bool scenes_known;          /* false on a degraded packet: target existence cannot be checked */
-    size_t n_request_images;    /* images attached to the request */
-    const char *selected_scene; /* NULL or "" */
-} brain_llm_check;
-
-/* Parses a chat-completions response body into out (cleared first). */
-brain_llm_result brain_llm_parse_response(const char *body, size_t len, const brain_llm_check *chk,
-                                          brain_answer *out, char *err, size_t errlen);
-
 #endif

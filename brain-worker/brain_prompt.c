@@ -79,8 +79,6 @@ long long brain_tokens_count(const char *text) {
     return (long long)((ascii + 2) / 3 + other);
 }
 
-const char *brain_prompt_system(void) { return system_prompt; }
-
 static char *system_new(const brain_prompt_input *in) {
     if (!in->tools) return strdup(system_prompt);
     brain_strbuf b = {0};

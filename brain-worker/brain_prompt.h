@@ -54,8 +54,6 @@ typedef struct brain_prompt {
 
 /* The conservative token count of text (see above). */
 long long brain_tokens_count(const char *text);
-/* The legacy system prompt (static text). */
-const char *brain_prompt_system(void);
 /* Returns 0, or -1 when out of memory. */
 int brain_prompt_build(const brain_prompt_input *in, brain_prompt *out);
 void brain_prompt_clear(brain_prompt *p);

@@ -8,8 +8,12 @@
 #include "bf_msg_brain_request.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
+#include "bf_publish.h"
+#include "bf_sha256.h"
 #include "bf_trace.h"
+#include "bf_uuid.h"
 #include "brain_context.h"
+#include "brain_flow.h"
 #include "brain_late_facts.h"
 #include "brain_llm.h"
 #include "brain_map.h"
@@ -17,17 +21,25 @@
 #include "brain_order.h"
 #include "brain_outcome.h"
 #include "brain_prompt.h"
-#include "brain_rules.h"
-#include "brain_store.h"
-#include "brain_strbuf.h"
+#include "brain_tools.h"
 
-const char *const brain_stage_inputs[] = {"brainRequests", "imageFactsProcessed"};
+#define WORKER "brain-worker"
+/* How often late-facts entries past their TTL are dropped and the gauges refreshed. */
+#define HOUSEKEEPING_MS 1000
+
+const char *const brain_stage_inputs[] = {BF_SCHEMA_BRAIN_REQUESTS, BF_SCHEMA_IMAGE_FACTS_PROCESSED};
 const size_t brain_stage_n_inputs = 2;
 const char *const brain_stage_outputs[] = {BF_SCHEMA_BRAIN_DECISIONS, BF_SCHEMA_MEMORY_UPDATES,
                                              BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED};
 const size_t brain_stage_n_outputs = 3;
 
-typedef enum { JOB_QUEUED, JOB_AWAITING, JOB_DECIDING, JOB_DECIDED } job_phase;
+typedef enum {
+    JOB_FANOUT,   /* waiting for the known-images read before publishing its image requests */
+    JOB_QUEUED,   /* behind an earlier request of its project (parked) */
+    JOB_CONTEXT,  /* context read in flight */
+    JOB_AWAITING, /* waiting for image facts until its deadline (parked) */
+    JOB_DECIDING, /* LLM call in flight */
+} job_phase;
 
 typedef struct brain_job brain_job;
 
@@ -37,19 +49,25 @@ typedef struct cached_ctx {
 } cached_ctx;
 
 struct brain_stage {
+    bf_runtime *rt;
     const brain_cfg *cfg;
     bf_log *log;
     bf_metrics *metrics;
-    bf_runtime *rt;
-    brain_store *store;
+    brain_store_ops store;
+    bool has_store;
     brain_llm_transport llm;
     bool use_llm;
+    bool closing;
+    brain_tools *tools;  /* the tools' schemas: request, validation */
+    brain_llm_opts opts; /* model, mode, temperature, max tokens */
     brain_order *order;
     brain_late_facts *late;
     brain_map *cache;
-    brain_job *awaiting; /* jobs waiting for image facts, for the deadline check in tick */
+    brain_job *jobs; /* every job the stage holds, for shutdown */
+    size_t awaiting;
+    bf_timer housekeeping;
     bf_metric *m_degraded, *m_truncated, *m_tokens, *m_enriched, *m_fanout, *m_waiting, *m_late_gauge,
-        *m_llm_inflight, *m_awaiting;
+        *m_llm_inflight, *m_awaiting, *m_reads;
     bf_metric *m_queue, *m_context, *m_llm, *m_total;
 };
 
@@ -58,42 +76,54 @@ struct brain_job {
     bf_inmsg *msg;
     bf_msg_brain_request req;
     job_phase phase;
+    bool head;       /* at the head of its project's queue */
+    bool fanned_out; /* its image requests are published */
     char (*trace_ids)[BF_TRACE_ID_LEN + 1]; /* per image URL: "" when already analysed */
     size_t n_missing;                       /* facts not arrived yet */
-    brain_image_facts *early;               /* facts that came before the decision */
+    brain_image_facts *early;               /* facts that came before the context was read */
     size_t n_early;
     char **enrichments; /* encoded, published right after the decision */
     size_t n_enrichments;
-    int64_t started_ms, context_ms, llm_ms, deadline_ms;
+    bf_timer kick;      /* starts the job on the next turn (never recursively from another job) */
+    bf_timer deadline;  /* await_image_facts_ms */
+    int64_t started_ms, context_ms, llm_ms;
     brain_context ctx;
-    brain_prompt prompt;
-    brain_answer answer;
-    int64_t completion_tokens;
-    const char *error_code;
-    char error_message[512];
-    const char *decider;
-    brain_job *prev_wait, *next_wait;
+    brain_prompt_image imgs[BF_MAX_IMAGE_URLS]; /* borrowed by the flow until it is done */
+    brain_flow flow;    /* how the decision is reached, and the answer */
+    brain_job *prev, *next; /* st->jobs */
 };
 
 static const double token_bounds[] = {256, 1024, 4096, 16384, 65536, 131072, 524288, 2097152};
 
-brain_stage *brain_stage_new(const brain_cfg *cfg, bf_db *db, const brain_llm_transport *llm, bf_log *log,
-                             bf_metrics *metrics) {
+static void housekeeping(bf_timer *t);
+
+brain_stage *brain_stage_new(bf_runtime *rt, const brain_cfg *cfg, const brain_store_ops *store,
+                             const brain_llm_transport *llm) {
     brain_stage *st = calloc(1, sizeof *st);
     if (!st) return NULL;
+    st->rt = rt;
     st->cfg = cfg;
-    st->log = log;
-    st->metrics = metrics;
+    st->log = bf_runtime_log(rt);
+    st->metrics = bf_runtime_metrics(rt);
+    if (store) st->store = *store;
+    st->has_store = store && store->context;
     if (llm) st->llm = *llm;
     st->use_llm = llm && llm->send;
-    st->store = db ? brain_store_new(db, cfg->db_statement_timeout_ms) : NULL;
     st->order = brain_order_new();
     st->late = brain_late_facts_new((size_t)cfg->late_facts_max, cfg->late_facts_ttl_ms);
     st->cache = brain_map_new();
-    if ((db && !st->store) || !st->order || !st->late || !st->cache) {
+    char err[256];
+    st->tools = brain_tools_new(err, sizeof err);
+    if (!st->tools) bf_log_error(st->log, "tool schemas: %s", err);
+    brain_llm_mode mode = BRAIN_LLM_MODE_TOOLS;
+    brain_llm_mode_parse(cfg->llm_mode, &mode); /* the config table allows tools|json only */
+    st->opts = (brain_llm_opts){.model = cfg->llm_model, .mode = mode, .temperature = cfg->llm_temperature,
+                                .max_tokens = cfg->llm_max_tokens, .max_tokens_field = cfg->llm_max_tokens_field};
+    if (!st->order || !st->late || !st->cache || !st->tools) {
         brain_stage_free(st);
         return NULL;
     }
+    bf_metrics *metrics = st->metrics;
     st->m_degraded = bf_metrics_counter(metrics, "brain_context_degraded_total",
                                         "Decisions made on a degraded context packet (database unreachable).", NULL);
     st->m_truncated = bf_metrics_counter(metrics, "brain_prompt_truncated_total",
@@ -111,6 +141,8 @@ brain_stage *brain_stage_new(const brain_cfg *cfg, bf_db *db, const brain_llm_tr
     st->m_llm_inflight = bf_metrics_gauge(metrics, "brain_llm_in_flight", "LLM calls in flight.", NULL);
     st->m_awaiting = bf_metrics_gauge(metrics, "brain_requests_awaiting_facts",
                                       "Requests holding their decision for image facts (await_image_facts_ms).", NULL);
+    st->m_reads = bf_metrics_gauge(metrics, "brain_context_reads_in_flight",
+                                   "Database reads (context, known images) waiting for an answer.", NULL);
     const char *h = "Brain decision stage durations in seconds.";
     st->m_queue = bf_metrics_histogram(metrics, "brain_stage_seconds", h, "stage=\"queue_wait\"",
                                        bf_metrics_latency_bounds, bf_metrics_latency_n);
@@ -120,6 +152,8 @@ brain_stage *brain_stage_new(const brain_cfg *cfg, bf_db *db, const brain_llm_tr
                                      bf_metrics_latency_n);
     st->m_total = bf_metrics_histogram(metrics, "brain_stage_seconds", h, "stage=\"total\"",
                                        bf_metrics_latency_bounds, bf_metrics_latency_n);
+    bf_timer_init(&st->housekeeping, housekeeping, st);
+    bf_timer_start_in(bf_runtime_loop(rt), &st->housekeeping, HOUSEKEEPING_MS);
     return st;
 }
 
@@ -131,11 +165,20 @@ static void free_cached(const char *key, void *value, void *ctx) {
     free(c);
 }
 
+static void job_free(brain_job *j);
+
+void brain_stage_close(brain_stage *st) {
+    if (st) st->closing = true;
+}
+
 void brain_stage_free(brain_stage *st) {
     if (!st) return;
-    brain_store_free(st->store);
+    st->closing = true;
+    bf_timer_stop(bf_runtime_loop(st->rt), &st->housekeeping);
+    while (st->jobs) job_free(st->jobs);
     brain_order_free(st->order);
     brain_late_facts_free(st->late);
+    brain_tools_free(st->tools);
     if (st->cache) brain_map_each(st->cache, free_cached, NULL);
     brain_map_free(st->cache);
     free(st);
@@ -145,34 +188,41 @@ static void count(brain_stage *st, const char *name, const char *help, const cha
     bf_metric_inc(bf_metrics_counter(st->metrics, name, help, labels));
 }
 
+static int64_t now_ms(const brain_stage *st) { return bf_runtime_now(st->rt); }
+
 /* ---- jobs ---- */
 
-static void free_early(brain_image_facts *f, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        free(f[i].trace_id);
-        free(f[i].facts);
-        free(f[i].created_at);
-    }
-    free(f);
+static void facts_free(brain_image_facts *f) {
+    free(f->trace_id);
+    free(f->facts);
+    free(f->created_at);
 }
 
 static void job_free(brain_job *j) {
+    brain_stage *st = j->st;
+    bf_loop *loop = bf_runtime_loop(st->rt);
+    bf_timer_stop(loop, &j->kick);
+    bf_timer_stop(loop, &j->deadline);
+    if (j->prev) j->prev->next = j->next;
+    else st->jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
     bf_msg_brain_request_free(&j->req);
     free(j->trace_ids);
-    free_early(j->early, j->n_early);
+    for (size_t i = 0; i < j->n_early; i++) facts_free(&j->early[i]);
+    free(j->early);
     for (size_t i = 0; i < j->n_enrichments; i++) free(j->enrichments[i]);
     free(j->enrichments);
     brain_context_clear(&j->ctx);
-    brain_prompt_clear(&j->prompt);
-    brain_answer_clear(&j->answer);
+    brain_flow_clear(&j->flow);
     free(j);
 }
 
-static void await_unlink(brain_stage *st, brain_job *j) {
-    if (j->prev_wait) j->prev_wait->next_wait = j->next_wait;
-    else if (st->awaiting == j) st->awaiting = j->next_wait;
-    if (j->next_wait) j->next_wait->prev_wait = j->prev_wait;
-    j->prev_wait = j->next_wait = NULL;
+/* Publishes json (malloc'd, handed over) for the project on the trace of traceparent. */
+static void publish_json(brain_stage *st, bf_inmsg *cause, const char *schema, const char *project,
+                         const char *traceparent, char *json) {
+    bf_envelope env;
+    bf_publish_route(&env, schema, project, traceparent);
+    bf_runtime_publish(st->rt, cause, &env, json, strlen(json));
 }
 
 /* Facts as a context entry (trace id, the facts JSON minus the ids the prompt already shows). */
@@ -189,28 +239,22 @@ static int facts_entry(const bf_image_facts *f, brain_image_facts *out) {
     out->trace_id = strdup(f->trace_id);
     out->created_at = strdup("just now");
     if (out->facts && out->trace_id && out->created_at) return 0;
-    free(out->facts);
-    free(out->trace_id);
-    free(out->created_at);
+    facts_free(out);
     return -1;
 }
 
 /* Puts facts that arrived outside the database read at the front (newest first) of the packet,
- * unless the read already had them. */
+ * unless the read already had them. Takes f's strings. */
 static void merge_facts(brain_context *ctx, brain_image_facts *f) {
     for (size_t i = 0; i < ctx->n_images; i++) {
         if (strcmp(ctx->images[i].trace_id, f->trace_id) == 0) {
-            free(f->trace_id);
-            free(f->facts);
-            free(f->created_at);
+            facts_free(f);
             return;
         }
     }
     brain_image_facts *n = realloc(ctx->images, (ctx->n_images + 1) * sizeof *n);
     if (!n) {
-        free(f->trace_id);
-        free(f->facts);
-        free(f->created_at);
+        facts_free(f);
         return;
     }
     memmove(n + 1, n, ctx->n_images * sizeof *n);
@@ -219,117 +263,166 @@ static void merge_facts(brain_context *ctx, brain_image_facts *f) {
     ctx->n_images++;
 }
 
-static void load_context(brain_stage *st, brain_job *j) {
-    const char *project = j->req.env.project_id;
-    int64_t now = bf_now_ms();
-    cached_ctx *c = brain_map_get(st->cache, project);
-    if (c && c->expires_ms > now && brain_context_copy(&j->ctx, &c->ctx) == 0) return;
-    if (c) free_cached(project, brain_map_remove(st->cache, project), NULL);
-    char err[512] = "no database configured";
-    char *doc = st->store ? brain_store_context(st->store, project, j->req.conversation_id,
-                                                st->cfg->conversation_limit, st->cfg->image_context_limit, err,
-                                                sizeof err)
-                          : NULL;
-    if (doc && brain_context_parse(doc, strlen(doc), &j->ctx, err, sizeof err) == 0) {
+static void job_complete(brain_stage *st, brain_job *j);
+static void llm_done(void *job, long status, const char *body, size_t len, const char *err);
+
+static void job_step(brain_stage *st, brain_job *j, brain_flow_step step, char *body);
+
+/* Decides now: offline rules (published at once) or the first LLM call (llm_done goes on). The
+ * flow (brain_flow.h) owns every choice: repair round, fallback, token budget. */
+static void job_decide(brain_stage *st, brain_job *j) {
+    j->phase = JOB_DECIDING;
+    for (size_t i = 0; i < j->req.image_urls.n && i < BF_MAX_IMAGE_URLS; i++)
+        j->imgs[i] = (brain_prompt_image){.url = j->req.image_urls.v[i], .trace_id = j->trace_ids[i]};
+    brain_flow_input in = {.llm = st->use_llm, .tools = st->tools, .opts = &st->opts,
+                           .token_budget = st->cfg->token_budget, .user_prompt = j->req.prompt,
+                           .selected_scene = j->req.selected_scene_id, .images = j->imgs,
+                           .n_images = j->req.image_urls.n, .ctx = &j->ctx};
+    char *body = NULL;
+    j->llm_ms = now_ms(st);
+    brain_flow_step step = brain_flow_start(&j->flow, &in, &body); /* before body is read */
+    job_step(st, j, step, body);
+}
+
+/* Sends what the flow asks for, or publishes what it decided. */
+static void job_step(brain_stage *st, brain_job *j, brain_flow_step step, char *body) {
+    while (step == BRAIN_FLOW_SEND) {
+        if (j->flow.rounds == 1) {
+            bf_metric_observe(st->m_tokens, (double)j->flow.prompt.tokens);
+            if (j->flow.prompt.truncated) bf_metric_inc(st->m_truncated);
+        } else {
+            char labels[96];
+            snprintf(labels, sizeof labels, "code=\"%s\"", j->flow.repair_code ? j->flow.repair_code : "unknown");
+            count(st, "brain_llm_repairs_total", "Repair rounds sent to the model, by what was wrong with its answer.",
+                  labels);
+        }
+        char err[256] = "out of memory";
+        int rc = st->llm.send(st->llm.impl, body, j, llm_done, err, sizeof err);
+        free(body);
+        body = NULL;
+        if (rc == 0) return; /* llm_done goes on */
+        /* Not even sent: the flow takes it as no response and falls back. */
+        step = brain_flow_answer(&j->flow, 0, NULL, 0, err, &body);
+    }
+    free(body);
+    j->llm_ms = st->use_llm ? now_ms(st) - j->llm_ms : 0;
+    if (step == BRAIN_FLOW_NO_MEMORY) {
+        brain_flow_clear(&j->flow);
+        j->flow.error_code = "out_of_memory";
+        snprintf(j->flow.error_message, sizeof j->flow.error_message, "out of memory deciding");
+    }
+    job_complete(st, j);
+}
+
+static void set_awaiting(brain_stage *st, brain_job *j, bool on) {
+    if (on) {
+        j->phase = JOB_AWAITING;
+        st->awaiting++;
+    } else {
+        st->awaiting--;
+        bf_timer_stop(bf_runtime_loop(st->rt), &j->deadline);
+    }
+    bf_runtime_park(st->rt, j->msg, on);
+}
+
+/* The packet is complete: wait for image facts if the request asked to, else decide. */
+static void context_ready(brain_stage *st, brain_job *j) {
+    for (size_t i = 0; i < j->n_early; i++) merge_facts(&j->ctx, &j->early[i]);
+    free(j->early);
+    j->early = NULL;
+    j->n_early = 0;
+    j->context_ms = now_ms(st) - j->started_ms;
+    if (j->req.await_image_facts_ms > 0 && j->n_missing > 0) {
+        int64_t deadline = j->msg->received_ms + j->req.await_image_facts_ms;
+        if (deadline > now_ms(st)) {
+            set_awaiting(st, j, true);
+            bf_timer_start(bf_runtime_loop(st->rt), &j->deadline, deadline);
+            return;
+        }
+    }
+    job_decide(st, j);
+}
+
+static void degrade(brain_stage *st, brain_job *j, const char *why) {
+    bf_metric_inc(st->m_degraded);
+    bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "context degraded for project %s: %s",
+                 j->req.env.project_id, why);
+    brain_context_clear(&j->ctx);
+    brain_context_degraded(&j->ctx, why, NULL, 0);
+}
+
+static void on_context(void *job, char *doc, const char *err) {
+    brain_job *j = job;
+    brain_stage *st = j->st;
+    if (st->closing) {
         free(doc);
+        return;
+    }
+    char why[512];
+    if (doc && brain_context_parse(doc, strlen(doc), &j->ctx, why, sizeof why) == 0) {
+        const char *project = j->req.env.project_id;
         if (st->cfg->context_cache_ttl_ms > 0 && brain_map_count(st->cache) < 4096) {
             cached_ctx *n = calloc(1, sizeof *n);
+            cached_ctx *old = brain_map_remove(st->cache, project);
+            if (old) free_cached(project, old, NULL);
             if (n && brain_context_copy(&n->ctx, &j->ctx) == 0 && brain_map_put(st->cache, project, n) == 0) {
-                n->expires_ms = now + st->cfg->context_cache_ttl_ms;
+                n->expires_ms = now_ms(st) + st->cfg->context_cache_ttl_ms;
             } else if (n) {
                 brain_context_clear(&n->ctx);
                 free(n);
             }
         }
-        return;
+    } else {
+        if (!doc) snprintf(why, sizeof why, "%s", err ? err : "no answer");
+        degrade(st, j, why);
     }
     free(doc);
-    bf_metric_inc(st->m_degraded);
-    bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "context degraded for project %s: %s", project, err);
-    brain_context_degraded(&j->ctx, err, NULL, 0);
+    context_ready(st, j);
 }
 
-static int rules_answer(brain_job *j) {
-    brain_rules_input in = {.prompt = j->req.prompt, .n_images = j->req.image_urls.n,
-                            .selected_scene = j->req.selected_scene_id};
-    j->decider = "rule-based";
-    return brain_rules_decide(&in, &j->answer);
-}
-
-static void llm_done(void *job, long status, const char *body, size_t len, const char *err);
-
-/* Decides now: rules synchronously (returns 1), or starts the LLM call (returns 0). */
-static int job_decide(brain_stage *st, brain_job *j) {
-    j->phase = JOB_DECIDING;
-    if (!st->use_llm) {
-        if (rules_answer(j) != 0) {
-            j->error_code = "out_of_memory";
-            snprintf(j->error_message, sizeof j->error_message, "out of memory in the rule-based decider");
-        }
-        return 1;
+/* The job heads its project's queue and its image requests are out: read its context. */
+static void job_begin(brain_stage *st, brain_job *j) {
+    j->phase = JOB_CONTEXT;
+    j->started_ms = now_ms(st);
+    const char *project = j->req.env.project_id;
+    cached_ctx *c = brain_map_get(st->cache, project);
+    if (c && c->expires_ms > now_ms(st) && brain_context_copy(&j->ctx, &c->ctx) == 0) {
+        context_ready(st, j);
+        return;
     }
-    brain_prompt_image imgs[BF_MAX_IMAGE_URLS];
-    for (size_t i = 0; i < j->req.image_urls.n && i < BF_MAX_IMAGE_URLS; i++)
-        imgs[i] = (brain_prompt_image){.url = j->req.image_urls.v[i], .trace_id = j->trace_ids[i]};
-    brain_prompt_input pin = {.user_prompt = j->req.prompt, .selected_scene = j->req.selected_scene_id,
-                              .images = imgs, .n_images = j->req.image_urls.n, .ctx = &j->ctx,
-                              .token_budget = st->cfg->token_budget};
-    char err[256] = "out of memory";
-    char *body = NULL;
-    if (brain_prompt_build(&pin, &j->prompt) == 0)
-        body = brain_llm_request_encode(st->cfg->llm_model, st->cfg->llm_temperature, j->prompt.system, j->prompt.user);
-    if (body) {
-        bf_metric_observe(st->m_tokens, (double)j->prompt.tokens);
-        if (j->prompt.truncated) bf_metric_inc(st->m_truncated);
+    if (c) free_cached(project, brain_map_remove(st->cache, project), NULL);
+    if (!st->has_store) {
+        degrade(st, j, "no database configured");
+        context_ready(st, j);
+        return;
     }
-    j->llm_ms = bf_now_ms();
-    if (body && st->llm.send(st->llm.impl, body, j, llm_done, err, sizeof err) == 0) {
-        free(body);
-        return 0;
+    if (st->store.context(st->store.impl, project, j->req.conversation_id, st->cfg->conversation_limit,
+                          st->cfg->image_context_limit, on_context, j) != 0) {
+        degrade(st, j, "out of memory starting the context read");
+        context_ready(st, j);
     }
-    free(body);
-    /* Not even sent: decide by rules and say why, rather than stay silent. */
-    j->llm_ms = bf_now_ms() - j->llm_ms;
-    j->error_code = "llm_unavailable";
-    snprintf(j->error_message, sizeof j->error_message, "LLM request not sent: %s", err);
-    if (rules_answer(j) != 0) j->error_code = "out_of_memory";
-    return 1;
 }
 
-/* Starts a job at the head of its project's queue. Returns 1 when it is decided already. */
-static int job_start(brain_stage *st, brain_job *j) {
-    j->started_ms = bf_now_ms();
-    load_context(st, j);
-    for (size_t i = 0; i < j->n_early; i++) merge_facts(&j->ctx, &j->early[i]);
-    free(j->early);
-    j->early = NULL;
-    j->n_early = 0;
-    j->context_ms = bf_now_ms() - j->started_ms;
-    if (j->req.await_image_facts_ms > 0 && j->n_missing > 0) {
-        j->deadline_ms = j->msg->received_ms + j->req.await_image_facts_ms;
-        if (j->deadline_ms > bf_now_ms()) {
-            j->phase = JOB_AWAITING;
-            j->next_wait = st->awaiting;
-            if (st->awaiting) st->awaiting->prev_wait = j;
-            st->awaiting = j;
-            return 0;
-        }
-    }
-    return job_decide(st, j);
+static void on_kick(bf_timer *t) {
+    brain_job *j = t->data;
+    job_begin(j->st, j);
 }
 
-static void produce_or_log(brain_stage *st, brain_job *j, const char *topic, const char *json) {
-    bf_runtime_produce(st->rt, j->msg, topic, j->req.env.project_id, strlen(j->req.env.project_id), json,
-                       strlen(json), NULL, 0);
+/* Starts the job once it is both at the head of its project and fanned out. */
+static void maybe_begin(brain_stage *st, brain_job *j) {
+    if (j->head && j->fanned_out && j->phase == JOB_QUEUED) bf_timer_start_in(bf_runtime_loop(st->rt), &j->kick, 0);
 }
 
-static void publish(brain_stage *st, brain_job *j) {
-    int64_t now = bf_now_ms();
-    if (j->answer.summary == NULL && j->answer.tool != BRAIN_TOOL_CLARIFY) {
+static void publish_decision(brain_stage *st, brain_job *j) {
+    int64_t now = now_ms(st);
+    brain_flow *f = &j->flow;
+    if (brain_answer_name_new_scenes(&f->answer, j->req.request_id) != 0)
+        bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "out of memory naming new scenes");
+    if (f->answer.summary == NULL && f->answer.tool != BRAIN_TOOL_CLARIFY) {
         /* Out of memory in a decider leaves no answer: ask rather than publish nothing. */
-        brain_answer_clear(&j->answer);
-        j->answer.summary = strdup("The brain could not decide.");
-        brain_answer_clarify(&j->answer, "Sorry, something went wrong. Could you say that again?");
+        brain_answer_clear(&f->answer);
+        f->answer.summary = strdup("The brain could not decide.");
+        brain_answer_clarify(&f->answer, "Sorry, something went wrong. Could you say that again?");
     }
     const char **ids = calloc(j->ctx.n_images + 1, sizeof *ids);
     size_t n_ids = 0;
@@ -337,18 +430,19 @@ static void publish(brain_stage *st, brain_job *j) {
         if (bf_trace_id_valid(j->ctx.images[i].trace_id)) ids[n_ids++] = j->ctx.images[i].trace_id;
     brain_outcome o = {
         .project_id = j->req.env.project_id, .request_id = j->req.request_id, .traceparent = j->msg->traceparent,
-        .answer = &j->answer, .model = j->decider, .degraded = j->ctx.degraded,
-        .prompt_tokens = j->prompt.tokens, .completion_tokens = j->completion_tokens,
-        .budget_tokens = st->cfg->token_budget, .truncated = j->prompt.truncated,
-        .dropped_messages = j->prompt.dropped_messages, .dropped_images = j->prompt.dropped_images,
-        .dropped_memory = j->prompt.dropped_memory, .image_trace_ids = ids, .n_image_trace_ids = n_ids,
+        .answer = &f->answer, .model = f->decider == BF_DECIDER_LLM ? st->cfg->llm_model : "rule-based",
+        .decider = f->decider, .reason = f->reason, .repair_round = f->repair_round, .degraded = j->ctx.degraded,
+        .prompt_tokens = f->prompt_tokens, .completion_tokens = f->completion_tokens,
+        .budget_tokens = st->cfg->token_budget, .truncated = f->prompt.truncated,
+        .dropped_messages = f->prompt.dropped_messages, .dropped_images = f->prompt.dropped_images,
+        .dropped_memory = f->prompt.dropped_memory, .image_trace_ids = ids, .n_image_trace_ids = n_ids,
         .timings = {.queue_wait_ms = j->started_ms - j->msg->received_ms, .context_ms = j->context_ms,
                     .llm_ms = j->llm_ms, .total_ms = now - j->msg->received_ms},
-        .error_code = j->error_code, .error_message = j->error_message,
+        .error_code = f->error_code, .error_message = f->error_message,
     };
     if (o.timings.queue_wait_ms < 0) o.timings.queue_wait_ms = 0;
     char err[512];
-    char *json = brain_outcome_decision_encode(&o, bf_wall_ms(), err, sizeof err);
+    char *json = brain_outcome_decision_encode(&o, bf_runtime_wall(st->rt), err, sizeof err);
     free(ids);
     if (!json) {
         bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "decision for %s not encodable: %s",
@@ -356,26 +450,27 @@ static void publish(brain_stage *st, brain_job *j) {
         bf_runtime_dead_letter(st->rt, j->msg, "decision_unencodable", err);
         return;
     }
-    produce_or_log(st, j, "brainDecisions", json);
-    free(json);
-    brain_memory_input mi = {.project_id = j->req.env.project_id, .request_id = j->req.request_id,
+    const char *project = j->req.env.project_id;
+    publish_json(st, j->msg, BF_SCHEMA_BRAIN_DECISIONS, project, j->msg->traceparent, json);
+    brain_memory_input mi = {.project_id = project, .request_id = j->req.request_id,
                              .request_produced_ms = j->req.env.produced_at_ms,
                              .traceparent = j->msg->traceparent, .conversation_id = j->req.conversation_id,
-                             .prompt = j->req.prompt, .answer = &j->answer,
+                             .prompt = j->req.prompt, .answer = &f->answer,
                              .image_urls = (const char *const *)j->req.image_urls.v, .n_images = j->req.image_urls.n};
-    json = brain_memory_encode(&mi, bf_wall_ms(), err, sizeof err);
-    if (json) produce_or_log(st, j, "memoryUpdates", json);
+    json = brain_memory_encode(&mi, bf_runtime_wall(st->rt), err, sizeof err);
+    if (json) publish_json(st, j->msg, BF_SCHEMA_MEMORY_UPDATES, project, j->msg->traceparent, json);
     else bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "memory update not encodable: %s", err);
-    free(json);
     for (size_t i = 0; i < j->n_enrichments; i++) {
-        produce_or_log(st, j, "brainDecisions", j->enrichments[i]);
+        publish_json(st, j->msg, BF_SCHEMA_BRAIN_DECISIONS, project, j->msg->traceparent, j->enrichments[i]);
+        j->enrichments[i] = NULL;
         bf_metric_inc(st->m_enriched);
     }
-    char labels[64];
-    snprintf(labels, sizeof labels, "decider=\"%s\"", j->decider ? j->decider : "none");
-    count(st, "brain_decisions_total", "Decisions published, by decider.", labels);
-    if (j->error_code) {
-        snprintf(labels, sizeof labels, "code=\"%s\"", j->error_code);
+    char labels[128];
+    const char *who = bf_decider_name(f->decider), *why = bf_decided_reason_name(f->reason);
+    snprintf(labels, sizeof labels, "decider=\"%s\",reason=\"%s\"", who ? who : "none", why ? why : "none");
+    count(st, "brain_decisions_total", "Decisions published, by who decided and why.", labels);
+    if (f->error_code) {
+        snprintf(labels, sizeof labels, "code=\"%s\"", f->error_code);
         count(st, "brain_decision_errors_total", "Decisions published with an error, by code.", labels);
     }
     bf_metric_observe(st->m_queue, (double)o.timings.queue_wait_ms / 1000.0);
@@ -384,58 +479,41 @@ static void publish(brain_stage *st, brain_job *j) {
     bf_metric_observe(st->m_total, (double)o.timings.total_ms / 1000.0);
 }
 
-/* Publishes a decided job, finishes its message and returns the project's next job, if any. */
-static brain_job *job_complete(brain_stage *st, brain_job *j) {
-    j->phase = JOB_DECIDED;
-    publish(st, j);
+/* Publishes a decided job, finishes its message and lets the project's next request start. */
+static void job_complete(brain_stage *st, brain_job *j) {
+    publish_decision(st, j);
     for (size_t i = 0; i < j->req.image_urls.n; i++)
         if (j->trace_ids[i][0]) brain_late_facts_decided(st->late, j->trace_ids[i]);
     bf_runtime_finish(st->rt, j->msg);
     brain_job *next = brain_order_done(st->order, j->req.env.project_id);
     job_free(j);
-    return next;
-}
-
-/* Runs a project's queue forward for as long as jobs decide synchronously. */
-static void run_from(brain_stage *st, brain_job *j, bool started) {
-    while (j) {
-        if (!started && !job_start(st, j)) return;
-        started = false;
-        j = job_complete(st, j);
+    if (next) {
+        next->head = true;
+        bf_runtime_park(st->rt, next->msg, false);
+        maybe_begin(st, next);
     }
 }
 
 static void llm_done(void *job, long status, const char *body, size_t len, const char *err) {
     brain_job *j = job;
     brain_stage *st = j->st;
-    j->llm_ms = bf_now_ms() - j->llm_ms;
-    char why[400];
-    /* err wins over the status: a 2xx whose transfer broke off (the client retried it and then gave
-     * up, and keeps no half body) or that is not JSON-typed is a failed call, not an answer. */
-    if (!err && status >= 200 && status < 300) {
-        brain_llm_check chk = {.ctx = &j->ctx, .scenes_known = !j->ctx.degraded,
-                               .n_request_images = j->req.image_urls.n, .selected_scene = j->req.selected_scene_id};
-        brain_llm_result r = brain_llm_parse_response(body, len, &chk, &j->answer, why, sizeof why);
-        j->completion_tokens = brain_llm_completion_tokens(body, len);
-        j->decider = st->cfg->llm_model;
-        if (r == BRAIN_LLM_CLARIFIED)
-            bf_log_write(st->log, BF_LOG_INFO, j->msg->trace_id, NULL, "LLM answer became a clarification: %s", why);
-        if (r == BRAIN_LLM_INVALID) {
-            j->error_code = "llm_invalid_answer";
-            snprintf(j->error_message, sizeof j->error_message, "%s; decided by rules instead", why);
-            if (rules_answer(j) != 0) j->error_code = "out_of_memory";
-        }
-    } else {
-        j->error_code = status == 0 ? "llm_unavailable" : "llm_failed";
-        snprintf(j->error_message, sizeof j->error_message, "LLM call failed (HTTP %ld: %s); decided by rules instead",
-                 status, err ? err : "no detail");
-        if (rules_answer(j) != 0) j->error_code = "out_of_memory";
+    if (st->closing) return;
+    char *next = NULL;
+    brain_flow_step step = brain_flow_answer(&j->flow, status, body, len, err, &next);
+    if (step == BRAIN_FLOW_DONE && j->flow.error_code) {
+        char path[64];
+        brain_flow_path(&j->flow, path, sizeof path);
+        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "request %s decided by %s: %s", j->req.request_id,
+                     path, j->flow.error_message);
     }
-    if (j->error_code) {
-        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "request %s: %s", j->req.request_id,
-                     j->error_message);
-    }
-    run_from(st, j, true);
+    job_step(st, j, step, next);
+}
+
+static void on_deadline(bf_timer *t) {
+    brain_job *j = t->data;
+    /* Deadline: decide with whatever facts arrived. */
+    set_awaiting(j->st, j, false);
+    job_decide(j->st, j);
 }
 
 /* ---- brainRequests ---- */
@@ -449,27 +527,38 @@ static size_t utf8_prefix(const char *s, size_t max) {
     return n;
 }
 
-static void fan_out(brain_stage *st, brain_job *j) {
+/* The image trace id of image i of j's request (32 hex, never all zero). */
+static void image_trace_id(const brain_job *j, size_t i, char out[BF_TRACE_ID_LEN + 1]) {
+    char name[BF_UUID_LEN + 32], hex[BF_SHA256_HEX_LEN + 1];
+    int n = snprintf(name, sizeof name, "image:%s:%zu", j->req.env.event_id, i);
+    bf_sha256_hex(name, (size_t)n, hex);
+    memcpy(out, hex, BF_TRACE_ID_LEN);
+    out[BF_TRACE_ID_LEN] = '\0';
+    if (!bf_trace_id_valid(out)) out[BF_TRACE_ID_LEN - 1] = '1'; /* 2^-128: all zero */
+}
+
+/* Publishes one imageAnalysisRequested per image not known[i], then lets the job start. */
+static void fan_out(brain_stage *st, brain_job *j, const int *known) {
     size_t n = j->req.image_urls.n;
-    int known[BF_MAX_IMAGE_URLS] = {0};
     char err[256];
-    if (n && st->store &&
-        brain_store_known_images(st->store, j->req.env.project_id, (const char *const *)j->req.image_urls.v, n, known,
-                                 err, sizeof err) != 0)
-        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "known-image check failed (%s); analysing all", err);
     char excerpt[BF_CONTEXT_TEXT_MAX + 1];
     snprintf(excerpt, sizeof excerpt, "%.*s", (int)utf8_prefix(j->req.prompt, BF_CONTEXT_TEXT_MAX), j->req.prompt);
     for (size_t i = 0; i < n; i++) {
-        if (known[i]) continue;
-        /* Random, never derived from the request: the first version used the prompt text here. */
-        bf_random_hex(j->trace_ids[i], BF_TRACE_ID_LEN / 2);
+        if (known && known[i]) continue;
+        /* Derived from the request's event id and the image's position, never from user text (the
+         * first version used the prompt): a request decided again after a crash asks for the same
+         * analyses under the same ids, so nothing downstream counts an upload twice. */
+        image_trace_id(j, i, j->trace_ids[i]);
         bf_msg_image_analysis_requested m;
         memset(&m, 0, sizeof m);
         if (bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, j->req.env.project_id, j->msg->traceparent,
-                             "brain-worker", bf_wall_ms(), err, sizeof err) != 0) {
+                             WORKER, bf_runtime_wall(st->rt), err, sizeof err) != 0) {
             j->trace_ids[i][0] = '\0';
             continue;
         }
+        char name[BF_UUID_LEN + 48];
+        snprintf(name, sizeof name, "imageAnalysisRequested:%s:%zu", j->req.env.event_id, i);
+        bf_uuid_v7_derived(j->req.env.produced_at_ms, name, m.env.event_id);
         snprintf(m.request_id, sizeof m.request_id, "%s", j->req.request_id);
         memcpy(m.image_trace_id, j->trace_ids[i], sizeof m.image_trace_id);
         m.url = j->req.image_urls.v[i];
@@ -482,11 +571,23 @@ static void fan_out(brain_stage *st, brain_job *j) {
             j->trace_ids[i][0] = '\0';
             continue;
         }
-        produce_or_log(st, j, "imageAnalysisRequested", json);
-        free(json);
+        bf_runtime_publish(st->rt, j->msg, &m.env, json, strlen(json));
         bf_metric_inc(st->m_fanout);
-        if (brain_late_facts_expect(st->late, j->trace_ids[i], j->req.request_id, j, bf_now_ms()) == 0) j->n_missing++;
+        if (brain_late_facts_expect(st->late, j->trace_ids[i], j->req.request_id, j, now_ms(st)) == 0) j->n_missing++;
     }
+    j->fanned_out = true;
+    j->phase = JOB_QUEUED;
+    maybe_begin(st, j);
+}
+
+static void on_known(void *job, const int *known, size_t n, const char *err) {
+    (void)n;
+    brain_job *j = job;
+    brain_stage *st = j->st;
+    if (st->closing) return;
+    if (err)
+        bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "known-image check failed (%s); analysing all", err);
+    fan_out(st, j, err ? NULL : known);
 }
 
 static bf_handle_result handle_request(brain_stage *st, bf_inmsg *msg) {
@@ -503,22 +604,30 @@ static bf_handle_result handle_request(brain_stage *st, bf_inmsg *msg) {
     }
     j->st = st;
     j->msg = msg;
+    j->phase = JOB_FANOUT;
+    bf_timer_init(&j->kick, on_kick, j);
+    bf_timer_init(&j->deadline, on_deadline, j);
     j->trace_ids = calloc(j->req.image_urls.n + 1, sizeof *j->trace_ids);
-    if (!j->trace_ids) {
-        job_free(j);
-        bf_runtime_dead_letter(st->rt, msg, "out_of_memory", "out of memory");
-        return BF_HANDLED;
-    }
-    fan_out(st, j);
-    int head = brain_order_push(st->order, j->req.env.project_id, j);
+    int head = j->trace_ids ? brain_order_push(st->order, j->req.env.project_id, j) : -1;
     if (head < 0) {
-        for (size_t i = 0; i < j->req.image_urls.n; i++)
-            if (j->trace_ids[i][0]) brain_late_facts_decided(st->late, j->trace_ids[i]);
-        job_free(j);
+        bf_msg_brain_request_free(&j->req);
+        free(j->trace_ids);
+        free(j);
         bf_runtime_dead_letter(st->rt, msg, "out_of_memory", "out of memory queueing the request");
         return BF_HANDLED;
     }
-    if (head == 1) run_from(st, j, false);
+    j->next = st->jobs;
+    if (st->jobs) st->jobs->prev = j;
+    st->jobs = j;
+    j->head = head == 1;
+    /* Behind an earlier request of its project: it must not hold a slot another project needs. */
+    if (!j->head) bf_runtime_park(st->rt, msg, true);
+    size_t n = j->req.image_urls.n;
+    if (n > 0 && st->has_store &&
+        st->store.known_images(st->store.impl, j->req.env.project_id, (const char *const *)j->req.image_urls.v, n,
+                               on_known, j) == 0)
+        return BF_PENDING;
+    fan_out(st, j, NULL);
     return BF_PENDING;
 }
 
@@ -530,7 +639,7 @@ static void facts_for_job(brain_stage *st, brain_job *j, const bf_msg_image_fact
         /* The decision is being made without them: the enrichment follows it. */
         char err[256];
         char *json = brain_outcome_enrichment_encode(j->req.env.project_id, j->req.request_id, j->msg->traceparent,
-                                                     &f->facts, bf_wall_ms(), err, sizeof err);
+                                                     &f->facts, bf_runtime_wall(st->rt), err, sizeof err);
         char **n = json ? realloc(j->enrichments, (j->n_enrichments + 1) * sizeof *n) : NULL;
         if (n) {
             j->enrichments = n;
@@ -543,23 +652,21 @@ static void facts_for_job(brain_stage *st, brain_job *j, const bf_msg_image_fact
     }
     brain_image_facts e;
     if (facts_entry(&f->facts, &e) != 0) return;
-    if (j->phase == JOB_QUEUED) {
+    if (j->phase != JOB_AWAITING) {
+        /* Before or during the context read: merged when the packet is complete. */
         brain_image_facts *n = realloc(j->early, (j->n_early + 1) * sizeof *n);
         if (!n) {
-            free(e.trace_id);
-            free(e.facts);
-            free(e.created_at);
+            facts_free(&e);
             return;
         }
         j->early = n;
         j->early[j->n_early++] = e;
         return;
     }
-    merge_facts(&j->ctx, &e); /* JOB_AWAITING */
+    merge_facts(&j->ctx, &e);
     if (j->n_missing == 0) {
-        await_unlink(st, j);
-        /* job_decide returning 0 means the LLM call is out: llm_done continues from there. */
-        if (job_decide(st, j) == 1) run_from(st, j, true);
+        set_awaiting(st, j, false);
+        job_decide(st, j);
     }
 }
 
@@ -573,80 +680,47 @@ static void handle_facts(brain_stage *st, bf_inmsg *msg) {
     cached_ctx *c = brain_map_remove(st->cache, f.env.project_id);
     if (c) free_cached(f.env.project_id, c, NULL);
     void *job = NULL;
-    brain_late_result r = brain_late_facts_arrived(st->late, f.trace_id, bf_now_ms(), &job);
+    brain_late_result r = brain_late_facts_arrived(st->late, f.trace_id, now_ms(st), &job);
     bool enrich = r == BRAIN_LATE_ENRICH;
     if (r == BRAIN_LATE_UNKNOWN) {
         /* Not in memory (restart, rebalance, eviction): the facts name their request, and only the
          * brain mints image trace ids, so this is a request of ours that was decided. */
         int64_t t = bf_uuid_v7_time_ms(f.request_id);
-        enrich = t < 0 || bf_wall_ms() - t < st->cfg->late_facts_ttl_ms;
+        enrich = t < 0 || bf_runtime_wall(st->rt) - t < st->cfg->late_facts_ttl_ms;
     }
     if (r == BRAIN_LATE_UNDECIDED && job) {
         facts_for_job(st, job, &f, msg);
     } else if (enrich) {
         char *json = brain_outcome_enrichment_encode(f.env.project_id, f.request_id, msg->traceparent, &f.facts,
-                                                     bf_wall_ms(), err, sizeof err);
+                                                     bf_runtime_wall(st->rt), err, sizeof err);
         if (json) {
-            bf_runtime_produce(st->rt, msg, "brainDecisions", f.env.project_id, strlen(f.env.project_id), json,
-                               strlen(json), NULL, 0);
+            publish_json(st, msg, BF_SCHEMA_BRAIN_DECISIONS, f.env.project_id, msg->traceparent, json);
             bf_metric_inc(st->m_enriched);
         } else {
             bf_log_write(st->log, BF_LOG_ERROR, msg->trace_id, NULL, "enrichment not encodable: %s", err);
         }
-        free(json);
     }
     bf_msg_image_facts_processed_free(&f);
 }
 
 /* ---- runtime ops ---- */
 
-static bf_handle_result op_handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
-    brain_stage *st = ctx;
-    st->rt = rt;
-    if (strcmp(msg->topic_base, "brainRequests") == 0) return handle_request(st, msg);
+static bf_handle_result op_handle(void *stage, bf_inmsg *msg) {
+    brain_stage *st = stage;
+    if (strcmp(msg->topic_base, BF_SCHEMA_BRAIN_REQUESTS) == 0) return handle_request(st, msg);
     handle_facts(st, msg);
     return BF_HANDLED;
 }
 
-static void op_tick(void *ctx, bf_runtime *rt) {
-    brain_stage *st = ctx;
-    st->rt = rt;
-    int64_t now = bf_now_ms();
-    size_t awaiting = 0;
-    brain_job *j = st->awaiting;
-    while (j) {
-        brain_job *next = j->next_wait;
-        if (j->deadline_ms <= now) {
-            /* Deadline: decide with whatever facts arrived. */
-            await_unlink(st, j);
-            if (job_decide(st, j) == 1) run_from(st, j, true);
-        } else {
-            awaiting++;
-        }
-        j = next;
-    }
-    brain_late_facts_expire(st->late, now);
-    bf_metric_set(st->m_awaiting, (double)awaiting);
+static void housekeeping(bf_timer *t) {
+    brain_stage *st = t->data;
+    brain_late_facts_expire(st->late, now_ms(st));
+    bf_metric_set(st->m_awaiting, (double)st->awaiting);
     bf_metric_set(st->m_waiting, (double)brain_order_waiting(st->order));
     bf_metric_set(st->m_late_gauge, (double)brain_late_facts_count(st->late));
     if (st->llm.in_flight) bf_metric_set(st->m_llm_inflight, (double)st->llm.in_flight(st->llm.impl));
+    if (st->has_store && st->store.pending) bf_metric_set(st->m_reads, (double)st->store.pending(st->store.impl));
+    bf_timer_start_in(bf_runtime_loop(st->rt), t, HOUSEKEEPING_MS);
 }
 
-static void op_wait(void *ctx, const int *fds, size_t n, int timeout_ms) {
-    brain_stage *st = ctx;
-    /* Await deadlines are served by tick; wake up for the nearest one. */
-    if (st->awaiting) {
-        int64_t now = bf_now_ms();
-        for (brain_job *j = st->awaiting; j; j = j->next_wait) {
-            int64_t left = j->deadline_ms - now;
-            if (left < 0) left = 0;
-            if (left < timeout_ms) timeout_ms = (int)left;
-        }
-    }
-    st->llm.wait(st->llm.impl, fds, n, timeout_ms);
-}
-
-bf_stage_ops brain_stage_ops(const brain_stage *st) {
-    bf_stage_ops ops = {.handle = op_handle, .tick = op_tick, .wait = st->llm.wait ? op_wait : NULL, .revoked = NULL};
-    return ops;
-}
+bf_stage_ops brain_stage_ops(void) { return (bf_stage_ops){.handle = op_handle}; }

@@ -5,38 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf_pg.h"
+
 struct brain_store {
-    bf_db *db;
-    long long timeout_ms;
-    PGconn *configured; /* the connection statement_timeout was set on; a reconnect resets it */
+    bf_pg_pool *pool;
 };
 
-brain_store *brain_store_new(bf_db *db, long long statement_timeout_ms) {
+brain_store *brain_store_new(bf_loop *loop, const char *dsn, size_t pool_size, long long statement_timeout_ms,
+                             bf_log *log, char *err, size_t errlen) {
     brain_store *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->db = db;
-    s->timeout_ms = statement_timeout_ms;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    bf_pg_opts o = {.dsn = dsn, .name = "context reads", .statement_timeout_ms = statement_timeout_ms, .log = log};
+    s->pool = bf_pg_pool_new(loop, pool_size, &o, err, errlen);
+    if (!s->pool) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
-void brain_store_free(brain_store *s) { free(s); }
-
-static int prepare(brain_store *s, char *err, size_t errlen) {
-    PGconn *c = bf_db_conn(s->db, err, errlen);
-    if (!c) return -1;
-    if (c == s->configured) return 0;
-    char ms[32];
-    snprintf(ms, sizeof ms, "%lld", s->timeout_ms);
-    const char *p[] = {ms};
-    PGresult *r = bf_db_query(s->db, "SELECT set_config('statement_timeout', $1, false)", 1, p, err, errlen);
-    if (!r) return -1;
-    PQclear(r);
-    s->configured = c;
-    return 0;
+void brain_store_free(brain_store *s) {
+    if (!s) return;
+    bf_pg_pool_free(s->pool);
+    free(s);
 }
 
-/* One statement, one round trip: every section is a sub-select aggregated to JSON, so the loop
- * thread waits for the database once per request. Image facts are the analysis row minus its
+/* One statement, one round trip: every section is a sub-select aggregated to JSON, so a request
+ * costs the database one statement. Image facts are the analysis row minus its
  * identifiers, so columns added by later migrations reach the prompt without a code change. */
 static const char context_sql[] =
     "SELECT json_build_object("
@@ -64,20 +62,42 @@ static const char context_sql[] =
     "   AND ($2::text IS NULL OR conversation_id = $2::text) ORDER BY created_at DESC LIMIT $4::int) mm), "
     "   '[]'::json))";
 
-char *brain_store_context(brain_store *s, const char *project_id, const char *conversation_id,
-                          long long conversation_limit, long long image_limit, char *err, size_t errlen) {
-    if (prepare(s, err, errlen) != 0) return NULL;
+typedef struct context_call {
+    brain_store_context_fn done;
+    void *ctx;
+} context_call;
+
+static void on_context(void *arg, const PGresult *res, const char *err) {
+    context_call *c = arg;
+    char *doc = NULL;
+    char why[160] = "";
+    if (!err) {
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+            doc = strdup(PQgetvalue(res, 0, 0));
+            if (!doc) snprintf(why, sizeof why, "out of memory");
+        } else {
+            snprintf(why, sizeof why, "context query returned no row");
+        }
+    }
+    c->done(c->ctx, doc, doc ? NULL : err ? err : why);
+    free(c);
+}
+
+static int context_read(void *impl, const char *project_id, const char *conversation_id, long long conversation_limit,
+                        long long image_limit, brain_store_context_fn done, void *ctx) {
+    brain_store *s = impl;
+    context_call *c = malloc(sizeof *c);
+    if (!c) return -1;
+    *c = (context_call){.done = done, .ctx = ctx};
     char conv[32], img[32];
     snprintf(conv, sizeof conv, "%lld", conversation_limit);
     snprintf(img, sizeof img, "%lld", image_limit);
     const char *p[] = {project_id, conversation_id, img, conv};
-    PGresult *r = bf_db_query(s->db, context_sql, 4, p, err, errlen);
-    if (!r) return NULL;
-    char *out = NULL;
-    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) out = strdup(PQgetvalue(r, 0, 0));
-    else snprintf(err, errlen, "context query returned no row");
-    PQclear(r);
-    return out;
+    if (bf_pg_pool_query_prepared(s->pool, BRAIN_STORE_CONTEXT_STMT, context_sql, 4, p, on_context, c) != 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
 }
 
 static const char known_sql[] =
@@ -85,24 +105,46 @@ static const char known_sql[] =
     "  AND u.url = ANY (ia.image_urls)) "
     "FROM json_array_elements_text($2::json) WITH ORDINALITY AS u(url, n) ORDER BY u.n";
 
-int brain_store_known_images(brain_store *s, const char *project_id, const char *const *urls, size_t n, int *known,
-                             char *err, size_t errlen) {
-    for (size_t i = 0; i < n; i++) known[i] = 0;
-    if (n == 0) return 0;
-    if (prepare(s, err, errlen) != 0) return -1;
+typedef struct known_call {
+    brain_store_known_fn done;
+    void *ctx;
+    size_t n;
+    int known[];
+} known_call;
+
+static void on_known(void *arg, const PGresult *res, const char *err) {
+    known_call *c = arg;
+    if (!err)
+        for (int i = 0; i < PQntuples(res) && (size_t)i < c->n; i++)
+            c->known[i] = strcmp(PQgetvalue(res, i, 1), "t") == 0;
+    c->done(c->ctx, c->known, c->n, err);
+    free(c);
+}
+
+static int known_images(void *impl, const char *project_id, const char *const *urls, size_t n,
+                        brain_store_known_fn done, void *ctx) {
+    brain_store *s = impl;
+    known_call *c = calloc(1, sizeof *c + (n ? n : 1) * sizeof c->known[0]);
+    if (!c) return -1;
+    c->done = done;
+    c->ctx = ctx;
+    c->n = n;
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(urls[i]));
     char *json = arr ? cJSON_PrintUnformatted(arr) : NULL;
     cJSON_Delete(arr);
-    if (!json) {
-        snprintf(err, errlen, "out of memory");
+    const char *p[] = {project_id, json};
+    if (!json || bf_pg_pool_query_prepared(s->pool, "brain_known_images", known_sql, 2, p, on_known, c) != 0) {
+        free(json);
+        free(c);
         return -1;
     }
-    const char *p[] = {project_id, json};
-    PGresult *r = bf_db_query(s->db, known_sql, 2, p, err, errlen);
     free(json);
-    if (!r) return -1;
-    for (int i = 0; i < PQntuples(r) && (size_t)i < n; i++) known[i] = strcmp(PQgetvalue(r, i, 1), "t") == 0;
-    PQclear(r);
     return 0;
+}
+
+static size_t pending(void *impl) { return bf_pg_pool_pending(((brain_store *)impl)->pool); }
+
+brain_store_ops brain_store_ops_of(brain_store *s) {
+    return (brain_store_ops){.impl = s, .context = context_read, .known_images = known_images, .pending = pending};
 }

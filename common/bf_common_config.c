@@ -25,8 +25,13 @@ const bf_cfg_var bf_common_cfg_vars[] = {
      "PostgreSQL connection string (libpq keyword=value or postgresql:// URI, sslmode and all). "
      "Empty: no database (brain-worker then decides on degraded context)."},
     {"MAX_IN_FLIGHT", BF_CFG_INT, F(max_in_flight), "256", 1, 100000, NULL, 0,
-     "Messages handled concurrently per process; at it the runtime stops taking messages "
-     "(and keeps polling, so the group never times it out)."},
+     "Messages of each input topic a worker works on at once; at it the runtime stops taking that "
+     "topic's messages (and keeps polling, so the group never times it out). Parked messages and "
+     "messages waiting only for their outputs' acknowledgement do not count."},
+    {"MAX_PARKED", BF_CFG_INT, F(max_parked), "10000", 0, 1000000, NULL, 0,
+     "Messages a worker may hold parked (brain-worker: requests queued behind an earlier request of "
+     "their project, or waiting for image facts), shared evenly between the assigned partitions: a "
+     "partition at its share is not read until one of its messages moves on."},
     {"SHUTDOWN_TIMEOUT", BF_CFG_MS, F(shutdown_timeout_ms), "20s", 0, 600000, NULL, 0,
      "On SIGTERM, how long in-flight work may finish before it is abandoned (it is then redelivered "
      "to another replica). Keep it below the pod's terminationGracePeriodSeconds."},

@@ -16,6 +16,7 @@ typedef struct bf_common_cfg {
     char log_level[BF_CFG_STR_MAX];
     char pg_dsn[BF_CFG_STR_MAX];
     long long max_in_flight;
+    long long max_parked;
     long long shutdown_timeout_ms;
     long long poll_stall_ms;
     long long stats_interval_ms;

@@ -61,14 +61,9 @@ unsigned char *bf_base64_decode(const char *text, size_t *out_len) {
 /* The dead letter itself must never be rejected by its own codec, so every field is brought
  * within the contract's bounds here: oversize originals are cut (and the reason says so), odd
  * keys become project "unknown", odd topic/header names are shortened. */
-char *bf_dlq_build(const bf_dlq_source *src, const char *group, const char *worker, const char *code,
-                   const char *message, int64_t failed_at_ms) {
-    char project[BF_ID_MAX + 1] = "unknown";
-    if (src->key && src->key_len > 0 && src->key_len <= BF_ID_MAX && !memchr(src->key, '\0', src->key_len)) {
-        memcpy(project, src->key, src->key_len);
-        project[src->key_len] = '\0';
-        if (!bf_ident_valid(project)) snprintf(project, sizeof project, "unknown");
-    }
+char *bf_dlq_build(const bf_dlq_source *src, const char *project, const char *group, const char *worker,
+                   const char *code, const char *message, int64_t failed_at_ms, bf_envelope *env) {
+    if (!project || !bf_ident_valid(project)) project = "unknown";
     bf_msg_dead_letter m;
     memset(&m, 0, sizeof m);
     char err[256];
@@ -104,11 +99,13 @@ char *bf_dlq_build(const bf_dlq_source *src, const char *group, const char *work
     m.failed_at_ms = failed_at_ms;
     char *out = bf_msg_dead_letter_encode(&m, err, sizeof err);
     free(h);
+    if (out && env) *env = m.env;
     return out;
 }
 
-char *bf_dlq_encode(const rd_kafka_message_t *rkm, const char *topic, const char *group, const char *worker,
-                    const char *code, const char *message, int64_t failed_at_ms) {
+char *bf_dlq_encode(const rd_kafka_message_t *rkm, const char *topic, const char *project, const char *traceparent,
+                    const char *group, const char *worker, const char *code, const char *message,
+                    int64_t failed_at_ms, bf_envelope *env) {
     rd_kafka_headers_t *hdrs = NULL;
     size_t n = 0;
     if (rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) n = rd_kafka_header_cnt(hdrs);
@@ -116,27 +113,19 @@ char *bf_dlq_encode(const rd_kafka_message_t *rkm, const char *topic, const char
     const char **values = calloc(n + 1, sizeof *values);
     size_t *lens = calloc(n + 1, sizeof *lens);
     char *out = NULL;
-    const char *traceparent = NULL;
     if (!names || !values || !lens) goto done;
     for (size_t i = 0; i < n; i++) {
         const void *v;
         rd_kafka_header_get_all(hdrs, i, &names[i], &v, &lens[i]);
         values[i] = v;
     }
-    char tp[64] = "";
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], "traceparent") == 0 && values[i] && lens[i] < sizeof tp) {
-            memcpy(tp, values[i], lens[i]);
-            tp[lens[i]] = '\0';
-            traceparent = tp;
-        }
     bf_dlq_source src = {
         .topic = topic, .partition = rkm->partition, .offset = rkm->offset,
         .timestamp_ms = rd_kafka_message_timestamp(rkm, NULL), .key = rkm->key, .key_len = rkm->key_len,
         .payload = rkm->payload, .len = rkm->len, .header_names = names, .header_values = values,
         .header_lens = lens, .n_headers = n, .traceparent = traceparent,
     };
-    out = bf_dlq_build(&src, group, worker, code, message, failed_at_ms);
+    out = bf_dlq_build(&src, project, group, worker, code, message, failed_at_ms, env);
 done:
     free(names);
     free(values);

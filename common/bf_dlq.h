@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bf_envelope.h"
+
 /* Original bytes kept in a dead letter, at most. Base64 makes them 4/3 larger, and the dead letter
  * must stay under Kafka's default 1 MB message limit: a dead letter the broker refuses would be a
  * failed delivery, which stops the worker, which then meets the same message again on restart. */
@@ -29,13 +31,17 @@ typedef struct bf_dlq_source {
     const char *traceparent; /* of the failed message, for the envelope's trace id; may be NULL */
 } bf_dlq_source;
 
-/* Returns the malloc'd JSON message (caller frees) or NULL when out of memory. */
-char *bf_dlq_build(const bf_dlq_source *src, const char *group, const char *worker, const char *code,
-                   const char *message, int64_t failed_at_ms);
+/* Returns the malloc'd JSON message (caller frees) or NULL when out of memory; env (may be NULL)
+ * receives its envelope, for the publication's key and headers. project is the id the dead letter
+ * is filed under (bf_publish_dead_letter_project); anything but a valid id becomes "unknown". */
+char *bf_dlq_build(const bf_dlq_source *src, const char *project, const char *group, const char *worker,
+                   const char *code, const char *message, int64_t failed_at_ms, bf_envelope *env);
 
-/* Convenience for the runtime: fills a bf_dlq_source from a consumed message. */
-char *bf_dlq_encode(const rd_kafka_message_t *rkm, const char *topic, const char *group, const char *worker,
-                    const char *code, const char *message, int64_t failed_at_ms);
+/* Convenience for the runtime: fills a bf_dlq_source from a consumed message; traceparent is the
+ * one the runtime gave the message (its header's, or the continued trace). */
+char *bf_dlq_encode(const rd_kafka_message_t *rkm, const char *topic, const char *project, const char *traceparent,
+                    const char *group, const char *worker, const char *code, const char *message,
+                    int64_t failed_at_ms, bf_envelope *env);
 
 /* Standard base64 with padding; returns a malloc'd NUL-terminated string (caller frees). */
 char *bf_base64_encode(const void *data, size_t len);

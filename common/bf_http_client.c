@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bf_backoff.h"
+#include "bf_llm_endpoint.h"
 #include "bf_net_guard.h"
 #include "bf_trace.h"
 
@@ -53,6 +54,8 @@ typedef struct xfer {
     long retry_after_ms;         /* last seen over all attempts; -1 none */
     int64_t started_ms, due_ms;
 
+    bf_timer retry_timer;        /* the pause before the next attempt */
+
     /* Filled when the transfer is finished, for the callback. */
     bf_http_error error;
     long status;
@@ -60,8 +63,20 @@ typedef struct xfer {
     char *content_type, *effective_url;
 } xfer;
 
+/* A socket curl asked us to watch (CURLMOPT_SOCKETFUNCTION), attached with curl_multi_assign. */
+typedef struct sock {
+    bf_io io;
+    bf_http_client *c;
+    struct sock *prev, *next; /* the client's list, so none outlives it */
+} sock;
+
 struct bf_http_client {
+    bf_loop *loop;
     CURLM *multi;
+    bf_timer curl_timer; /* CURLMOPT_TIMERFUNCTION's deadline */
+    bf_timer kick;       /* queued transfers to start and finished ones to report, next turn */
+    xfer *done;          /* finished, callbacks not run yet (newest first) */
+    sock *socks;
     size_t max_concurrent;
     long connect_timeout_ms, timeout_ms, max_redirects;
     size_t max_response_bytes;
@@ -76,11 +91,7 @@ struct bf_http_client {
     bool dispatching;
 };
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static int64_t mono_ms(const bf_http_client *c) { return bf_loop_now(c->loop); }
 
 const char *bf_http_error_name(bf_http_error e) {
     switch (e) {
@@ -95,45 +106,6 @@ const char *bf_http_error_name(bf_http_error e) {
     case BF_HTTP_ERR_INTERNAL: return "internal";
     }
     return "unknown";
-}
-
-bf_http_client *bf_http_client_new(const bf_http_client_opts *opts, char *err, size_t errlen) {
-    bf_http_client_opts o = opts ? *opts : (bf_http_client_opts){0};
-    bf_http_client *c = calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (o.net_guard && bf_net_guard_parse(&c->guard, o.allow_cidrs, err, errlen) != 0) {
-        free(c);
-        return NULL;
-    }
-    c->guard_on = o.net_guard;
-    c->max_concurrent = o.max_concurrent ? o.max_concurrent : DEFAULT_MAX_CONCURRENT;
-    c->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->max_response_bytes = o.max_response_bytes ? o.max_response_bytes : DEFAULT_MAX_RESPONSE;
-    c->max_redirects = o.max_redirects > 0 ? o.max_redirects : 0;
-    c->user_agent = strdup(o.user_agent ? o.user_agent : DEFAULT_USER_AGENT);
-    uint64_t seed = o.jitter_seed;
-    if (!seed) bf_random_bytes(&seed, sizeof seed);
-    bf_rng_seed(&c->rng, seed);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errlen, "curl_global_init failed");
-        free(c->user_agent);
-        free(c);
-        return NULL;
-    }
-    c->multi = curl_multi_init();
-    if (!c->multi || !c->user_agent) {
-        snprintf(err, errlen, "out of memory");
-        if (c->multi) curl_multi_cleanup(c->multi);
-        curl_global_cleanup();
-        free(c->user_agent);
-        free(c);
-        return NULL;
-    }
-    return c;
 }
 
 /* ---- one transfer ---------------------------------------------------------------------------- */
@@ -278,51 +250,39 @@ static void enqueue(bf_http_client *c, xfer *x) {
     c->n_queued++;
 }
 
-/* Puts x on the wire; on failure it is finished with an internal error into *done. */
-static void activate(bf_http_client *c, xfer *x, xfer **done) {
+static void mark_done(bf_http_client *c, xfer *x) {
+    list_unlink(c, x);
+    x->state = X_DONE;
+    x->qnext = c->done;
+    c->done = x;
+}
+
+/* Puts x on the wire; on failure it is finished with an internal error. */
+static void activate(bf_http_client *c, xfer *x) {
     x->len = 0;
     if (x->buf) x->buf[0] = '\0';
     x->too_large = x->blocked = false;
     x->blocked_msg[0] = x->curl_err[0] = '\0';
     x->attempt_retry_after_ms = -1;
     x->attempts++;
-    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
-        x->error = BF_HTTP_ERR_INTERNAL;
-        snprintf(x->error_msg, sizeof x->error_msg, "curl_multi_add_handle failed");
-        list_unlink(c, x);
-        x->state = X_DONE;
-        x->qnext = *done;
-        *done = x;
-        return;
-    }
     x->state = X_ACTIVE;
     c->n_active++;
+    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK) {
+        c->n_active--;
+        x->error = BF_HTTP_ERR_INTERNAL;
+        snprintf(x->error_msg, sizeof x->error_msg, "curl_multi_add_handle failed");
+        mark_done(c, x);
+    }
 }
 
-static void pump_queue(bf_http_client *c, xfer **done) {
+static void pump_queue(bf_http_client *c) {
     while (c->q_head && c->n_active < c->max_concurrent) {
         xfer *x = c->q_head;
         c->q_head = x->qnext;
         if (!c->q_head) c->q_tail = NULL;
         c->n_queued--;
-        activate(c, x, done);
+        activate(c, x);
     }
-}
-
-/* Sleepers whose pause is over go to the back of the FIFO; returns the earliest remaining due
- * time, or INT64_MAX. */
-static int64_t wake_sleepers(bf_http_client *c, int64_t now) {
-    int64_t next = INT64_MAX;
-    for (xfer *x = c->all; x; x = x->next) {
-        if (x->state != X_SLEEPING) continue;
-        if (x->due_ms <= now) {
-            c->n_sleeping--;
-            enqueue(c, x);
-        } else if (x->due_ms < next) {
-            next = x->due_ms;
-        }
-    }
-    return next;
 }
 
 int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http_done_fn cb,
@@ -358,10 +318,17 @@ int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http
     if (x->retry.base_ms <= 0) x->retry.base_ms = DEFAULT_RETRY_BASE_MS;
     if (x->retry.max_ms <= 0) x->retry.max_ms = DEFAULT_RETRY_MAX_MS;
     x->retry_after_ms = -1;
-    x->started_ms = mono_ms();
+    x->started_ms = mono_ms(c);
     x->easy = curl_easy_init();
     if (!x->easy || configure(x) != 0) {
         snprintf(err, errlen, "curl refused the request's options (%s)", x->url);
+        xfer_free(x);
+        return -1;
+    }
+    /* Started on the next turn (the kick timer), so that even a failure to add the handle is
+     * reported through the callback, never inside this call. */
+    if (bf_timer_start_in(c->loop, &c->kick, 0) != 0) {
+        snprintf(err, errlen, "out of memory");
         xfer_free(x);
         return -1;
     }
@@ -369,8 +336,6 @@ int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http
     if (c->all) c->all->prev = x;
     c->all = x;
     c->started++;
-    /* Only queued here: the callback must never run inside start, so failures to add the handle
-     * surface in the next wait. */
     enqueue(c, x);
     return 0;
 oom:
@@ -383,7 +348,9 @@ oom:
 
 static bool is_retryable(bf_http_error e, long status) {
     if (e == BF_HTTP_ERR_TIMEOUT || e == BF_HTTP_ERR_CONNECT) return true;
-    return e == BF_HTTP_ERR_STATUS && (status == 429 || (status >= 500 && status <= 599));
+    /* 408/409/429/5xx: the statuses another attempt can turn into an answer (bf_llm_endpoint.h);
+     * any other 4xx would fail the same way again. */
+    return e == BF_HTTP_ERR_STATUS && bf_llm_status_retryable(status);
 }
 
 static void classify(xfer *x, CURLcode rc) {
@@ -437,7 +404,15 @@ static void classify(xfer *x, CURLcode rc) {
     snprintf(x->error_msg, sizeof x->error_msg, "%s", detail);
 }
 
-static void finish_attempt(bf_http_client *c, xfer *x, CURLcode rc, xfer **done) {
+static void on_retry_due(bf_timer *t) {
+    xfer *x = t->data;
+    bf_http_client *c = x->c;
+    c->n_sleeping--;
+    enqueue(c, x);
+    bf_timer_start_in(c->loop, &c->kick, 0);
+}
+
+static void finish_attempt(bf_http_client *c, xfer *x, CURLcode rc) {
     curl_multi_remove_handle(c->multi, x->easy);
     c->n_active--;
     classify(x, rc);
@@ -445,21 +420,21 @@ static void finish_attempt(bf_http_client *c, xfer *x, CURLcode rc, xfer **done)
     if (is_retryable(x->error, x->status) && x->attempts < x->retry.max_attempts) {
         int64_t pause = bf_backoff_ms(x->attempts, x->retry.base_ms, x->retry.max_ms, &c->rng);
         pause = bf_backoff_with_retry_after(pause, x->attempt_retry_after_ms, x->retry.max_ms);
-        x->due_ms = mono_ms() + pause;
+        x->due_ms = mono_ms(c) + pause;
         x->state = X_SLEEPING;
         c->n_sleeping++;
         c->retries++;
-        return;
+        bf_timer_init(&x->retry_timer, on_retry_due, x);
+        if (bf_timer_start(c->loop, &x->retry_timer, x->due_ms) == 0) return;
+        c->n_sleeping--; /* out of memory arming the timer: this attempt's result stands */
+        x->state = X_ACTIVE;
     }
     const char *ct = NULL, *eff = NULL;
     curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &ct);
     curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &eff);
     if (ct) x->content_type = strdup(ct);
     if (eff) x->effective_url = strdup(eff);
-    list_unlink(c, x);
-    x->state = X_DONE;
-    x->qnext = *done;
-    *done = x;
+    mark_done(c, x);
 }
 
 static void deliver(bf_http_client *c, xfer *x) {
@@ -475,7 +450,7 @@ static void deliver(bf_http_client *c, xfer *x) {
         .effective_url = x->effective_url,
         .attempts = x->attempts,
         .retry_after_ms = x->retry_after_ms,
-        .elapsed_ms = mono_ms() - x->started_ms,
+        .elapsed_ms = mono_ms(c) - x->started_ms,
     };
     c->completed++;
     x->cb(&r, x->cb_ctx);
@@ -483,79 +458,111 @@ static void deliver(bf_http_client *c, xfer *x) {
 
 /* Callbacks run last, in completion order, so that a callback starting a request sees a
  * consistent client. */
-static void deliver_all(bf_http_client *c, xfer *done) {
-    xfer *rev = NULL;
-    while (done) {
-        xfer *n = done->qnext;
-        done->qnext = rev;
-        rev = done;
-        done = n;
-    }
+static void deliver_all(bf_http_client *c) {
+    if (c->dispatching) return; /* the outer call delivers what was added meanwhile */
     c->dispatching = true;
-    while (rev) {
-        xfer *n = rev->qnext;
-        deliver(c, rev);
-        xfer_free(rev);
-        rev = n;
+    while (c->done) {
+        xfer *rev = NULL;
+        while (c->done) {
+            xfer *n = c->done->qnext;
+            c->done->qnext = rev;
+            rev = c->done;
+            c->done = n;
+        }
+        while (rev) {
+            xfer *n = rev->qnext;
+            deliver(c, rev);
+            xfer_free(rev);
+            rev = n;
+        }
     }
     c->dispatching = false;
 }
 
-int bf_http_client_wait(bf_http_client *c, const int *extra_fds, size_t n_extra, int timeout_ms,
-                        short *revents, char *err, size_t errlen) {
-    if (c->dispatching) {
-        snprintf(err, errlen, "bf_http_client_wait called from a completion callback");
-        return -1;
-    }
-    if (timeout_ms < 0) timeout_ms = 0;
-    xfer *done = NULL;
-    int64_t now = mono_ms();
-    int64_t next_due = wake_sleepers(c, now);
-    pump_queue(c, &done);
-    if (done) timeout_ms = 0;
-    if (next_due != INT64_MAX && next_due - now < timeout_ms) timeout_ms = (int)(next_due - now);
-
-    struct curl_waitfd stackfds[8];
-    struct curl_waitfd *wfds = n_extra <= 8 ? stackfds : calloc(n_extra, sizeof *wfds);
-    if (!wfds) {
-        snprintf(err, errlen, "out of memory");
-        deliver_all(c, done);
-        return -1;
-    }
-    for (size_t i = 0; i < n_extra; i++)
-        wfds[i] = (struct curl_waitfd){.fd = extra_fds[i], .events = CURL_WAIT_POLLIN, .revents = 0};
-    int rc = 0;
-    CURLMcode mc = curl_multi_poll(c->multi, wfds, (unsigned)n_extra, timeout_ms, NULL);
-    if (mc != CURLM_OK) {
-        snprintf(err, errlen, "curl_multi_poll: %s", curl_multi_strerror(mc));
-        rc = -1;
-    }
-    int readable = 0;
-    for (size_t i = 0; i < n_extra; i++) {
-        if (revents) revents[i] = rc == 0 ? wfds[i].revents : 0;
-        if (rc == 0 && wfds[i].revents) readable++;
-    }
-    if (wfds != stackfds) free(wfds);
-
-    int running = 0;
-    mc = curl_multi_perform(c->multi, &running);
-    if (mc != CURLM_OK && rc == 0) {
-        snprintf(err, errlen, "curl_multi_perform: %s", curl_multi_strerror(mc));
-        rc = -1;
-    }
+/* After curl did some work: collects finished attempts, fills free slots, runs callbacks. */
+static void process(bf_http_client *c) {
     CURLMsg *m;
     int left = 0;
     while ((m = curl_multi_info_read(c->multi, &left))) {
         if (m->msg != CURLMSG_DONE) continue;
         char *priv = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        if (priv) finish_attempt(c, (xfer *)(void *)priv, m->data.result, &done);
+        if (priv) finish_attempt(c, (xfer *)(void *)priv, m->data.result);
     }
-    wake_sleepers(c, mono_ms());
-    pump_queue(c, &done);
-    deliver_all(c, done);
-    return rc == 0 ? readable : -1;
+    pump_queue(c);
+    deliver_all(c);
 }
+
+static void on_kick(bf_timer *t) {
+    bf_http_client *c = t->data;
+    pump_queue(c);
+    deliver_all(c);
+}
+
+static void on_sock_io(bf_io *io, unsigned events) {
+    sock *k = io->data;
+    bf_http_client *c = k->c;
+    int flags = (events & BF_IO_READ ? CURL_CSELECT_IN : 0) | (events & BF_IO_WRITE ? CURL_CSELECT_OUT : 0) |
+                (events & BF_IO_ERROR ? CURL_CSELECT_ERR : 0);
+    int running = 0;
+    curl_multi_socket_action(c->multi, io->fd, flags, &running); /* may free k (CURL_POLL_REMOVE) */
+    process(c);
+}
+
+static void on_curl_timer(bf_timer *t) {
+    bf_http_client *c = t->data;
+    int running = 0;
+    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    process(c);
+}
+
+static void sock_free(bf_http_client *c, sock *k) {
+    bf_io_stop(c->loop, &k->io);
+    if (k->prev) k->prev->next = k->next;
+    else c->socks = k->next;
+    if (k->next) k->next->prev = k->prev;
+    free(k);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: what curl wants watched on s. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)e;
+    bf_http_client *c = userp;
+    sock *k = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (k) {
+            curl_multi_assign(c->multi, s, NULL);
+            sock_free(c, k);
+        }
+        return 0;
+    }
+    if (!k) {
+        k = calloc(1, sizeof *k);
+        if (!k) return -1; /* curl fails the transfer */
+        k->c = c;
+        bf_io_init(&k->io, s, on_sock_io, k);
+        k->next = c->socks;
+        if (c->socks) c->socks->prev = k;
+        c->socks = k;
+        curl_multi_assign(c->multi, s, k);
+    }
+    unsigned ev = (what & CURL_POLL_IN ? BF_IO_READ : 0u) | (what & CURL_POLL_OUT ? BF_IO_WRITE : 0u);
+    return bf_io_start(c->loop, &k->io, ev) == 0 ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when curl next wants to be called without socket activity. */
+static int on_timer_change(CURLM *m, long timeout_ms, void *userp) {
+    (void)m;
+    bf_http_client *c = userp;
+    if (timeout_ms < 0) {
+        bf_timer_stop(c->loop, &c->curl_timer);
+        return 0;
+    }
+    /* Never call curl back from inside its own callback: the timer fires on the loop's turn. */
+    return bf_timer_start_in(c->loop, &c->curl_timer, timeout_ms) == 0 ? 0 : -1;
+}
+
+bf_loop *bf_http_client_loop(const bf_http_client *c) { return c->loop; }
 
 size_t bf_http_client_in_flight(const bf_http_client *c) {
     return c->n_active + c->n_queued + c->n_sleeping;
@@ -572,25 +579,72 @@ bf_http_client_stats bf_http_client_stats_get(const bf_http_client *c) {
     };
 }
 
+bf_http_client *bf_http_client_new(bf_loop *loop, const bf_http_client_opts *opts, char *err, size_t errlen) {
+    bf_http_client_opts o = opts ? *opts : (bf_http_client_opts){0};
+    bf_http_client *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (o.net_guard && bf_net_guard_parse(&c->guard, o.allow_cidrs, err, errlen) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->loop = loop;
+    bf_timer_init(&c->curl_timer, on_curl_timer, c);
+    bf_timer_init(&c->kick, on_kick, c);
+    c->guard_on = o.net_guard;
+    c->max_concurrent = o.max_concurrent ? o.max_concurrent : DEFAULT_MAX_CONCURRENT;
+    c->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
+    c->max_response_bytes = o.max_response_bytes ? o.max_response_bytes : DEFAULT_MAX_RESPONSE;
+    c->max_redirects = o.max_redirects > 0 ? o.max_redirects : 0;
+    c->user_agent = strdup(o.user_agent ? o.user_agent : DEFAULT_USER_AGENT);
+    uint64_t seed = o.jitter_seed;
+    if (!seed) bf_random_bytes(&seed, sizeof seed);
+    bf_rng_seed(&c->rng, seed);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "curl_global_init failed");
+        free(c->user_agent);
+        free(c);
+        return NULL;
+    }
+    c->multi = curl_multi_init();
+    if (!c->multi || !c->user_agent) {
+        snprintf(err, errlen, "out of memory");
+        if (c->multi) curl_multi_cleanup(c->multi);
+        curl_global_cleanup();
+        free(c->user_agent);
+        free(c);
+        return NULL;
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    return c;
+}
+
 void bf_http_client_free(bf_http_client *c) {
     if (!c) return;
-    xfer *done = NULL;
     while (c->all) {
         xfer *x = c->all;
         if (x->state == X_ACTIVE) curl_multi_remove_handle(c->multi, x->easy);
-        list_unlink(c, x);
+        if (x->state == X_SLEEPING) bf_timer_stop(c->loop, &x->retry_timer);
         x->error = BF_HTTP_ERR_CANCELLED;
         x->status = 0;
         x->len = 0;
         snprintf(x->error_msg, sizeof x->error_msg, "cancelled: client shut down");
-        x->state = X_DONE;
-        x->qnext = done;
-        done = x;
+        mark_done(c, x);
     }
     c->q_head = c->q_tail = NULL;
     c->n_active = c->n_queued = c->n_sleeping = 0;
-    deliver_all(c, done);
+    bf_timer_stop(c->loop, &c->kick);
+    c->dispatching = false;
+    deliver_all(c);
     curl_multi_cleanup(c->multi);
+    while (c->socks) sock_free(c, c->socks); /* what curl did not say it removed */
+    bf_timer_stop(c->loop, &c->curl_timer);
     curl_global_cleanup();
     free(c->user_agent);
     free(c);

@@ -1,10 +1,10 @@
-/* Asynchronous HTTP client on curl's multi interface, driven by the worker's own loop.
+/* Asynchronous HTTP client on curl's multi socket interface, registered with the worker's event
+ * loop (bf_loop): curl's sockets and its timeout become loop watchers, so transfers progress while
+ * the loop serves Kafka and everything else, and nothing ever blocks.
  *
- * Single-threaded: one client belongs to one thread, and every callback runs inside
- * bf_http_client_wait on that thread. Nothing blocks: transfers beyond max_concurrent wait in a
- * FIFO, and a transfer waiting to be retried sleeps on a timer that only shortens the wait's poll,
- * so the Kafka queue fd handed to bf_http_client_wait is served while HTTP is busy (and the
- * reverse).
+ * Single-threaded: one client belongs to its loop's thread, and every callback runs from a loop
+ * callback on that thread. Transfers beyond max_concurrent wait in a FIFO; a transfer waiting to be
+ * retried sleeps on a loop timer.
  *
  * Retries (per request, bf_http_retry): 429, 5xx, timeouts and connection errors are tried again
  * after full-jitter exponential backoff (bf_backoff), or after the server's Retry-After when that is
@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bf_loop.h"
+
 typedef struct bf_http_client bf_http_client;
 
 typedef struct bf_http_client_opts {
@@ -35,8 +37,9 @@ typedef struct bf_http_client_opts {
     uint64_t jitter_seed;       /* backoff jitter PRNG seed; 0: random */
 } bf_http_client_opts;
 
-/* Returns NULL with a reason in err (e.g. a malformed allow_cidrs entry). */
-bf_http_client *bf_http_client_new(const bf_http_client_opts *opts, char *err, size_t errlen);
+/* Returns NULL with a reason in err (e.g. a malformed allow_cidrs entry). loop is borrowed and must
+ * outlive the client. */
+bf_http_client *bf_http_client_new(bf_loop *loop, const bf_http_client_opts *opts, char *err, size_t errlen);
 /* Transfers still pending complete with BF_HTTP_ERR_CANCELLED (their callbacks run here), so every
  * started request's callback runs exactly once. Must not be called from inside a callback. */
 void bf_http_client_free(bf_http_client *c);
@@ -90,23 +93,19 @@ typedef struct bf_http_response {
     int64_t elapsed_ms;       /* from bf_http_request_start to completion: queue, tries, pauses */
 } bf_http_response;
 
-/* Runs exactly once per successfully started request, inside bf_http_client_wait (never inside
+/* Runs exactly once per successfully started request, from a loop callback (never inside
  * bf_http_request_start). It may start new requests; it must not free the client. */
 typedef void (*bf_http_done_fn)(const bf_http_response *res, void *cb_ctx);
 
-/* Queues the request (everything in req is copied). Returns 0, or -1 with a reason in err (then cb
- * never runs): missing URL/callback, out of memory. Scheme and address problems are reported
- * through the callback, as the net guard only knows the address at connect time. */
+/* Queues the request (everything in req is copied); it starts on the loop's next turn. Returns 0,
+ * or -1 with a reason in err (then cb never runs): missing URL/callback, out of memory. Scheme and
+ * address problems are reported through the callback, as the net guard only knows the address at
+ * connect time. */
 int bf_http_request_start(bf_http_client *c, const bf_http_request *req, bf_http_done_fn cb,
                           void *cb_ctx, char *err, size_t errlen);
 
-/* Sleeps up to timeout_ms (0: just serve what is ready; -1 is not allowed) in curl_multi_poll
- * watching the client's sockets plus extra_fds (POLLIN), then drives transfers, starts due retries
- * and queued requests, and runs the callbacks of finished ones. Returns early when an extra fd is
- * readable or a transfer needs service. revents (may be NULL) receives each extra fd's poll events.
- * Returns the number of readable extra fds, or -1 on a curl failure (reason in err). */
-int bf_http_client_wait(bf_http_client *c, const int *extra_fds, size_t n_extra, int timeout_ms,
-                        short *revents, char *err, size_t errlen);
+/* The loop the client runs on. */
+bf_loop *bf_http_client_loop(const bf_http_client *c);
 
 /* Requests started and not yet completed: on the wire, queued, or sleeping before a retry. */
 size_t bf_http_client_in_flight(const bf_http_client *c);

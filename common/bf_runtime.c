@@ -2,14 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -20,22 +18,33 @@
 #include "bf_http_server.h"
 #include "bf_kafka_conf.h"
 #include "bf_offsets.h"
+#include "bf_publish.h"
 #include "bf_rng.h"
-#include "bf_trace.h"
 
 #define MAX_DEPS 8
+#define MAX_INPUTS 8
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
+/* Messages dispatched between two looks at the loop's ready descriptors and due timers. */
+#define IO_EVERY 64
 #define WARM_UP_BUDGET_MS 5000
+/* Finished messages waiting only for their outputs' acknowledgement, per unit of MAX_IN_FLIGHT:
+ * enough that a batch of acknowledgements (linger.ms plus a round trip) never stalls a stage that
+ * keeps MAX_IN_FLIGHT busy, few enough that their payloads stay a small multiple of the budget. */
+#define UNACKED_PER_SLOT 8
+#define UNACKED_MIN 1024
 
 /* The runtime's view of an input message; bf_inmsg is its public face (first member). */
 typedef struct inmsg_impl {
     bf_inmsg pub;
     rd_kafka_message_t *rkm;
-    int pending_outputs;    /* produced on its behalf, not yet acknowledged */
+    int pending_outputs;    /* published on its behalf, not yet acknowledged */
     bool handler_done;
+    bool parked;
+    bool unacked;           /* counted in rt->n_unacked */
     unsigned generation;    /* assignment generation it was consumed in */
-    int64_t started_ms;
+    unsigned topic;         /* index in rt->inputs */
+    unsigned part;          /* index in rt->parts */
     struct inmsg_impl *prev, *next; /* the in-flight list, for shutdown and revocation */
 } inmsg_impl;
 
@@ -44,33 +53,65 @@ typedef struct {
     atomic_bool ok;
 } dependency;
 
-#define MAX_TOPIC_METRICS 32
+typedef struct {
+    char name[BF_CFG_STR_MAX * 2]; /* full name */
+    size_t active;                 /* pending and not parked */
+    bf_metric *in, *failed, *latency;
+} input_topic;
+
+/* A partition ever assigned: its queue while assigned, and its parked messages (which may outlive
+ * the assignment, so the entry stays). */
+typedef struct {
+    unsigned topic;
+    int32_t partition;
+    size_t parked;
+    rd_kafka_queue_t *q; /* NULL when not assigned (or still forwarded to the consumer queue) */
+} part_entry;
 
 typedef struct {
-    char topic[256];
-    bf_metric *in, *out, *failed, *latency;
-} topic_metrics;
+    char base[BF_CFG_STR_MAX];
+    rd_kafka_topic_t *rkt; /* held, so the producer keeps its metadata fresh */
+    bf_metric *out;
+} output_topic;
+
+/* A message librdkafka's queue had no room for: produced again on the next turns, and meanwhile
+ * no input is taken. */
+typedef struct overflow {
+    struct overflow *next;
+    output_topic *topic;
+    char *key;
+    size_t key_len;
+    char *payload;
+    size_t len;
+    rd_kafka_headers_t *hdrs;
+    inmsg_impl *cause;
+} overflow;
 
 struct bf_runtime {
     bf_runtime_opts opts;
+    bf_stage_ops ops;
+    void *stage;
     const bf_common_cfg *cfg;
     bf_log *log;
     bf_metrics *metrics;
+    bf_loop *loop;
     char group_id[BF_CFG_STR_MAX];
     rd_kafka_t *consumer, *producer;
-    rd_kafka_topic_t **out_topics; /* held so the producer keeps their metadata fresh */
-    size_t n_out_topics;
     rd_kafka_queue_t *consumer_q, *producer_q;
-    /* The assigned partitions' own queues, detached from consumer_q (see attach_partition_queues);
-     * read round robin from part_next. */
-    rd_kafka_queue_t **part_qs;
-    size_t n_part_qs, part_next;
+    input_topic inputs[MAX_INPUTS];
+    size_t n_inputs;
+    part_entry *parts;
+    size_t n_parts, cap_parts, n_assigned, part_next;
+    output_topic **outputs; /* each its own allocation: librdkafka's topic opaque points at it */
+    size_t n_outputs;
+    overflow *overflow_head, *overflow_tail;
     int wake_pipe[2];
     int signal_fd;
+    bf_io wake_io, signal_io;
     sigset_t old_mask;
     bf_offsets *offsets;
     inmsg_impl *inflight_head;
-    size_t inflight;
+    size_t inflight, n_parked, n_unacked, max_unacked;
     unsigned generation;
     bool stopping, fatal, paused, held;
     int64_t drain_deadline;
@@ -78,47 +119,16 @@ struct bf_runtime {
     /* Read by the HTTP thread. */
     atomic_llong last_turn_ms;
     atomic_bool joined;
-    atomic_int n_assigned;
+    atomic_int n_assigned_pub;
     dependency deps[MAX_DEPS];
     atomic_int n_deps;
-    bf_metric *m_in_flight, *m_lag, *m_rebalances, *m_produce_errors, *m_paused;
-    topic_metrics topic_metrics[MAX_TOPIC_METRICS];
-    size_t n_topic_metrics;
+    bf_metric *m_in_flight, *m_parked, *m_unacked, *m_lag, *m_rebalances, *m_produce_errors, *m_paused;
     bf_rng rng; /* span and trace ids */
 };
 
-int64_t bf_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t bf_wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Per-topic metrics, looked up once per topic rather than per message (a registry lookup
- * formats labels and compares strings). */
-static const topic_metrics *topic_metrics_get(bf_runtime *rt, const char *topic) {
-    for (size_t i = 0; i < rt->n_topic_metrics; i++)
-        if (strcmp(rt->topic_metrics[i].topic, topic) == 0) return &rt->topic_metrics[i];
-    static const topic_metrics none; /* all NULL: updates through it are no-ops */
-    if (rt->n_topic_metrics == MAX_TOPIC_METRICS) return &none;
-    topic_metrics *t = &rt->topic_metrics[rt->n_topic_metrics++];
-    snprintf(t->topic, sizeof t->topic, "%s", topic);
-    char labels[300];
-    snprintf(labels, sizeof labels, "topic=\"%s\"", topic);
-    t->in = bf_metrics_counter(rt->metrics, "bf_messages_in_total", "Messages consumed, by topic.", labels);
-    t->out = bf_metrics_counter(rt->metrics, "bf_messages_out_total", "Messages produced and acknowledged, by topic.",
-                                labels);
-    t->failed = bf_metrics_counter(rt->metrics, "bf_messages_failed_total",
-                                   "Input messages sent to deadLetters, by input topic.", labels);
-    t->latency = bf_metrics_histogram(rt->metrics, "bf_processing_seconds",
-                                      "Time from poll to a message's effects acknowledged, by input topic.", labels,
-                                      bf_metrics_latency_bounds, bf_metrics_latency_n);
-    return t;
+static void fail(bf_runtime *rt) {
+    rt->fatal = true;
+    rt->stopping = true;
 }
 
 /* ---- probes (HTTP thread) ---- */
@@ -149,7 +159,7 @@ static int probe_readyz(void *ctx, char *msg, size_t msglen) {
             return 0;
         }
     }
-    snprintf(msg, msglen, "ready: %d partitions assigned", atomic_load(&rt->n_assigned));
+    snprintf(msg, msglen, "ready: %d partitions assigned", atomic_load(&rt->n_assigned_pub));
     return 1;
 }
 
@@ -161,8 +171,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
         char fatal[512];
         rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
         bf_log_error(rt->log, "fatal kafka error %s: %s", rd_kafka_err2name(ferr), fatal);
-        rt->fatal = true;
-        rt->stopping = true;
+        fail(rt);
         return;
     }
     /* Transport errors (broker down, all brokers down) are retried by librdkafka itself. */
@@ -211,45 +220,65 @@ static void set_paused(bf_runtime *rt, bool pause) {
     bf_metric_set(rt->m_paused, pause ? 1 : 0);
 }
 
-/* Each assigned partition's messages stay in that partition's own queue instead of being
- * forwarded to the consumer queue, and the loop takes from them only while below max_in_flight.
- * Pausing at the limit (what the runtime did before) makes librdkafka purge every prefetched
- * message and, on resume, restart fetching only when its broker thread next wakes: 0.6 s per
- * pause/resume cycle measured with MAX_IN_FLIGHT=256 (bench/README.md). Left in their queues,
- * prefetched messages wait, and librdkafka stops fetching a partition whose queue holds
- * queued.min.messages or queued.max.messages.kbytes (per partition in this mode). Events
- * (rebalances, errors) still come through the consumer queue, polled every turn, which also keeps
- * the group membership (max.poll.interval.ms) whatever the in-flight count. */
-static void detach_partition_queues(bf_runtime *rt) {
-    for (size_t i = 0; i < rt->n_part_qs; i++) {
-        rd_kafka_queue_io_event_enable(rt->part_qs[i], -1, NULL, 0);
-        rd_kafka_queue_destroy(rt->part_qs[i]);
+static int input_index(const bf_runtime *rt, const char *topic) {
+    for (size_t i = 0; i < rt->n_inputs; i++)
+        if (strcmp(rt->inputs[i].name, topic) == 0) return (int)i;
+    return -1;
+}
+
+/* The entry of (topic, partition), created on first sight; -1 when out of memory. */
+static long part_index(bf_runtime *rt, unsigned topic, int32_t partition) {
+    for (size_t i = 0; i < rt->n_parts; i++)
+        if (rt->parts[i].topic == topic && rt->parts[i].partition == partition) return (long)i;
+    if (rt->n_parts == rt->cap_parts) {
+        size_t cap = rt->cap_parts ? rt->cap_parts * 2 : 16;
+        part_entry *n = realloc(rt->parts, cap * sizeof *n);
+        if (!n) return -1;
+        rt->parts = n;
+        rt->cap_parts = cap;
     }
-    free(rt->part_qs);
-    rt->part_qs = NULL;
-    rt->n_part_qs = rt->part_next = 0;
+    rt->parts[rt->n_parts] = (part_entry){.topic = topic, .partition = partition};
+    return (long)rt->n_parts++;
+}
+
+/* Each assigned partition's messages stay in that partition's own queue instead of being
+ * forwarded to the consumer queue, and the loop takes from each only while its topic is under
+ * MAX_IN_FLIGHT and the partition under its share of MAX_PARKED. Pausing at the limit (what the
+ * runtime once did) makes librdkafka purge every prefetched message and, on resume, restart
+ * fetching only when its broker thread next wakes: 0.6 s per pause/resume cycle measured with
+ * MAX_IN_FLIGHT=256 (bench/README.md). Left in their queues, prefetched messages wait, and
+ * librdkafka stops fetching a partition whose queue holds queued.min.messages or
+ * queued.max.messages.kbytes (per partition in this mode). Events (rebalances, errors) still come
+ * through the consumer queue, polled every turn. */
+static void detach_partition_queues(bf_runtime *rt) {
+    for (size_t i = 0; i < rt->n_parts; i++) {
+        part_entry *p = &rt->parts[i];
+        if (!p->q) continue;
+        rd_kafka_queue_io_event_enable(p->q, -1, NULL, 0);
+        rd_kafka_queue_destroy(p->q);
+        p->q = NULL;
+    }
+    rt->n_assigned = rt->part_next = 0;
 }
 
 static void attach_partition_queues(bf_runtime *rt, const rd_kafka_topic_partition_list_t *parts) {
     detach_partition_queues(rt);
-    if (parts->cnt == 0) return;
-    rt->part_qs = calloc((size_t)parts->cnt, sizeof *rt->part_qs);
-    if (!rt->part_qs) {
-        bf_log_error(rt->log, "out of memory attaching partition queues; stopping");
-        rt->fatal = rt->stopping = true;
-        return;
-    }
     for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_queue_t *q = rd_kafka_queue_get_partition(rt->consumer, parts->elems[i].topic, parts->elems[i].partition);
+        int t = input_index(rt, parts->elems[i].topic);
+        long pi = t < 0 ? -1 : part_index(rt, (unsigned)t, parts->elems[i].partition);
+        rd_kafka_queue_t *q =
+            pi < 0 ? NULL : rd_kafka_queue_get_partition(rt->consumer, parts->elems[i].topic, parts->elems[i].partition);
         if (!q) {
-            /* Still forwarded: its messages arrive through the consumer queue, as before. */
+            /* Still forwarded: its messages arrive through the consumer queue, unbounded by the
+             * per-topic budget but handled all the same. */
             bf_log_warn(rt->log, "no queue for %s [%d]: consumed through the consumer queue", parts->elems[i].topic,
                         (int)parts->elems[i].partition);
             continue;
         }
         rd_kafka_queue_forward(q, NULL);
         rd_kafka_queue_io_event_enable(q, rt->wake_pipe[1], "m", 1);
-        rt->part_qs[rt->n_part_qs++] = q;
+        rt->parts[pi].q = q;
+        rt->n_assigned++;
     }
 }
 
@@ -260,7 +289,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
         attach_partition_queues(rt, parts);
-        atomic_store(&rt->n_assigned, parts->cnt);
+        atomic_store(&rt->n_assigned_pub, parts->cnt);
         atomic_store(&rt->joined, true);
         bf_log_info(rt->log, "assigned %d partitions", parts->cnt);
         /* librdkafka keeps a partition's pause flag across unassign/assign: a partition we paused
@@ -274,13 +303,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     /* Revoked: what is finished is committed now, so the next owner starts right after it;
      * unfinished messages are abandoned (their offsets are never stored by us) and the next owner
      * re-delivers them: at-least-once, and the stages are idempotent. */
-    if (rt->opts.ops.revoked) rt->opts.ops.revoked(rt->opts.ctx, rt);
+    if (rt->ops.revoked) rt->ops.revoked(rt->stage);
     commit_sync(rt);
     for (int i = 0; i < parts->cnt; i++) bf_offsets_forget(rt->offsets, parts->elems[i].topic, parts->elems[i].partition);
     rt->generation++;
     detach_partition_queues(rt);
     rd_kafka_assign(rk, NULL);
-    atomic_store(&rt->n_assigned, 0);
+    atomic_store(&rt->n_assigned_pub, 0);
     bf_log_info(rt->log, "revoked %d partitions", parts->cnt);
 }
 
@@ -293,12 +322,29 @@ static void inflight_unlink(bf_runtime *rt, inmsg_impl *m) {
     rt->inflight--;
 }
 
+static void set_parked(bf_runtime *rt, inmsg_impl *m, bool parked) {
+    if (m->parked == parked || m->handler_done) return;
+    m->parked = parked;
+    part_entry *p = &rt->parts[m->part];
+    input_topic *t = &rt->inputs[m->topic];
+    if (parked) {
+        p->parked++;
+        rt->n_parked++;
+        t->active--;
+    } else {
+        p->parked--;
+        rt->n_parked--;
+        t->active++;
+    }
+}
+
 /* Stores the offset when the message is fully done, then frees it. */
 static void maybe_complete(bf_runtime *rt, inmsg_impl *m) {
     if (!m->handler_done || m->pending_outputs > 0) return;
+    if (m->unacked) rt->n_unacked--;
     /* The advanced commit point is stored with the others at the end of the loop turn. */
     if (m->generation == rt->generation) bf_offsets_finish(rt->offsets, m->pub.topic, m->pub.partition, m->pub.offset);
-    bf_metric_observe(topic_metrics_get(rt, m->pub.topic)->latency, (double)(bf_now_ms() - m->started_ms) / 1000.0);
+    bf_metric_observe(rt->inputs[m->topic].latency, (double)(bf_now_ms() - m->pub.received_ms) / 1000.0);
     inflight_unlink(rt, m);
     rd_kafka_message_destroy(m->rkm);
     free(m);
@@ -307,9 +353,17 @@ static void maybe_complete(bf_runtime *rt, inmsg_impl *m) {
 void bf_runtime_finish(bf_runtime *rt, bf_inmsg *msg) {
     inmsg_impl *m = (inmsg_impl *)msg;
     if (m->handler_done) return;
+    set_parked(rt, m, false);
     m->handler_done = true;
+    rt->inputs[m->topic].active--;
+    if (m->pending_outputs > 0) {
+        m->unacked = true;
+        rt->n_unacked++;
+    }
     maybe_complete(rt, m);
 }
+
+void bf_runtime_park(bf_runtime *rt, bf_inmsg *msg, bool parked) { set_parked(rt, (inmsg_impl *)msg, parked); }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
     (void)rk;
@@ -321,12 +375,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
         bf_log_error(rt->log, "delivery to %s failed: %s; stopping so the input is re-delivered",
                      rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
         bf_metric_inc(rt->m_produce_errors);
-        rt->fatal = true;
-        rt->stopping = true;
+        fail(rt);
         if (cause) cause->pending_outputs--; /* never completes: fatal stops before storing */
         return;
     }
-    bf_metric_inc(topic_metrics_get(rt, rd_kafka_topic_name(rkm->rkt))->out);
+    output_topic *out = rd_kafka_topic_opaque(rkm->rkt);
+    if (out) bf_metric_inc(out->out);
     if (cause) {
         cause->pending_outputs--;
         if (!rt->fatal) maybe_complete(rt, cause);
@@ -347,139 +401,307 @@ int bf_inmsg_header(const bf_inmsg *msg, const char *name, char *out, size_t out
     return 0;
 }
 
-/* msgflags: RD_KAFKA_MSG_F_COPY, or RD_KAFKA_MSG_F_FREE (librdkafka owns payload on success). */
-static int produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key, size_t key_len,
-                   void *payload, size_t len, const bf_header *extra, size_t n_extra, int msgflags) {
-    char topic[BF_CFG_STR_MAX * 2];
-    bf_topic_name(rt->cfg, topic_base, topic, sizeof topic);
-    char tp[BF_TRACEPARENT_LEN + 1];
-    if (cause) bf_trace_child_rng(cause->traceparent, &rt->rng, tp);
-    else bf_trace_new_rng(&rt->rng, tp);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n_extra + 1);
-    rd_kafka_header_add(hdrs, "traceparent", -1, tp, -1);
-    for (size_t i = 0; i < n_extra; i++) rd_kafka_header_add(hdrs, extra[i].name, -1, extra[i].value, -1);
-    inmsg_impl *c = (inmsg_impl *)cause;
-    rd_kafka_resp_err_t err;
-    for (;;) {
-        err = rd_kafka_producev(rt->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-                                RD_KAFKA_V_VALUE(payload, len), RD_KAFKA_V_MSGFLAGS(msgflags),
-                                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(c), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-        /* Back-pressure: serve delivery reports until the local queue has room. */
-        rd_kafka_poll(rt->producer, 100);
+/* ---- publishing ---- */
+
+static output_topic *output_get(bf_runtime *rt, const char *base) {
+    for (size_t i = 0; i < rt->n_outputs; i++)
+        if (strcmp(rt->outputs[i]->base, base) == 0) return rt->outputs[i];
+    return NULL;
+}
+
+static output_topic *output_add(bf_runtime *rt, const char *base) {
+    output_topic **n = realloc(rt->outputs, (rt->n_outputs + 1) * sizeof *n);
+    if (!n) return NULL;
+    rt->outputs = n;
+    output_topic *o = calloc(1, sizeof *o);
+    /* The producer's default topic settings (acks ...), not librdkafka's defaults. */
+    rd_kafka_topic_conf_t *tc = o ? rd_kafka_default_topic_conf_dup(rt->producer) : NULL;
+    if (!tc) {
+        free(o);
+        return NULL;
     }
-    if (err) {
-        rd_kafka_headers_destroy(hdrs); /* only owned by librdkafka on success */
-        bf_log_error(rt->log, "produce to %s failed: %s", topic, rd_kafka_err2str(err));
-        bf_metric_inc(rt->m_produce_errors);
-        rt->fatal = true;
-        rt->stopping = true;
+    snprintf(o->base, sizeof o->base, "%s", base);
+    char name[BF_CFG_STR_MAX * 2];
+    bf_topic_name(rt->cfg, base, name, sizeof name);
+    rd_kafka_topic_conf_set_opaque(tc, o);
+    o->rkt = rd_kafka_topic_new(rt->producer, name, tc); /* takes tc, also on failure */
+    if (!o->rkt) {
+        free(o);
+        return NULL;
+    }
+    char labels[BF_CFG_STR_MAX * 2 + 16];
+    snprintf(labels, sizeof labels, "topic=\"%s\"", name);
+    o->out = bf_metrics_counter(rt->metrics, "bf_messages_out_total", "Messages produced and acknowledged, by topic.",
+                                labels);
+    rt->outputs[rt->n_outputs++] = o;
+    return o;
+}
+
+/* Produces or, when librdkafka's queue is full, keeps it for the next turn. On success librdkafka
+ * owns payload and hdrs. Returns 0, -1 on a hard failure (payload and hdrs freed, runtime
+ * failing). */
+static int produce_now(bf_runtime *rt, output_topic *out, const char *key, size_t key_len, char *payload, size_t len,
+                       rd_kafka_headers_t *hdrs, inmsg_impl *cause, bool *queued) {
+    *queued = false;
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rt->producer, RD_KAFKA_V_RKT(out->rkt), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(payload, len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(cause), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        *queued = true;
+        return 0;
+    }
+    bf_log_error(rt->log, "produce to %s failed: %s", rd_kafka_topic_name(out->rkt), rd_kafka_err2str(err));
+    bf_metric_inc(rt->m_produce_errors);
+    rd_kafka_headers_destroy(hdrs);
+    free(payload);
+    fail(rt);
+    return -1;
+}
+
+static void overflow_free(overflow *o) {
+    free(o->key);
+    free(o->payload);
+    if (o->hdrs) rd_kafka_headers_destroy(o->hdrs);
+    free(o);
+}
+
+/* Retries what the producer's queue had no room for, in order; stops at the first that still
+ * does not fit. */
+static void overflow_retry(bf_runtime *rt) {
+    while (rt->overflow_head && !rt->fatal) {
+        overflow *o = rt->overflow_head;
+        bool queued;
+        if (produce_now(rt, o->topic, o->key, o->key_len, o->payload, o->len, o->hdrs, o->cause, &queued) != 0) {
+            o->payload = NULL;
+            o->hdrs = NULL;
+        } else if (queued) {
+            return;
+        } else {
+            o->payload = NULL; /* librdkafka's now */
+            o->hdrs = NULL;
+        }
+        rt->overflow_head = o->next;
+        if (!rt->overflow_head) rt->overflow_tail = NULL;
+        overflow_free(o);
+    }
+}
+
+typedef struct {
+    const char *name, *value;
+} header;
+
+static int publish_raw(bf_runtime *rt, inmsg_impl *cause, const char *topic_base, const char *key, size_t key_len,
+                       const char *traceparent, const char *schema, int version, char *payload, size_t len,
+                       const header *extra, size_t n_extra) {
+    if (rt->fatal) {
+        free(payload);
         return -1;
     }
-    if (c) c->pending_outputs++;
+    output_topic *out = output_get(rt, topic_base);
+    if (!out && !(out = output_add(rt, topic_base))) {
+        bf_log_error(rt->log, "out of memory creating output topic %s", topic_base);
+        free(payload);
+        fail(rt);
+        return -1;
+    }
+    char ver[12] = "1";
+    if (version != 1) snprintf(ver, sizeof ver, "%d", version);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3 + n_extra);
+    rd_kafka_header_add(hdrs, "traceparent", -1, traceparent, -1);
+    rd_kafka_header_add(hdrs, BF_HDR_SCHEMA, -1, schema, -1);
+    rd_kafka_header_add(hdrs, BF_HDR_SCHEMA_VERSION, -1, ver, -1);
+    for (size_t i = 0; i < n_extra; i++) rd_kafka_header_add(hdrs, extra[i].name, -1, extra[i].value, -1);
+    bool queued = false;
+    if (!rt->overflow_head) {
+        if (produce_now(rt, out, key, key_len, payload, len, hdrs, cause, &queued) != 0) return -1;
+    } else {
+        queued = true; /* keep the order behind what already waits */
+    }
+    if (queued) {
+        overflow *o = calloc(1, sizeof *o);
+        char *k = key_len ? malloc(key_len) : NULL;
+        if (!o || (key_len && !k)) {
+            free(o);
+            free(k);
+            free(payload);
+            rd_kafka_headers_destroy(hdrs);
+            bf_log_error(rt->log, "out of memory holding an output for the producer's queue; stopping");
+            fail(rt);
+            return -1;
+        }
+        if (key_len) memcpy(k, key, key_len);
+        *o = (overflow){.topic = out, .key = k, .key_len = key_len, .payload = payload, .len = len, .hdrs = hdrs,
+                        .cause = cause};
+        if (rt->overflow_tail) rt->overflow_tail->next = o;
+        else rt->overflow_head = o;
+        rt->overflow_tail = o;
+    }
+    if (cause) cause->pending_outputs++;
     return 0;
 }
 
-int bf_runtime_produce(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
-                       size_t key_len, const char *payload, size_t len, const bf_header *extra,
-                       size_t n_extra) {
-    return produce(rt, cause, topic_base, key, key_len, (void *)payload, len, extra, n_extra, RD_KAFKA_MSG_F_COPY);
+static int publish_env(bf_runtime *rt, bf_inmsg *cause, const bf_envelope *env, char *payload, size_t len,
+                       const header *extra, size_t n_extra) {
+    char tp[BF_TRACEPARENT_LEN + 1];
+    /* An input's traceparent and trace id were validated when it was taken: an output in its
+     * cause's trace (nearly all of them) needs no parsing here (it showed in the no-op profile). */
+    if (cause && memcmp(cause->trace_id, env->trace_id, BF_TRACE_ID_LEN + 1) == 0)
+        bf_trace_span_in_rng(env->trace_id, cause->traceparent + 53, &rt->rng, tp);
+    else bf_publish_output_trace(cause ? cause->traceparent : NULL, env->trace_id, &rt->rng, tp);
+    return publish_raw(rt, (inmsg_impl *)cause, env->schema, env->project_id, strlen(env->project_id), tp,
+                       env->schema, env->schema_version, payload, len, extra, n_extra);
 }
 
-int bf_runtime_produce_owned(bf_runtime *rt, bf_inmsg *cause, const char *topic_base, const char *key,
-                             size_t key_len, char *payload, size_t len, const bf_header *extra,
-                             size_t n_extra) {
-    int rc = produce(rt, cause, topic_base, key, key_len, payload, len, extra, n_extra, RD_KAFKA_MSG_F_FREE);
-    if (rc != 0) free(payload); /* librdkafka takes it only on success */
-    return rc;
+int bf_runtime_publish(bf_runtime *rt, bf_inmsg *cause, const bf_envelope *env, char *payload, size_t len) {
+    return publish_env(rt, cause, env, payload, len, NULL, 0);
 }
 
 int bf_runtime_dead_letter(bf_runtime *rt, bf_inmsg *msg, const char *code, const char *message) {
     inmsg_impl *m = (inmsg_impl *)msg;
-    char *json = bf_dlq_encode(m->rkm, msg->topic, rt->group_id, rt->opts.worker, code, message, bf_wall_ms());
+    char project[BF_ID_MAX + 1];
+    bf_publish_dead_letter_project(msg->key, msg->key_len, msg->payload, msg->len, project);
+    bf_envelope env;
+    char *json = bf_dlq_encode(m->rkm, msg->topic, project, msg->traceparent, rt->group_id, rt->opts.worker, code,
+                               message, bf_wall_ms(), &env);
     if (!json) {
         bf_log_error(rt->log, "out of memory building a dead letter");
-        rt->fatal = true;
-        rt->stopping = true;
+        fail(rt);
         return -1;
     }
     char part[16], off[24];
     snprintf(part, sizeof part, "%d", (int)msg->partition);
     snprintf(off, sizeof off, "%lld", (long long)msg->offset);
-    bf_header h[] = {{"bf-dlq-reason", code}, {"bf-source-topic", msg->topic},
-                     {"bf-source-partition", part}, {"bf-source-offset", off}};
     const char *const kv[] = {"reason", code, "topic", msg->topic, "partition", part, "offset", off, NULL};
     bf_log_write(rt->log, BF_LOG_WARN, msg->trace_id, kv, "dead letter: %s", message);
-    bf_metric_inc(topic_metrics_get(rt, msg->topic)->failed);
-    int rc = bf_runtime_produce(rt, msg, "deadLetters", msg->key, msg->key_len, json, strlen(json), h, 4);
-    free(json);
-    return rc;
+    bf_metric_inc(rt->inputs[m->topic].failed);
+    /* For routers and `kcat` users: why and from where, without decoding the body. */
+    header h[] = {{"bf-dlq-reason", code}, {"bf-source-topic", msg->topic}, {"bf-source-partition", part},
+                  {"bf-source-offset", off}};
+    return publish_env(rt, msg, &env, json, strlen(json), h, sizeof h / sizeof h[0]);
 }
 
-static void dispatch(bf_runtime *rt, rd_kafka_message_t *rkm) {
+/* ---- taking messages ---- */
+
+static void dispatch(bf_runtime *rt, rd_kafka_message_t *rkm, long part_hint) {
     if (rkm->err) {
         if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             bf_log_warn(rt->log, "consumer: %s", rd_kafka_message_errstr(rkm));
         rd_kafka_message_destroy(rkm);
         return;
     }
-    inmsg_impl *m = calloc(1, sizeof *m);
-    if (!m || bf_offsets_begin(rt->offsets, rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset) != 0) {
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    long pi = part_hint;
+    int ti = pi >= 0 ? (int)rt->parts[pi].topic : input_index(rt, topic);
+    if (pi < 0 && ti >= 0) pi = part_index(rt, (unsigned)ti, rkm->partition);
+    inmsg_impl *m = ti >= 0 && pi >= 0 ? calloc(1, sizeof *m) : NULL;
+    if (!m || bf_offsets_begin(rt->offsets, topic, rkm->partition, rkm->offset) != 0) {
         /* Without memory the message cannot be tracked safely: stop, it is re-delivered. */
         free(m);
         rd_kafka_message_destroy(rkm);
-        bf_log_error(rt->log, "out of memory tracking a message; stopping");
-        rt->fatal = rt->stopping = true;
+        bf_log_error(rt->log, "%s tracking a message of %s; stopping", ti < 0 ? "unknown topic" : "out of memory",
+                     topic);
+        fail(rt);
         return;
     }
     m->rkm = rkm;
     m->generation = rt->generation;
-    m->started_ms = bf_now_ms();
+    m->topic = (unsigned)ti;
+    m->part = (unsigned)pi;
     bf_inmsg *p = &m->pub;
-    p->topic = rd_kafka_topic_name(rkm->rkt);
+    p->topic = topic;
     size_t plen = strlen(rt->cfg->topic_prefix);
     p->topic_base = strncmp(p->topic, rt->cfg->topic_prefix, plen) == 0 ? p->topic + plen : p->topic;
     p->partition = rkm->partition;
     p->offset = rkm->offset;
     p->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
-    p->received_ms = m->started_ms;
+    p->received_ms = bf_loop_now(rt->loop);
     p->key = rkm->key;
     p->key_len = rkm->key_len;
     p->payload = rkm->payload;
     p->len = rkm->len;
-    char tp[128];
-    if (bf_inmsg_header(p, "traceparent", tp, sizeof tp) != 0 || bf_trace_parse(tp, p->trace_id) != 0) {
-        bf_trace_new_rng(&rt->rng, p->traceparent);
-        bf_trace_parse(p->traceparent, p->trace_id);
-    } else {
-        memcpy(p->traceparent, tp, BF_TRACEPARENT_LEN + 1); /* parse checked the length */
-    }
+    char tp[BF_TRACEPARENT_LEN + 8];
+    bool has_tp = bf_inmsg_header(p, "traceparent", tp, sizeof tp) == 0;
+    bf_publish_input_trace(has_tp ? tp : NULL, p->payload, p->len, &rt->rng, p->traceparent);
+    memcpy(p->trace_id, p->traceparent + 3, BF_TRACE_ID_LEN);
+    p->trace_id[BF_TRACE_ID_LEN] = '\0';
     m->next = rt->inflight_head;
     if (m->next) m->next->prev = m;
     rt->inflight_head = m;
     rt->inflight++;
-    bf_metric_inc(topic_metrics_get(rt, p->topic)->in);
-    bf_handle_result r = rt->opts.ops.handle(rt->opts.ctx, rt, p);
+    rt->inputs[ti].active++;
+    bf_metric_inc(rt->inputs[ti].in);
+    bf_handle_result r = rt->ops.handle(rt->stage, p);
     if (r == BF_HANDLED) bf_runtime_finish(rt, p);
+}
+
+static size_t parked_share(const bf_runtime *rt) {
+    size_t n = rt->n_assigned ? rt->n_assigned : 1;
+    size_t share = (size_t)rt->cfg->max_parked / n;
+    return share ? share : 1;
+}
+
+/* Whether another message may be taken at all (the per-topic and per-partition limits come on
+ * top). */
+static bool may_take(const bf_runtime *rt) {
+    return !rt->stopping && !rt->held && !rt->overflow_head && rt->n_unacked < rt->max_unacked;
+}
+
+/* Dispatches up to budget messages from the partition queues, round robin, each partition while
+ * its topic is under MAX_IN_FLIGHT and it is under its share of MAX_PARKED. Returns how many. */
+static int take_from_partitions(bf_runtime *rt, int budget) {
+    size_t max = (size_t)rt->cfg->max_in_flight, share = parked_share(rt);
+    int n = 0;
+    size_t idle = 0; /* consecutive partitions that gave nothing: all of them ends the turn */
+    while (n < budget && may_take(rt) && idle < rt->n_parts) {
+        part_entry *p = &rt->parts[rt->part_next];
+        rt->part_next = (rt->part_next + 1) % rt->n_parts;
+        if (!p->q || rt->inputs[p->topic].active >= max || p->parked >= share) {
+            idle++;
+            continue;
+        }
+        /* One at a time: rd_kafka_consume_batch_queue can skip offsets around pause/resume
+         * before librdkafka 2.1 (librdkafka#4208). */
+        rd_kafka_message_t *rkm = rd_kafka_consume_queue(p->q, 0);
+        if (!rkm) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        n++;
+        dispatch(rt, rkm, p - rt->parts);
+        /* A long batch of messages would otherwise keep the stage's sockets waiting (a pipelined
+         * database write's next phase, say) until the whole batch is dispatched. */
+        if (n % IO_EVERY == 0 && bf_loop_run_once(rt->loop, 0) < 0) {
+            bf_log_error(rt->log, "event loop: %s", strerror(errno));
+            fail(rt);
+        }
+    }
+    return n;
+}
+
+/* One topic at its budget is enough: what a batching stage holds of it cannot grow, whatever the
+ * other topics do (memory-writer's memoryUpdates is mostly idle beside a stream of images). */
+bool bf_runtime_saturated(const bf_runtime *rt) {
+    if (!may_take(rt)) return true;
+    size_t max = (size_t)rt->cfg->max_in_flight;
+    for (size_t i = 0; i < rt->n_inputs; i++)
+        if (rt->inputs[i].active >= max) return true;
+    return false;
 }
 
 /* ---- loop ---- */
 
-static void drain_fd(int fd) {
+static void on_wake(bf_io *io, unsigned events) {
+    (void)events;
     char buf[256];
-    while (read(fd, buf, sizeof buf) > 0) {
+    while (read(io->fd, buf, sizeof buf) > 0) {
     }
 }
 
-static void default_wait(void *ctx, const int *fds, size_t n, int timeout_ms) {
-    (void)ctx;
-    struct pollfd p[8];
-    if (n > 8) n = 8;
-    for (size_t i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-    poll(p, n, timeout_ms);
-}
-
-static void check_signals(bf_runtime *rt) {
+static void on_signal(bf_io *io, unsigned events) {
+    (void)events;
+    bf_runtime *rt = io->data;
     struct signalfd_siginfo si;
     while (read(rt->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (!rt->stopping) bf_log_info(rt->log, "signal %u: shutting down (in flight: %zu)", si.ssi_signo, rt->inflight);
@@ -498,33 +720,10 @@ bool bf_runtime_stopping(const bf_runtime *rt) { return rt->stopping; }
 void bf_runtime_hold(bf_runtime *rt, bool hold) { rt->held = hold; }
 
 /* Pausing is for long stops only (a dependency down, shutdown): it drops what librdkafka had
- * prefetched. The in-flight limit is kept by take_from_partitions. */
+ * prefetched. The in-flight limits are kept by take_from_partitions. */
 static void update_flow_control(bf_runtime *rt) {
     bool want = rt->stopping || rt->held;
     if (want != rt->paused) set_paused(rt, want);
-}
-
-/* Dispatches up to budget messages from the partition queues, one partition after the other,
- * while below max_in_flight. Returns how many. */
-static int take_from_partitions(bf_runtime *rt, int budget) {
-    size_t max = (size_t)rt->cfg->max_in_flight;
-    int n = 0;
-    size_t empty = 0; /* consecutive partitions found empty: all of them ends the turn */
-    while (n < budget && rt->inflight < max && !rt->stopping && !rt->held && empty < rt->n_part_qs) {
-        rd_kafka_queue_t *q = rt->part_qs[rt->part_next];
-        rt->part_next = (rt->part_next + 1) % rt->n_part_qs;
-        /* One at a time: rd_kafka_consume_batch_queue can skip offsets around pause/resume
-         * before librdkafka 2.1 (librdkafka#4208). */
-        rd_kafka_message_t *rkm = rd_kafka_consume_queue(q, 0);
-        if (!rkm) {
-            empty++;
-            continue;
-        }
-        empty = 0;
-        n++;
-        dispatch(rt, rkm);
-    }
-    return n;
 }
 
 /* librdkafka (2.0.2 here, still open upstream: librdkafka#3202, #5032) asks the cluster about a
@@ -533,32 +732,55 @@ static int take_from_partitions(bf_runtime *rt, int budget) {
  * One metadata request per output topic at start makes the producer know them all before the
  * first message. Best effort: on failure librdkafka's scan still finds the topic later. */
 static void warm_up_outputs(bf_runtime *rt) {
-    size_t n = rt->opts.n_outputs + 1;
-    rt->out_topics = calloc(n, sizeof *rt->out_topics);
-    if (!rt->out_topics) return;
     int64_t deadline = bf_now_ms() + WARM_UP_BUDGET_MS;
-    for (size_t i = 0; i < n; i++) {
-        char t[BF_CFG_STR_MAX * 2];
-        bf_topic_name(rt->cfg, i < rt->opts.n_outputs ? rt->opts.output_topics[i] : "deadLetters", t, sizeof t);
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rt->producer, t, NULL);
-        if (!rkt) continue;
-        rt->out_topics[rt->n_out_topics++] = rkt;
+    for (size_t i = 0; i <= rt->opts.n_outputs; i++) {
+        const char *base = i < rt->opts.n_outputs ? rt->opts.output_topics[i] : BF_SCHEMA_DEAD_LETTERS;
+        output_topic *o = output_get(rt, base);
+        if (!o && !(o = output_add(rt, base))) continue;
         int left = (int)(deadline - bf_now_ms());
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_resp_err_t err =
-            left > 0 ? rd_kafka_metadata(rt->producer, 0, rkt, &md, left) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-        if (err) bf_log_warn(rt->log, "metadata for output topic %s: %s (its first message may wait ~1 s)", t,
-                             rd_kafka_err2str(err));
+            left > 0 ? rd_kafka_metadata(rt->producer, 0, o->rkt, &md, left) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (err) bf_log_warn(rt->log, "metadata for output topic %s: %s (its first message may wait ~1 s)",
+                             rd_kafka_topic_name(o->rkt), rd_kafka_err2str(err));
         if (md) rd_kafka_metadata_destroy(md);
     }
 }
 
-int bf_runtime_run(bf_runtime *rt) {
+/* One turn's Kafka work; returns how many messages it took. */
+static int kafka_turn(bf_runtime *rt) {
+    atomic_store(&rt->last_turn_ms, bf_now_ms());
+    int n = 0;
+    rd_kafka_message_t *rkm;
+    /* Events; messages only from a partition whose queue could not be detached. */
+    while (n < POLL_BATCH && (rkm = rd_kafka_consumer_poll(rt->consumer, 0)) != NULL) {
+        n++;
+        /* After stop, messages already fetched are left for the next owner. */
+        if (rt->stopping) rd_kafka_message_destroy(rkm);
+        else dispatch(rt, rkm, -1);
+    }
+    rd_kafka_poll(rt->producer, 0);
+    overflow_retry(rt);
+    n += take_from_partitions(rt, POLL_BATCH - n);
+    if (rt->ops.turn) rt->ops.turn(rt->stage);
+    rd_kafka_poll(rt->producer, 0);
+    flush_offsets(rt);
+    update_flow_control(rt);
+    size_t active = 0;
+    for (size_t i = 0; i < rt->n_inputs; i++) active += rt->inputs[i].active;
+    bf_metric_set(rt->m_in_flight, (double)active);
+    bf_metric_set(rt->m_parked, (double)rt->n_parked);
+    bf_metric_set(rt->m_unacked, (double)rt->n_unacked);
+    return n;
+}
+
+int bf_runtime_run(bf_runtime *rt, const bf_stage_ops *ops, void *stage) {
+    rt->ops = *ops;
+    rt->stage = stage;
     char topics_log[1024] = "";
-    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)rt->opts.n_inputs);
-    for (size_t i = 0; i < rt->opts.n_inputs; i++) {
-        char t[BF_CFG_STR_MAX * 2];
-        bf_topic_name(rt->cfg, rt->opts.input_topics[i], t, sizeof t);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)rt->n_inputs);
+    for (size_t i = 0; i < rt->n_inputs; i++) {
+        const char *t = rt->inputs[i].name;
         rd_kafka_topic_partition_list_add(subs, t, RD_KAFKA_PARTITION_UA);
         /* For the start-up log line only: names that do not fit are left out. */
         size_t l = strlen(topics_log), tl = strlen(t);
@@ -577,40 +799,29 @@ int bf_runtime_run(bf_runtime *rt) {
                 bf_runtime_http_port(rt));
     /* After subscribe, so the group join goes on meanwhile. */
     warm_up_outputs(rt);
-    int fds[2] = {rt->wake_pipe[0], rt->signal_fd};
     for (;;) {
-        atomic_store(&rt->last_turn_ms, bf_now_ms());
-        check_signals(rt);
-        int n = 0;
-        rd_kafka_message_t *rkm;
-        /* Events; messages only from a partition whose queue could not be detached. */
-        while (n < POLL_BATCH && (rkm = rd_kafka_consumer_poll(rt->consumer, 0)) != NULL) {
-            n++;
-            /* After stop, messages already fetched are left for the next owner. */
-            if (rt->stopping) rd_kafka_message_destroy(rkm);
-            else dispatch(rt, rkm);
-        }
-        n += take_from_partitions(rt, POLL_BATCH - n);
-        rd_kafka_poll(rt->producer, 0);
-        if (rt->opts.ops.tick) rt->opts.ops.tick(rt->opts.ctx, rt);
-        rd_kafka_poll(rt->producer, 0);
-        flush_offsets(rt);
-        update_flow_control(rt);
-        bf_metric_set(rt->m_in_flight, (double)rt->inflight);
+        int n = kafka_turn(rt);
         if (rt->fatal) break;
         if (rt->stopping) {
             if (rt->drain_deadline == 0) rt->drain_deadline = bf_now_ms() + rt->cfg->shutdown_timeout_ms;
             if (rt->inflight == 0 || bf_now_ms() >= rt->drain_deadline) break;
         }
-        int timeout = n == POLL_BATCH ? 0 : IDLE_WAIT_MS;
-        if (rt->opts.ops.wait) rt->opts.ops.wait(rt->opts.ctx, fds, 2, timeout);
-        else default_wait(NULL, fds, 2, timeout);
-        drain_fd(rt->wake_pipe[0]);
+        /* More may be waiting in the queues: look again at once, serving only what is ready. */
+        bool more = n == POLL_BATCH || (rt->overflow_head && rt->n_unacked == 0);
+        if (bf_loop_run_once(rt->loop, more ? 0 : IDLE_WAIT_MS) < 0) {
+            bf_log_error(rt->log, "event loop: %s", strerror(errno));
+            fail(rt);
+            break;
+        }
     }
     if (rt->inflight > 0)
         bf_log_warn(rt->log, "shutdown: abandoning %zu unfinished messages (they will be re-delivered)", rt->inflight);
     if (!rt->fatal) {
         /* Deliver what was produced for finished work, then commit its offsets. */
+        while (rt->overflow_head && !rt->fatal) {
+            rd_kafka_poll(rt->producer, 100);
+            overflow_retry(rt);
+        }
         rd_kafka_flush(rt->producer, 5000);
         commit_sync(rt);
     }
@@ -638,6 +849,27 @@ bf_runtime *bf_runtime_new(const bf_runtime_opts *opts, char *err, size_t errlen
     snprintf(rt->group_id, sizeof rt->group_id, "%s", *opts->cfg->group_id ? opts->cfg->group_id : opts->worker);
     atomic_store(&rt->last_turn_ms, bf_now_ms());
     bf_rng_seed_random(&rt->rng);
+    long long unacked = opts->cfg->max_in_flight * UNACKED_PER_SLOT;
+    rt->max_unacked = (size_t)(unacked < UNACKED_MIN ? UNACKED_MIN : unacked);
+    if (opts->n_inputs > MAX_INPUTS) {
+        snprintf(err, errlen, "at most %d input topics", MAX_INPUTS);
+        goto fail;
+    }
+    rt->n_inputs = opts->n_inputs;
+    for (size_t i = 0; i < opts->n_inputs; i++) {
+        input_topic *t = &rt->inputs[i];
+        bf_topic_name(opts->cfg, opts->input_topics[i], t->name, sizeof t->name);
+        char labels[sizeof t->name + 16];
+        snprintf(labels, sizeof labels, "topic=\"%s\"", t->name);
+        t->in = bf_metrics_counter(rt->metrics, "bf_messages_in_total", "Messages consumed, by topic.", labels);
+        t->failed = bf_metrics_counter(rt->metrics, "bf_messages_failed_total",
+                                       "Input messages sent to deadLetters, by input topic.", labels);
+        t->latency = bf_metrics_histogram(rt->metrics, "bf_processing_seconds",
+                                          "Time from poll to a message's effects acknowledged, by input topic.",
+                                          labels, bf_metrics_latency_bounds, bf_metrics_latency_n);
+    }
+    rt->loop = bf_loop_new(err, errlen);
+    if (!rt->loop) goto fail;
 
     /* Block before librdkafka starts its threads so they inherit the mask and the signals reach
      * only our signalfd. */
@@ -654,6 +886,12 @@ bf_runtime *bf_runtime_new(const bf_runtime_opts *opts, char *err, size_t errlen
     for (int i = 0; i < 2; i++) {
         fcntl(rt->wake_pipe[i], F_SETFL, O_NONBLOCK);
         fcntl(rt->wake_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    bf_io_init(&rt->wake_io, rt->wake_pipe[0], on_wake, rt);
+    bf_io_init(&rt->signal_io, rt->signal_fd, on_signal, rt);
+    if (bf_io_start(rt->loop, &rt->wake_io, BF_IO_READ) != 0 || bf_io_start(rt->loop, &rt->signal_io, BF_IO_READ) != 0) {
+        snprintf(err, errlen, "event loop: %s", strerror(errno));
+        goto fail;
     }
     rt->offsets = bf_offsets_new();
     if (!rt->offsets) {
@@ -688,7 +926,12 @@ bf_runtime *bf_runtime_new(const bf_runtime_opts *opts, char *err, size_t errlen
     rd_kafka_queue_io_event_enable(rt->consumer_q, rt->wake_pipe[1], "c", 1);
     rd_kafka_queue_io_event_enable(rt->producer_q, rt->wake_pipe[1], "p", 1);
 
-    rt->m_in_flight = bf_metrics_gauge(rt->metrics, "bf_in_flight_messages", "Input messages being handled.", NULL);
+    rt->m_in_flight = bf_metrics_gauge(rt->metrics, "bf_in_flight_messages",
+                                       "Input messages being worked on (pending and not parked).", NULL);
+    rt->m_parked = bf_metrics_gauge(rt->metrics, "bf_parked_messages",
+                                    "Input messages parked by the stage (bound: BRAINFLEET_MAX_PARKED).", NULL);
+    rt->m_unacked = bf_metrics_gauge(rt->metrics, "bf_unacked_messages",
+                                     "Finished input messages waiting for their outputs' acknowledgement.", NULL);
     rt->m_lag = bf_metrics_gauge(rt->metrics, "bf_consumer_lag_messages",
                                  "Consumer lag summed over assigned partitions (from librdkafka statistics).", NULL);
     rt->m_rebalances = bf_metrics_counter(rt->metrics, "bf_rebalances_total", "Partition assignments and revocations.", NULL);
@@ -717,14 +960,28 @@ void bf_runtime_free(bf_runtime *rt) {
         rd_kafka_message_destroy(m->rkm);
         free(m);
     }
-    for (size_t i = 0; i < rt->n_out_topics; i++) rd_kafka_topic_destroy(rt->out_topics[i]);
-    free(rt->out_topics);
+    while (rt->overflow_head) {
+        overflow *o = rt->overflow_head;
+        rt->overflow_head = o->next;
+        overflow_free(o);
+    }
+    for (size_t i = 0; i < rt->n_outputs; i++) {
+        rd_kafka_topic_destroy(rt->outputs[i]->rkt);
+        free(rt->outputs[i]);
+    }
+    free(rt->outputs);
     detach_partition_queues(rt);
+    free(rt->parts);
     if (rt->consumer_q) rd_kafka_queue_destroy(rt->consumer_q);
     if (rt->producer_q) rd_kafka_queue_destroy(rt->producer_q);
     if (rt->consumer) rd_kafka_destroy(rt->consumer);
     if (rt->producer) rd_kafka_destroy(rt->producer);
     bf_offsets_free(rt->offsets);
+    if (rt->loop) {
+        bf_io_stop(rt->loop, &rt->wake_io);
+        bf_io_stop(rt->loop, &rt->signal_io);
+        bf_loop_free(rt->loop);
+    }
     if (rt->wake_pipe[0] >= 0) close(rt->wake_pipe[0]);
     if (rt->wake_pipe[1] >= 0) close(rt->wake_pipe[1]);
     if (rt->signal_fd >= 0) {
@@ -748,7 +1005,18 @@ void bf_runtime_set_dependency(bf_runtime *rt, const char *name, bool ok) {
     atomic_store(&rt->n_deps, n + 1); /* published after the name is written */
 }
 
-size_t bf_runtime_in_flight(const bf_runtime *rt) { return rt->inflight; }
+size_t bf_runtime_in_flight(const bf_runtime *rt) {
+    size_t n = 0;
+    for (size_t i = 0; i < rt->n_inputs; i++) n += rt->inputs[i].active;
+    return n;
+}
+size_t bf_runtime_unfinished(const bf_runtime *rt) { return rt->inflight; }
+bf_loop *bf_runtime_loop(bf_runtime *rt) { return rt->loop; }
+int64_t bf_runtime_now(const bf_runtime *rt) { return bf_loop_now(rt->loop); }
+int64_t bf_runtime_wall(const bf_runtime *rt) {
+    (void)rt;
+    return bf_wall_ms();
+}
 int bf_runtime_http_port(const bf_runtime *rt) { return bf_http_server_port(rt->http); }
 const bf_common_cfg *bf_runtime_config(const bf_runtime *rt) { return rt->cfg; }
 bf_log *bf_runtime_log(bf_runtime *rt) { return rt->log; }

@@ -123,3 +123,9 @@ void bf_trace_child_rng(const char *parent, bf_rng *rng, char out[BF_TRACEPARENT
     rng_hex16(rng, span);
     traceparent_put(parent + 3, span, parent + 53, out);
 }
+
+void bf_trace_span_in_rng(const char *trace_id, const char *flags, bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]) {
+    char span[16];
+    rng_hex16(rng, span);
+    traceparent_put(trace_id, span, flags, out);
+}

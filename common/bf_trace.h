@@ -15,6 +15,10 @@ void bf_trace_child(const char *parent, char out[BF_TRACEPARENT_LEN + 1]);
 struct bf_rng;
 void bf_trace_new_rng(struct bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]);
 void bf_trace_child_rng(const char *parent, struct bf_rng *rng, char out[BF_TRACEPARENT_LEN + 1]);
+/* A new span in trace trace_id (32 lowercase hex, the caller has validated it) with flags (2 hex
+ * characters): the per-message path, without parsing anything again. */
+void bf_trace_span_in_rng(const char *trace_id, const char *flags, struct bf_rng *rng,
+                          char out[BF_TRACEPARENT_LEN + 1]);
 /* Validates a traceparent (version 00, lowercase hex, non-zero ids) and copies its trace id.
  * Returns 0, or -1 when malformed (trace_id untouched). trace_id may be NULL. */
 int bf_trace_parse(const char *traceparent, char trace_id[BF_TRACE_ID_LEN + 1]);

@@ -31,8 +31,9 @@ const bf_cfg_var image_cfg_vars[] = {
     {"CACHE_TTL", BF_CFG_MS, F(cache_ttl_ms), "10m", 0, 86400000, NULL, 0,
      "How long a cached analysis (or URL) is reused without fetching again."},
     {"VISION_URL", BF_CFG_URL, F(vision_url), "", NOBOUND, NULL, 0,
-     "OpenAI-compatible chat completions endpoint (e.g. https://api.openai.com/v1/chat/completions) "
-     "of a vision model; empty: built-in analysis only."},
+     "OpenAI-compatible API of a vision model, by the same rule as BRAINFLEET_LLM_URL: the base "
+     "with its version (https://api.openai.com/v1), a bare host, or the full .../chat/completions "
+     "endpoint. Empty: built-in analysis only."},
     {"VISION_MODEL", BF_CFG_STRING, F(vision_model), "", NOBOUND, NULL, 0,
      "Model name sent to BRAINFLEET_VISION_URL; required when that is set."},
     {"VISION_API_KEY", BF_CFG_STRING, F(vision_api_key), "", NOBOUND, NULL, BF_CFG_SECRET,

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "bf_json_check.h"
+#include "bf_llm_endpoint.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_ready.h"
 #include "bf_sha256.h"
@@ -24,12 +25,16 @@ const size_t image_stage_n_outputs = 1;
 #define WORKER "image-worker"
 
 struct image_stage {
+    bf_runtime *rt;
     const image_cfg *cfg;
-    bf_http_client *http;
+    image_fetcher net;
+    bf_http_client *http; /* owned when net is ours */
     image_cache *cache;
     bf_log *log;
     bf_metrics *metrics;
     bool closing;
+    struct job *jobs;
+    char vision_endpoint[BF_CFG_STR_MAX + 32]; /* BRAINFLEET_VISION_URL by the one URL rule */
     char vision_auth[BF_CFG_STR_MAX + 32];
     bf_metric *m_cache_hits, *m_cache_misses, *m_analyses, *m_vision_errors, *m_fetch_seconds, *m_http_in_flight;
     bf_metric *m_cache_entries, *m_cache_bytes;
@@ -38,13 +43,18 @@ struct image_stage {
 /* One message's journey through fetch, analysis and vision. */
 typedef struct job {
     image_stage *st;
-    bf_runtime *rt;
     bf_inmsg *msg;
     bf_msg_image_analysis_requested req;
     bf_image_facts facts;
+    bool analysed; /* decoded and analysed here, not answered from the cache */
+    struct job *prev, *next; /* the stage's jobs, so none outlives it */
 } job;
 
 static void job_free(job *j) {
+    image_stage *st = j->st;
+    if (j->prev) j->prev->next = j->next;
+    else st->jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
     bf_msg_image_analysis_requested_free(&j->req);
     bf_image_facts_free(&j->facts);
     free(j);
@@ -62,9 +72,16 @@ static void job_dead(job *j, const char *code, const char *fmt, ...) {
     snprintf(labels, sizeof labels, "reason=\"%s\"", code);
     bf_metric_inc(bf_metrics_counter(j->st->metrics, "bf_image_failures_total",
                                      "Images that went to deadLetters, by reason.", labels));
-    bf_runtime_dead_letter(j->rt, j->msg, code, why);
-    bf_runtime_finish(j->rt, j->msg);
+    bf_runtime_dead_letter(j->st->rt, j->msg, code, why);
+    bf_runtime_finish(j->st->rt, j->msg);
     job_free(j);
+}
+
+static void update_gauges(image_stage *st) {
+    if (st->net.in_flight) bf_metric_set(st->m_http_in_flight, (double)st->net.in_flight(st->net.impl));
+    image_cache_stats cs = image_cache_stats_get(st->cache);
+    bf_metric_set(st->m_cache_entries, (double)cs.entries);
+    bf_metric_set(st->m_cache_bytes, (double)cs.bytes);
 }
 
 static void cache_key(char *out, size_t len, const char *kind, const char *value) {
@@ -77,12 +94,12 @@ static void job_publish(job *j) {
     bf_image_facts *f = &j->facts;
     snprintf(f->trace_id, sizeof f->trace_id, "%s", j->req.image_trace_id);
     snprintf(f->request_id, sizeof f->request_id, "%s", j->req.request_id);
-    f->processing_ms = bf_now_ms() - j->msg->received_ms;
+    f->processing_ms = bf_runtime_now(st->rt) - j->msg->received_ms;
     char err[512];
     bf_msg_image_facts_ready out = {.facts = *f};
     char *json = NULL;
     if (bf_envelope_init(&out.env, BF_SCHEMA_IMAGE_FACTS_READY, j->req.env.project_id, j->msg->traceparent, WORKER,
-                         bf_wall_ms(), err, sizeof err) == 0) {
+                         bf_runtime_wall(st->rt), err, sizeof err) == 0) {
         /* A redelivered request (we crashed or lost the partition before its offset was stored)
          * must give the same event, or memory-writer's ledger would take the second as new and
          * count the image's evidence for the project's preferences twice. */
@@ -96,13 +113,10 @@ static void job_publish(job *j) {
         job_dead(j, "facts_invalid", "built facts rejected by the imageFactsReady contract: %s", err);
         return;
     }
-    char ver[12];
-    bf_header h[] = {{BF_HDR_SCHEMA, BF_SCHEMA_IMAGE_FACTS_READY},
-                     {BF_HDR_SCHEMA_VERSION, bf_envelope_version_header(&out.env, ver)}};
-    bf_runtime_produce(j->rt, j->msg, BF_SCHEMA_IMAGE_FACTS_READY, j->req.env.project_id,
-                       strlen(j->req.env.project_id), json, strlen(json), h, 2);
-    free(json);
-    bf_metric_inc(f->analyser == BF_ANALYSER_BUILTIN_VISION
+    bf_runtime_publish(st->rt, j->msg, &out.env, json, strlen(json));
+    /* Analyses done, not facts published: a cache answer is counted as a hit, not again here. */
+    if (j->analysed)
+        bf_metric_inc(f->analyser == BF_ANALYSER_BUILTIN_VISION
                       ? bf_metrics_counter(st->metrics, "bf_image_analyses_total", "Images analysed, by analyser.",
                                            "analyser=\"builtin+vision\"")
                       : st->m_analyses);
@@ -112,15 +126,16 @@ static void job_publish(job *j) {
     cJSON_Delete(fj);
     if (text && !f->error.present) {
         char key[BF_URL_MAX + 16];
-        int64_t now = bf_now_ms();
+        int64_t now = bf_runtime_now(st->rt);
         cache_key(key, sizeof key, "hash", f->content_hash);
         image_cache_put(st->cache, key, text, strlen(text) + 1, now);
         cache_key(key, sizeof key, "url", j->req.url);
         image_cache_put(st->cache, key, text, strlen(text) + 1, now);
     }
     free(text);
-    bf_runtime_finish(j->rt, j->msg);
+    bf_runtime_finish(st->rt, j->msg);
     job_free(j);
+    update_gauges(st);
 }
 
 /* Restores cached facts into j->facts. Returns 0 on a hit. */
@@ -128,7 +143,7 @@ static int cache_lookup(job *j, const char *kind, const char *value) {
     char key[BF_URL_MAX + 16];
     cache_key(key, sizeof key, kind, value);
     size_t len;
-    const char *text = image_cache_get(j->st->cache, key, &len, bf_now_ms());
+    const char *text = image_cache_get(j->st->cache, key, &len, bf_runtime_now(j->st->rt));
     bf_metric_inc(text ? j->st->m_cache_hits : j->st->m_cache_misses);
     if (!text) return -1;
     char err[256];
@@ -180,13 +195,13 @@ static void start_vision(job *j, const void *bytes, size_t len, image_format fmt
     char *body = ref ? image_vision_request_new(st->cfg->vision_model, ref) : NULL;
     free(ref);
     const char *headers[] = {"Content-Type: application/json", st->vision_auth};
-    bf_http_request req = {.method = "POST", .url = st->cfg->vision_url, .headers = headers,
+    bf_http_request req = {.method = "POST", .url = st->vision_endpoint, .headers = headers,
                            .n_headers = st->vision_auth[0] ? 2 : 1, .body = body, .body_len = body ? strlen(body) : 0,
                            .timeout_ms = (long)st->cfg->vision_timeout_ms,
                            .retry = {.max_attempts = (int)st->cfg->vision_attempts, .base_ms = 250,
                                      .max_ms = (long)st->cfg->vision_retry_max_ms}};
     char err[256] = "out of memory";
-    int rc = body ? bf_http_request_start(st->http, &req, on_vision, j, err, sizeof err) : -1;
+    int rc = body ? st->net.start(st->net.impl, &req, on_vision, j, err, sizeof err) : -1;
     free(body);
     if (rc != 0) {
         bf_http_response fake = {.error = BF_HTTP_ERR_INTERNAL, .error_msg = err, .attempts = 0, .body = ""};
@@ -248,6 +263,7 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
         return;
     }
     int rc = image_facts_build(img, hash, j->req.url, &j->facts, err, sizeof err);
+    j->analysed = rc == 0;
     image_format fmt = img->format;
     image_rgb_free(img);
     if (rc != 0) {
@@ -258,19 +274,22 @@ static void on_fetched(const bf_http_response *res, void *ctx) {
     else job_publish(j);
 }
 
-static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
+static bf_handle_result handle(void *ctx, bf_inmsg *msg) {
     image_stage *st = ctx;
+    bf_runtime *rt = st->rt;
     job *j = calloc(1, sizeof *j);
     if (!j) {
         bf_runtime_dead_letter(rt, msg, "out_of_memory", "image-worker could not allocate a job");
         return BF_HANDLED;
     }
     j->st = st;
-    j->rt = rt;
     j->msg = msg;
+    j->next = st->jobs;
+    if (st->jobs) st->jobs->prev = j;
+    st->jobs = j;
     char err[512];
     if (bf_msg_image_analysis_requested_decode(msg->payload, msg->len, &j->req, err, sizeof err) != 0) {
-        free(j);
+        job_free(j);
         bf_runtime_dead_letter(rt, msg, "invalid_message", err);
         return BF_HANDLED;
     }
@@ -281,27 +300,25 @@ static bf_handle_result handle(void *ctx, bf_runtime *rt, bf_inmsg *msg) {
     bf_http_request req = {.url = j->req.url, .timeout_ms = (long)st->cfg->fetch_timeout_ms,
                            .max_response_bytes = (size_t)st->cfg->max_image_bytes,
                            .retry = {.max_attempts = 3, .base_ms = 200, .max_ms = 5000}};
-    if (bf_http_request_start(st->http, &req, on_fetched, j, err, sizeof err) != 0) {
+    if (st->net.start(st->net.impl, &req, on_fetched, j, err, sizeof err) != 0) {
         job_dead(j, "fetch_failed", "cannot start GET %s: %s", j->req.url, err);
         return BF_PENDING;
     }
+    update_gauges(st);
     return BF_PENDING;
 }
 
-static void wait_io(void *ctx, const int *fds, size_t n, int timeout_ms) {
-    image_stage *st = ctx;
-    char err[256];
-    if (bf_http_client_wait(st->http, fds, n, timeout_ms, NULL, err, sizeof err) < 0)
-        bf_log_warn(st->log, "http client: %s", err);
-    bf_metric_set(st->m_http_in_flight, (double)bf_http_client_in_flight(st->http));
-    image_cache_stats cs = image_cache_stats_get(st->cache);
-    bf_metric_set(st->m_cache_entries, (double)cs.entries);
-    bf_metric_set(st->m_cache_bytes, (double)cs.bytes);
+bf_stage_ops image_stage_ops(void) { return (bf_stage_ops){.handle = handle}; }
+
+static int http_start(void *impl, const bf_http_request *req, bf_http_done_fn cb, void *cb_ctx, char *err,
+                      size_t errlen) {
+    return bf_http_request_start(impl, req, cb, cb_ctx, err, errlen);
 }
 
-bf_stage_ops image_stage_ops(void) { return (bf_stage_ops){.handle = handle, .wait = wait_io}; }
+static size_t http_in_flight(void *impl) { return bf_http_client_in_flight(impl); }
 
-image_stage *image_stage_new(const image_cfg *cfg, bf_log *log, bf_metrics *metrics, char *err, size_t errlen) {
+image_stage *image_stage_new(bf_runtime *rt, const image_cfg *cfg, const image_fetcher *net, char *err,
+                             size_t errlen) {
     if (cfg->vision_url[0] && !cfg->vision_model[0]) {
         snprintf(err, errlen, "BRAINFLEET_VISION_MODEL: required when BRAINFLEET_VISION_URL is set");
         return NULL;
@@ -311,9 +328,16 @@ image_stage *image_stage_new(const image_cfg *cfg, bf_log *log, bf_metrics *metr
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    st->rt = rt;
     st->cfg = cfg;
-    st->log = log;
-    st->metrics = metrics;
+    if (cfg->vision_url[0] && bf_llm_chat_url(cfg->vision_url, st->vision_endpoint, sizeof st->vision_endpoint) != 0) {
+        snprintf(err, errlen, "BRAINFLEET_VISION_URL: too long for a chat-completions endpoint");
+        free(st);
+        return NULL;
+    }
+    st->log = bf_runtime_log(rt);
+    st->metrics = bf_runtime_metrics(rt);
+    bf_metrics *metrics = st->metrics;
     bf_http_client_opts o = {.max_concurrent = (size_t)cfg->fetch_concurrency,
                              .connect_timeout_ms = (long)cfg->connect_timeout_ms,
                              .timeout_ms = (long)cfg->fetch_timeout_ms,
@@ -322,12 +346,21 @@ image_stage *image_stage_new(const image_cfg *cfg, bf_log *log, bf_metrics *metr
                              .net_guard = true,
                              .allow_cidrs = cfg->allow_cidrs};
     char herr[512];
-    st->http = bf_http_client_new(&o, herr, sizeof herr);
-    /* The only option a user can get wrong here is the allow-list: name it. */
-    if (!st->http) snprintf(err, errlen, "BRAINFLEET_FETCH_ALLOW_CIDRS: %s", herr);
+    if (net) {
+        st->net = *net;
+    } else {
+        st->http = bf_http_client_new(bf_runtime_loop(rt), &o, herr, sizeof herr);
+        /* The only option a user can get wrong here is the allow-list: name it. */
+        if (!st->http) {
+            snprintf(err, errlen, "BRAINFLEET_FETCH_ALLOW_CIDRS: %s", herr);
+            image_stage_free(st);
+            return NULL;
+        }
+        st->net = (image_fetcher){.impl = st->http, .start = http_start, .in_flight = http_in_flight};
+    }
     st->cache = image_cache_new((size_t)cfg->cache_entries, (size_t)cfg->cache_bytes, cfg->cache_ttl_ms);
-    if (!st->http || !st->cache) {
-        if (st->http && !st->cache) snprintf(err, errlen, "out of memory");
+    if (!st->cache) {
+        snprintf(err, errlen, "out of memory");
         image_stage_free(st);
         return NULL;
     }
@@ -355,6 +388,7 @@ void image_stage_free(image_stage *st) {
      * drop their jobs without touching the stopped runtime. */
     st->closing = true;
     bf_http_client_free(st->http);
+    while (st->jobs) job_free(st->jobs); /* a fetcher of the caller's may not have cancelled them */
     image_cache_free(st->cache);
     free(st);
 }

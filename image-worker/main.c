@@ -32,24 +32,26 @@ int main(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char err[1024];
     rc = 1;
-    image_stage *st = image_stage_new(&icfg, &app.log, app.metrics, err, sizeof err);
-    if (!st) {
+    bf_runtime_opts o = {.worker = "image-worker", .cfg = &app.cfg, .input_topics = image_stage_inputs,
+                         .n_inputs = image_stage_n_inputs, .output_topics = image_stage_outputs,
+                         .n_outputs = image_stage_n_outputs, .log = &app.log, .metrics = app.metrics,
+                         .envp = environ};
+    bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
+    image_stage *st = NULL;
+    if (!rt) {
+        bf_log_error(&app.log, "runtime: %s", err);
+    } else if (!(st = image_stage_new(rt, &icfg, NULL, err, sizeof err))) {
         fprintf(stderr, "image-worker: %s\n", err);
         rc = 2;
     } else {
         /* Not the URL: it may carry credentials (https://user:pass@host/...). */
         if (icfg.vision_url[0]) bf_log_info(&app.log, "vision model %s configured", icfg.vision_model);
         else bf_log_info(&app.log, "no BRAINFLEET_VISION_URL: built-in analysis only");
-        bf_runtime_opts o = {.worker = "image-worker", .cfg = &app.cfg, .input_topics = image_stage_inputs,
-                             .n_inputs = image_stage_n_inputs, .output_topics = image_stage_outputs,
-                             .n_outputs = image_stage_n_outputs, .ops = image_stage_ops(), .ctx = st,
-                             .log = &app.log, .metrics = app.metrics, .envp = environ};
-        bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
-        if (!rt) bf_log_error(&app.log, "runtime: %s", err);
-        else rc = bf_runtime_run(rt) == 0 ? 0 : 1;
-        bf_runtime_free(rt);
+        bf_stage_ops ops = image_stage_ops();
+        rc = bf_runtime_run(rt, &ops, st) == 0 ? 0 : 1;
     }
     image_stage_free(st);
+    bf_runtime_free(rt);
     curl_global_cleanup();
     bf_app_cleanup(&app);
     return rc;

@@ -3,13 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_or_null(const char *s, bool *oom) {
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) *oom = true;
-    return d;
-}
-
 /* Copies n strings (NULL allowed) into one new allocation, *block, with dst[i] pointing at the
  * copy of src[i]: a row of two dozen cells costs one malloc and one free rather than one each.
  * Returns 0, or -1 when out of memory (nothing allocated). */
@@ -62,7 +55,7 @@ void memory_batch_truncate(memory_batch *b, size_t n_items) {
     while (b->n_items > n_items) {
         memory_item *it = &b->items[--b->n_items];
         free(it->event_id);
-        free(it->out_key);
+        free(it->out_env);
         free(it->out_payload);
     }
     if (b->n_items == 0) b->oldest_ms = 0;
@@ -94,17 +87,17 @@ size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind
     return b->n_items++;
 }
 
-int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len) {
+int memory_batch_take_output(memory_batch *b, size_t item, const bf_envelope *env, char *payload, size_t len) {
     memory_item *it = &b->items[item];
-    bool oom = false;
-    char *k = dup_or_null(key ? key : "", &oom);
-    if (oom) {
+    bf_envelope *e = malloc(sizeof *e);
+    if (!e) {
         free(payload);
         return -1;
     }
-    free(it->out_key);
+    *e = *env;
+    free(it->out_env);
     free(it->out_payload);
-    it->out_key = k;
+    it->out_env = e;
     it->out_payload = payload;
     it->out_len = len;
     return 0;
@@ -186,7 +179,7 @@ void memory_batch_compact(memory_batch *b) {
         memory_item *it = &b->items[i];
         if (it->done) {
             free(it->event_id);
-            free(it->out_key);
+            free(it->out_env);
             free(it->out_payload);
             continue;
         }

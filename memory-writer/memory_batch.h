@@ -10,14 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bf_envelope.h"
+
 typedef enum { MEMORY_ITEM_IMAGE_FACTS = 0, MEMORY_ITEM_MEMORY_UPDATES = 1 } memory_item_kind;
 
 typedef struct memory_item {
     void *cause;            /* the input message, finished once the batch is committed */
     memory_item_kind kind;
     char *event_id;
-    char *out_key;          /* message published after the commit (NULL: none) */
-    char *out_payload;
+    bf_envelope *out_env;   /* message published after the commit (NULL: none): its envelope */
+    char *out_payload;      /* and its bytes */
     size_t out_len;
     bool active;            /* selected for the transaction being built */
     bool fresh;             /* its event id was new to the ledger: apply its effects */
@@ -71,9 +73,10 @@ void memory_batch_free(memory_batch *b);
 /* Returns the new item's index, or SIZE_MAX when out of memory (nothing added). */
 size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind, const char *event_id,
                              int64_t now_ms);
-/* Sets the message to publish for item after the commit, taking payload (malloc'd, NUL-terminated
- * at len; freed on failure too). Returns 0 or -1 (out of memory). */
-int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len);
+/* Sets the message to publish for item after the commit: env (copied: topic, key, trace and
+ * headers come from it) and payload (malloc'd, NUL-terminated at len; taken, freed on failure
+ * too). Returns 0 or -1 (out of memory). */
+int memory_batch_take_output(memory_batch *b, size_t item, const bf_envelope *env, char *payload, size_t len);
 /* cells: rows->ncols strings (NULL allowed). Returns 0 or -1. */
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells);
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u);

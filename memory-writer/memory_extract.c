@@ -137,7 +137,7 @@ static int add_output(memory_batch *b, size_t item, const bf_msg_image_facts_rea
     int rc = bf_msg_image_facts_processed_write(&out, &w, err, errlen);
     size_t len;
     char *json = rc == 0 ? bf_json_out_take(&w, &len) : NULL;
-    if (rc == 0 && (!json || memory_batch_take_output(b, item, m->env.project_id, json, len) != 0)) {
+    if (rc == 0 && (!json || memory_batch_take_output(b, item, &out.env, json, len) != 0)) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
     }

@@ -339,25 +339,76 @@ memory_store_status memory_store_write(bf_db *db, memory_batch *b, const char *c
 }
 
 /* ---- pipelined, non-blocking write ----
- * The same statements as memory_store_write, sent in libpq pipeline mode in two phases so the
- * loop thread decodes the next batch while the server works on this one: BEGIN + ledger (the
- * effects depend on which event ids it returns), then the effects + COMMIT. Nothing is decided
- * differently: on any failure the transaction is rolled back and the caller writes the batch
- * again with memory_store_write, whose error handling (retry, isolate, hold) then applies. */
+ * The same statements as memory_store_write, sent in libpq pipeline mode in phases, each ended by
+ * a sync point, so the loop thread never waits for the server: [PREPARE,] BEGIN + ledger (the
+ * effects depend on which event ids it returns), then the effects + COMMIT; after a failure,
+ * ROLLBACK. The outcome is classified exactly as memory_store_write's. */
+
+enum { PHASE_IDLE, PHASE_LEDGER, PHASE_EFFECTS, PHASE_ROLLBACK };
+_Static_assert(ST_COUNT <= sizeof ((memory_store_async *)0)->prep, "memory_store_async.prep holds every statement");
 
 static void async_reset(memory_store_async *a) {
     PQclear(a->ledger);
     a->ledger = NULL;
-    a->phase = 0;
+    a->phase = PHASE_IDLE;
     a->expect = 0;
     a->seen = 0;
-    a->sync_due = false;
+    a->n_prep = 0;
+    a->syncs_due = 0;
 }
 
-static bool async_send_phase(memory_store_async *a, memory_batch *b, int phase) {
+/* Ends the write with status s (err already set when s is not OK). */
+static bool async_end(memory_store_async *a, memory_batch *b, memory_store_status s) {
+    a->status = s;
+    if (s != MEMORY_STORE_OK)
+        for (size_t i = 0; i < b->n_items; i++) b->items[i].fresh = false;
+    async_reset(a);
+    return true;
+}
+
+/* libpq refused to queue something: the connection is unusable (the caller closes it). */
+static bool async_broken(memory_store_async *a, memory_batch *b, const char *what) {
+    snprintf(a->err, sizeof a->err, "%s: %s", what, PQerrorMessage(a->conn));
+    size_t l = strlen(a->err);
+    while (l > 0 && (a->err[l - 1] == '\n' || a->err[l - 1] == ' ')) a->err[--l] = '\0';
+    return async_end(a, b, MEMORY_STORE_LOST);
+}
+
+/* Queues ROLLBACK and a sync, after a sync point closing what this phase already queued (queued
+ * statements, whose answers are read and ignored; the server would skip a ROLLBACK behind a
+ * failed statement of the same sync). The failure's status is kept and reported once the server
+ * has answered. */
+static bool async_rollback(memory_store_async *a, memory_batch *b, int queued) {
+    a->syncs_due = 0;
+    if (queued > 0) {
+        if (PQpipelineSync(a->conn) != 1) return async_broken(a, b, "pipeline sync");
+        a->syncs_due++;
+    }
+    if (PQsendQueryParams(a->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) != 1 || PQpipelineSync(a->conn) != 1)
+        return async_broken(a, b, "rollback");
+    a->phase = PHASE_ROLLBACK;
+    a->expect = queued + 1;
+    a->seen = 0;
+    a->syncs_due++;
+    return false;
+}
+
+/* Queues phase p. Returns false when the write goes on (the phase, or a rollback after a failure
+ * building it, is under way), true when it has ended. */
+static bool async_send_phase(memory_store_async *a, memory_batch *b, int p) {
     tx t = {a->conn, a->err, sizeof a->err, true, 0, a->optimistic};
     memory_store_status s = MEMORY_STORE_OK;
-    if (phase == 1) {
+    a->n_prep = 0;
+    if (p == PHASE_LEDGER) {
+        /* A new session (a reconnect) has none of the statements: preparing them in the same
+         * pipeline costs no round trip of its own. */
+        for (unsigned i = 0; i < ST_COUNT && s == MEMORY_STORE_OK; i++) {
+            if (*a->prepared & (1u << i)) continue;
+            if (PQsendPrepare(a->conn, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL) != 1)
+                return async_broken(a, b, stmts[i].what);
+            a->prep[a->n_prep++] = (unsigned char)i;
+            t.sent++;
+        }
         s = run_sql(&t, "BEGIN");
         if (s == MEMORY_STORE_OK) s = write_ledger(&t, b, a->consumer);
     } else {
@@ -366,138 +417,131 @@ static bool async_send_phase(memory_store_async *a, memory_batch *b, int phase) 
         if (s == MEMORY_STORE_OK) s = write_upserts(&t, b);
         if (s == MEMORY_STORE_OK) s = run_sql(&t, "COMMIT");
     }
-    if (s == MEMORY_STORE_OK && PQpipelineSync(a->conn) != 1) {
-        snprintf(a->err, sizeof a->err, "pipeline sync: %s", PQerrorMessage(a->conn));
-        s = PQstatus(a->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
+    if (s == MEMORY_STORE_LOST) return async_end(a, b, s);
+    if (s != MEMORY_STORE_OK) {
+        /* Refused before reaching the server (a cell that does not convert, out of memory):
+         * what this phase queued already runs, and the rollback undoes it. */
+        a->status = s;
+        return async_rollback(a, b, t.sent);
     }
-    a->phase = phase;
+    if (PQpipelineSync(a->conn) != 1) return async_broken(a, b, "pipeline sync");
+    a->phase = p;
     a->expect = t.sent;
     a->seen = 0;
-    a->sync_due = s == MEMORY_STORE_OK; /* no sync queued after a failed send */
-    if (s != MEMORY_STORE_OK) a->status = s;
-    return s == MEMORY_STORE_OK;
+    a->syncs_due = 1;
+    return false;
 }
 
-/* Ends a failed pipelined write: reads what the server still owes (it skips the rest of the
- * phase up to its sync point), leaves pipeline mode and rolls back. */
-static void async_abort(memory_store_async *a, memory_batch *b) {
-    PGconn *c = a->conn;
-    int empty = 0;
-    while (PQstatus(c) == CONNECTION_OK && (a->expect > 0 || a->sync_due) && empty < 3) {
-        PGresult *r = PQgetResult(c);
-        if (!r) {
-            empty++;
-            continue;
-        }
-        empty = 0;
-        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) a->sync_due = false;
-        else a->expect--;
-        PQclear(r);
-    }
-    PQexitPipelineMode(c);
-    if (PQstatus(c) == CONNECTION_OK && PQpipelineStatus(c) == PQ_PIPELINE_OFF) PQclear(PQexec(c, "ROLLBACK"));
-    for (size_t i = 0; i < b->n_items; i++) b->items[i].fresh = false;
+memory_store_status memory_store_send(memory_store_async *a, PGconn *conn, unsigned *prepared, memory_batch *b,
+                                      const char *consumer) {
     async_reset(a);
-}
-
-memory_store_status memory_store_send(bf_db *db, memory_batch *b, const char *consumer, memory_store_async *a) {
-    async_reset(a);
-    a->status = MEMORY_STORE_OK;
+    a->conn = conn;
+    a->prepared = prepared;
     a->consumer = consumer;
-    a->conn = bf_db_conn(db, a->err, sizeof a->err);
-    if (!a->conn) return a->status = MEMORY_STORE_LOST;
-    tx t = {a->conn, a->err, sizeof a->err, false, 0, false};
-    if ((a->status = prepare(&t, db)) != MEMORY_STORE_OK) return a->status;
+    a->status = MEMORY_STORE_OK;
+    a->err[0] = '\0';
     a->optimistic = a->safe_left == 0;
     a->conflict = false;
     if (a->safe_left > 0) a->safe_left--;
-    if (PQenterPipelineMode(a->conn) != 1) {
-        snprintf(a->err, sizeof a->err, "pipeline mode: %s", PQerrorMessage(a->conn));
-        return a->status = PQstatus(a->conn) == CONNECTION_OK ? MEMORY_STORE_TRANSIENT : MEMORY_STORE_LOST;
-    }
-    if (!async_send_phase(a, b, 1)) async_abort(a, b);
+    async_send_phase(a, b, PHASE_LEDGER);
     return a->status;
 }
 
-int memory_store_socket(const memory_store_async *a) { return a->phase && a->conn ? PQsocket(a->conn) : -1; }
+bool memory_store_busy(const memory_store_async *a) { return a->phase != PHASE_IDLE; }
 
-bool memory_store_progress(memory_store_async *a, memory_batch *b, bool block) {
-    if (a->phase == 0) return true;
+/* One statement's result of the current phase (r is cleared by the caller unless taken). */
+static void async_result(memory_store_async *a, PGresult **rp) {
+    PGresult *r = *rp;
+    ExecStatusType st = PQresultStatus(r);
+    int idx = a->seen++;
+    a->expect--;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (a->phase == PHASE_LEDGER && idx < a->n_prep) *a->prepared |= 1u << a->prep[idx];
+        else if (a->phase == PHASE_LEDGER && idx == a->n_prep + 1) {
+            a->ledger = r;
+            *rp = NULL;
+        }
+        return;
+    }
+    /* PIPELINE_ABORTED: skipped after the phase's first failure, which says why. During the
+     * rollback, the answers of what it rolls back do not matter. */
+    if (st == PGRES_PIPELINE_ABORTED || a->phase == PHASE_ROLLBACK || a->status != MEMORY_STORE_OK) return;
+    a->status = classify(a->conn, r);
+    /* A message seen before (a replay comes in runs): the safe form for a while. */
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (a->optimistic && state && strcmp(state, "23505") == 0) {
+        a->conflict = true;
+        a->safe_left = MEMORY_STORE_SAFE_BATCHES;
+    }
+    const char *msg = PQresultErrorMessage(r);
+    snprintf(a->err, sizeof a->err, "%s", msg && *msg ? msg : "failed");
+    size_t l = strlen(a->err);
+    while (l > 0 && (a->err[l - 1] == '\n' || a->err[l - 1] == ' ')) a->err[--l] = '\0';
+}
+
+/* The current phase has been answered in full: the next one, or the end. Returns true when the
+ * write has ended. */
+static bool async_phase_done(memory_store_async *a, memory_batch *b) {
+    if (a->phase == PHASE_ROLLBACK) {
+        if (a->status == MEMORY_STORE_REJECTED && a->conflict && a->optimistic) {
+            /* Only a unique violation of the form without ON CONFLICT: nothing wrong with the
+             * data. The same batch at once in the safe form, which takes the duplicate as seen. */
+            a->optimistic = false;
+            a->status = MEMORY_STORE_OK;
+            for (size_t i = 0; i < b->n_items; i++) b->items[i].fresh = false;
+            return async_send_phase(a, b, PHASE_LEDGER);
+        }
+        return async_end(a, b, a->status);
+    }
+    if (a->status == MEMORY_STORE_LOST) return async_end(a, b, a->status);
+    if (a->status != MEMORY_STORE_OK) return async_rollback(a, b, 0);
+    if (a->phase == PHASE_EFFECTS) return async_end(a, b, MEMORY_STORE_OK);
+    PGresult *r = a->ledger;
+    a->ledger = NULL;
+    if (!r) {
+        snprintf(a->err, sizeof a->err, "processed_events: no result");
+        return async_end(a, b, MEMORY_STORE_LOST);
+    }
+    tx t = {a->conn, a->err, sizeof a->err, false, 0, false};
+    memory_store_status s = ledger_result(&t, b, r);
+    if (s != MEMORY_STORE_OK) {
+        a->status = s;
+        return async_rollback(a, b, 0);
+    }
+    return async_send_phase(a, b, PHASE_EFFECTS);
+}
+
+bool memory_store_progress(memory_store_async *a, memory_batch *b) {
+    if (a->phase == PHASE_IDLE) return true;
     PGconn *c = a->conn;
+    if (PQconsumeInput(c) != 1) return async_broken(a, b, "connection lost");
     int empty = 0;
     for (;;) {
-        if (a->expect == 0 && !a->sync_due) {
-            if (a->status != MEMORY_STORE_OK) break;
-            if (a->phase == 2) {
-                PQexitPipelineMode(c);
-                async_reset(a);
-                return true;
-            }
-            tx t = {c, a->err, sizeof a->err, false, 0, false};
-            PGresult *r = a->ledger;
-            a->ledger = NULL;
-            if (!r) {
-                snprintf(a->err, sizeof a->err, "processed_events: no result");
-                a->status = MEMORY_STORE_LOST;
-                break;
-            }
-            a->status = ledger_result(&t, b, r);
-            if (a->status != MEMORY_STORE_OK || !async_send_phase(a, b, 2)) break;
+        if (a->expect == 0 && a->syncs_due == 0) {
+            if (async_phase_done(a, b)) return true;
             continue;
         }
-        if (PQstatus(c) != CONNECTION_OK) {
-            snprintf(a->err, sizeof a->err, "connection lost: %s", PQerrorMessage(c));
-            a->status = MEMORY_STORE_LOST;
-            break;
-        }
-        if (!block) {
-            if (PQconsumeInput(c) != 1) {
-                snprintf(a->err, sizeof a->err, "connection lost: %s", PQerrorMessage(c));
-                a->status = MEMORY_STORE_LOST;
-                break;
-            }
-            if (PQisBusy(c)) return false;
-        }
+        if (PQisBusy(c)) return false;
         PGresult *r = PQgetResult(c);
         if (!r) {
             /* NULL ends each statement's results; several in a row would mean libpq and we
              * disagree on what is queued: give up on this write rather than spin. */
             if (++empty > 3) {
                 snprintf(a->err, sizeof a->err, "pipeline out of step");
-                a->status = MEMORY_STORE_LOST;
-                break;
+                return async_end(a, b, MEMORY_STORE_LOST);
             }
             continue;
         }
         empty = 0;
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            a->sync_due = false;
-        } else {
-            a->expect--;
-            int idx = a->seen++;
-            if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-                if (a->phase == 1 && idx == 1) {
-                    a->ledger = r;
-                    r = NULL;
-                }
-            } else if (st != PGRES_PIPELINE_ABORTED && a->status == MEMORY_STORE_OK) {
-                a->status = classify(c, r);
-                /* A message seen before (a replay comes in runs): the safe form for a while. */
-                const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-                if (a->optimistic && state && strcmp(state, "23505") == 0) {
-                    a->conflict = true;
-                    a->safe_left = MEMORY_STORE_SAFE_BATCHES;
-                }
-                const char *msg = PQresultErrorMessage(r);
-                snprintf(a->err, sizeof a->err, "%s", msg && *msg ? msg : "failed");
-            }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC && a->syncs_due > 0) a->syncs_due--;
+        else if (PQresultStatus(r) != PGRES_PIPELINE_SYNC && a->expect > 0) async_result(a, &r);
+        else {
+            PQclear(r);
+            snprintf(a->err, sizeof a->err, "pipeline out of step (an answer to nothing queued)");
+            return async_end(a, b, MEMORY_STORE_LOST);
         }
         PQclear(r);
     }
-    if (a->status == MEMORY_STORE_OK) a->status = MEMORY_STORE_LOST;
-    async_abort(a, b);
-    return true;
 }
 
 void memory_store_async_free(memory_store_async *a) { async_reset(a); }

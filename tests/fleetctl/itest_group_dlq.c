@@ -254,7 +254,7 @@ static void dlq_list_show_retry(void **state) {
     bf_dlq_source src = {.topic = requests, .partition = 0, .offset = 41, .timestamp_ms = base_ms, .key = "p-9",
                          .key_len = 3, .payload = original, .len = olen, .header_names = names,
                          .header_values = values, .header_lens = lens, .n_headers = 2, .traceparent = tp};
-    char *entry = bf_dlq_build(&src, "brain-worker", "brain-worker", "invalid_json", "not JSON at byte 27", base_ms + 5);
+    char *entry = bf_dlq_build(&src, "p-9", "brain-worker", "brain-worker", "invalid_json", "not JSON at byte 27", base_ms + 5, NULL);
     rd_kafka_t *p = fleet_it_producer();
     fleet_it_produce(p, dlq, 0, "p-9", "garbage", 7, NULL, 0); /* 0:0 is not an entry */
     fleet_it_produce(p, dlq, 0, "p-9", entry, strlen(entry), NULL, 0);
@@ -297,12 +297,12 @@ static void dlq_list_show_retry(void **state) {
 
     /* Bulk retry (issue 19: only PARTITION:OFFSET lists were possible). Two more entries: one more
      * invalid_json from brainRequests, one schema_invalid from imageFactsReady. */
-    char *e2 = bf_dlq_build(&src, "brain-worker", "brain-worker", "invalid_json", "again", base_ms + 7);
+    char *e2 = bf_dlq_build(&src, "p-9", "brain-worker", "brain-worker", "invalid_json", "again", base_ms + 7, NULL);
     bf_dlq_source src3 = src;
     char facts[128];
     snprintf(facts, sizeof facts, "%simageFactsReady", prefix);
     src3.topic = facts;
-    char *e3 = bf_dlq_build(&src3, "memory-writer", "memory-writer", "schema_invalid", "no palette", base_ms + 9);
+    char *e3 = bf_dlq_build(&src3, "p-9", "memory-writer", "memory-writer", "schema_invalid", "no palette", base_ms + 9, NULL);
     p = fleet_it_producer();
     fleet_it_produce(p, dlq, 0, "p-9", e2, strlen(e2), NULL, 0);
     fleet_it_produce(p, dlq, 0, "p-9", e3, strlen(e3), NULL, 0);

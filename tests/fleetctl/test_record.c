@@ -151,7 +151,7 @@ static void dlq_entries(void **state) {
                          .key = "p-1", .key_len = 3, .payload = "{bad json\xff", .len = 10,
                          .header_names = names, .header_values = values, .header_lens = lens, .n_headers = 2,
                          .traceparent = TP};
-    char *msg = bf_dlq_build(&src, "brain-worker", "brain-worker", "invalid_json", "unexpected end", 2000);
+    char *msg = bf_dlq_build(&src, "p-1", "brain-worker", "brain-worker", "invalid_json", "unexpected end", 2000, NULL);
     fleet_dlq_entry e;
     char err[256];
     assert_int_equal(fleet_dlq_entry_parse(msg, strlen(msg), &e, err, sizeof err), 0);

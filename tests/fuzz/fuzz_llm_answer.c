@@ -1,15 +1,13 @@
 /* brain-worker's LLM answer handling on a hostile chat-completions body: the endpoint is
  * configurable, so its answers are untrusted input. The first byte picks the checking context
  * (storyboard known or degraded, the project's image, images attached, a selected scene, tools or
- * JSON mode); the rest is the body, against a guard page. Both parsers run: brain_llm_classify
- * (function calling and JSON mode) and the legacy brain_llm_parse_response the stage still uses.
+ * JSON mode); the rest is the body, against a guard page, through brain_llm_classify (function
+ * calling and JSON mode).
  * Properties:
  *   - classify: one of the four verdicts; not OK leaves an empty answer and a problem; REPAIR and
  *     REFUSED carry follow-up messages that make a repair request; OK leaves calls that are valid
  *     by their schemas and the semantic checks (brain_tools_check_answer);
- *   - legacy: INVALID leaves a reason and an empty answer; OK and CLARIFIED a known tool and a
- *     real scene for scene tools on a known storyboard;
- *   - every accepted answer, of either parser, encodes into a brainDecisions message that decodes. */
+ *   - every accepted answer encodes into a brainDecisions message that decodes. */
 #include "bf_fuzz.h"
 
 #include <stdio.h>
@@ -89,36 +87,6 @@ static void classify(const brain_tools *tools, const char *body, size_t len, bra
     brain_llm_verdict_clear(&v);
 }
 
-static void legacy(const char *body, size_t len, const brain_llm_check *chk, const brain_context *ctx) {
-    brain_answer a;
-    char err[256];
-    memset(err, 'x', sizeof err);
-    brain_llm_result r = brain_llm_parse_response(body, len, chk, &a, err, sizeof err);
-    if (!memchr(err, '\0', sizeof err)) FAIL("error not NUL-terminated");
-    switch (r) {
-    case BRAIN_LLM_INVALID:
-        if (!err[0]) FAIL("INVALID without a reason");
-        if (a.params || a.summary || a.question) FAIL("INVALID leaves memory");
-        break;
-    case BRAIN_LLM_OK:
-    case BRAIN_LLM_CLARIFIED:
-        if ((unsigned)a.tool >= BRAIN_TOOL_COUNT) FAIL("tool out of range");
-        if (!memchr(a.target_scene, '\0', sizeof a.target_scene)) FAIL("target_scene not NUL-terminated");
-        if (r == BRAIN_LLM_CLARIFIED && a.tool != BRAIN_TOOL_CLARIFY) FAIL("CLARIFIED but not a clarification");
-        if (a.tool == BRAIN_TOOL_CLARIFY && (!a.question || !a.question[0])) FAIL("clarification without a question");
-        if (a.tool != BRAIN_TOOL_CLARIFY && brain_tool_needs_scene(a.tool)) {
-            if (!a.target_scene[0]) FAIL("scene tool without a target");
-            if (chk->scenes_known && !brain_context_find_scene(ctx, a.target_scene))
-                FAIL("scene tool on a scene not in the storyboard");
-        }
-        must_encode(&a, "fuzz-model");
-        break;
-    default:
-        FAIL("result outside the three classes");
-    }
-    brain_answer_clear(&a);
-}
-
 int bf_fuzz_llm_answer(const uint8_t *data, size_t size) {
     /* Compiled once: the schemas are constant, and loading them per input would drown the run. */
     static brain_tools *tools;
@@ -147,8 +115,6 @@ int bf_fuzz_llm_answer(const uint8_t *data, size_t size) {
     brain_tool_env env = {.ctx = &ctx, .scenes_known = known, .selected_scene = selected,
                           .request_images = request_images, .n_request_images = n_req};
     classify(tools, body, size - 1, (mode & 64u) ? BRAIN_LLM_MODE_JSON : BRAIN_LLM_MODE_TOOLS, &env);
-    brain_llm_check chk = {.ctx = &ctx, .scenes_known = known, .n_request_images = n_req, .selected_scene = selected};
-    legacy(body, size - 1, &chk, &ctx);
     (void)brain_llm_completion_tokens(body, size - 1);
     (void)brain_llm_prompt_tokens(body, size - 1);
     bf_fuzz_guarded_free(map, map_len);

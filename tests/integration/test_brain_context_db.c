@@ -18,6 +18,53 @@
 #include "brain_prompt.h"
 #include "brain_store.h"
 
+/* The store answers from the loop: run it until the read's callback ran. */
+typedef struct {
+    bool done;
+    char *doc;
+    char err[512];
+    int known[8];
+} answer;
+
+static void on_doc(void *ctx, char *doc, const char *err) {
+    answer *a = ctx;
+    a->done = true;
+    a->doc = doc;
+    snprintf(a->err, sizeof a->err, "%s", err ? err : "");
+}
+
+static void on_known(void *ctx, const int *known, size_t n, const char *err) {
+    answer *a = ctx;
+    a->done = true;
+    for (size_t i = 0; i < n && i < 8; i++) a->known[i] = known[i];
+    snprintf(a->err, sizeof a->err, "%s", err ? err : "");
+}
+
+static char *read_context(brain_store *s, bf_loop *l, const char *project, const char *conv, long long nconv,
+                          long long nimg, char *err, size_t errlen) {
+    brain_store_ops ops = brain_store_ops_of(s);
+    answer a = {0};
+    assert_int_equal(ops.context(ops.impl, project, conv, nconv, nimg, on_doc, &a), 0);
+    for (int i = 0; i < 1000 && !a.done; i++) bf_loop_run_once(l, 100);
+    assert_true(a.done);
+    snprintf(err, errlen, "%s", a.err);
+    return a.doc;
+}
+
+static int read_known(brain_store *s, bf_loop *l, const char *project, const char *const *urls, size_t n, int *known,
+                      char *err, size_t errlen) {
+    brain_store_ops ops = brain_store_ops_of(s);
+    answer a = {0};
+    assert_int_equal(ops.known_images(ops.impl, project, urls, n, on_known, &a), 0);
+    for (int i = 0; i < 1000 && !a.done; i++) bf_loop_run_once(l, 100);
+    assert_true(a.done);
+    memcpy(known, a.known, n * sizeof *known);
+    snprintf(err, errlen, "%s", a.err);
+    return a.err[0] ? -1 : 0;
+}
+
+static char dsn_of_fresh[1024];
+
 static bf_db *fresh_db(bf_log *log) {
     char hex[9], err[512], name[64];
     bf_random_hex(hex, 4);
@@ -27,8 +74,8 @@ static bf_db *fresh_db(bf_log *log) {
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", name); /* name is ours: random hex only */
     if (bf_db_exec(admin, sql, err, sizeof err) != 0) fail_msg("%s", err);
     bf_db_free(admin);
-    char dsn[1024];
-    snprintf(dsn, sizeof dsn, "%s dbname=%s", bf_test_pg_dsn(), name);
+    char *dsn = dsn_of_fresh;
+    snprintf(dsn, sizeof dsn_of_fresh, "%s dbname=%s", bf_test_pg_dsn(), name);
     bf_db *db = bf_db_new(dsn, log);
     if (bf_migrate_apply(db, bf_migrations, bf_migrations_n, NULL, err, sizeof err) != 0) fail_msg("%s", err);
     return db;
@@ -71,9 +118,11 @@ static void test_context_reaches_prompt(void **state) {
     bf_log_init(&log, stderr, "test", BF_LOG_WARN);
     bf_db *db = fresh_db(&log);
     seed(db);
-    brain_store *s = brain_store_new(db, 2000);
     char err[512];
-    char *doc = brain_store_context(s, "p1", "c1", 10, 20, err, sizeof err);
+    bf_loop *l = bf_loop_new(err, sizeof err);
+    brain_store *s = brain_store_new(l, dsn_of_fresh, 2, 2000, &log, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    char *doc = read_context(s, l, "p1", "c1", 10, 20, err, sizeof err);
     if (!doc) fail_msg("%s", err);
     brain_context ctx;
     assert_int_equal(brain_context_parse(doc, strlen(doc), &ctx, err, sizeof err), 0);
@@ -108,7 +157,7 @@ static void test_context_reaches_prompt(void **state) {
     brain_context_clear(&ctx);
 
     /* Image limit: only the newest analysis. */
-    doc = brain_store_context(s, "p1", "c1", 10, 1, err, sizeof err);
+    doc = read_context(s, l, "p1", "c1", 10, 1, err, sizeof err);
     assert_non_null(doc);
     assert_int_equal(brain_context_parse(doc, strlen(doc), &ctx, err, sizeof err), 0);
     free(doc);
@@ -118,12 +167,14 @@ static void test_context_reaches_prompt(void **state) {
 
     const char *urls[] = {"https://x/new.png", "https://x/unseen.png"};
     int known[2];
-    assert_int_equal(brain_store_known_images(s, "p1", urls, 2, known, err, sizeof err), 0);
+    assert_int_equal(read_known(s, l, "p1", urls, 2, known, err, sizeof err), 0);
     assert_int_equal(known[0], 1);
     assert_int_equal(known[1], 0);
-    assert_int_equal(brain_store_known_images(s, "p2", urls, 2, known, err, sizeof err), 0);
+    assert_int_equal(read_known(s, l, "p2", urls, 2, known, err, sizeof err), 0);
     assert_int_equal(known[0], 0);
     brain_store_free(s);
+    assert_int_equal(bf_loop_ios(l), 0);
+    bf_loop_free(l);
     bf_db_free(db);
 }
 
@@ -131,13 +182,15 @@ static void test_unreachable_db_fails_fast(void **state) {
     (void)state;
     bf_log log;
     bf_log_init(&log, stderr, "test", BF_LOG_ERROR);
-    bf_db *db = bf_db_new("host=127.0.0.1 port=1 dbname=x user=x connect_timeout=1", &log);
-    brain_store *s = brain_store_new(db, 2000);
     char err[512] = "";
-    assert_null(brain_store_context(s, "p1", NULL, 10, 20, err, sizeof err));
+    bf_loop *l = bf_loop_new(err, sizeof err);
+    brain_store *s = brain_store_new(l, "host=127.0.0.1 port=1 dbname=x user=x connect_timeout=1", 1, 2000, &log, err,
+                                     sizeof err);
+    assert_non_null(s);
+    assert_null(read_context(s, l, "p1", NULL, 10, 20, err, sizeof err));
     assert_true(err[0] != '\0');
     brain_store_free(s);
-    bf_db_free(db);
+    bf_loop_free(l);
 }
 
 int main(void) {

@@ -2,11 +2,16 @@
  * migrated PostgreSQL and fake_openai subprocesses.
  *
  *   - what the database holds for a project (preferences, scene relationships, scenes, image
- *     analyses, the conversation) is in the prompt the LLM receives, and a valid JSON answer becomes
- *     the published decision (tool, target scene, model, token counts);
- *   - every malformed answer class (bad content, bad body, bad transfer, bad status, no answer at
- *     all) becomes a decision with a clear error or a clarification: never a crash, never silence,
- *     and the worker keeps deciding and answering /healthz;
+ *     analyses, the conversation) is in the prompt the LLM receives, the tools go as native
+ *     functions (tool_choice required) to a base URL written the usual way (".../v1"), and a valid
+ *     call becomes the published decision (tool, target scene, model, the server's token counts);
+ *     JSON mode does the same for servers without function calling;
+ *   - every broken answer class (invalid arguments, unknown tool, refusal, cut-off answer, bad
+ *     body, bad transfer, bad status, no answer at all) gets one repair round where a repair can
+ *     help, then the rules in fallback: exactly one decision per request, never a crash, never
+ *     silence, never a destructive call on a guess, and the worker keeps answering /healthz;
+ *   - 100 requests against a fake whose answers are 20 % broken: 100 decisions, every argument
+ *     valid, the repaired ones marked so;
  *   - per-project order holds for 200 requests over 20 projects while the LLM answers at random
  *     latency, so answers complete out of order.
  *
@@ -52,13 +57,13 @@ static char g_db_name[64];
 static char g_dsn[1024];
 static bf_log g_log;
 
-/* A valid decision for the seeded project: edit the selected scene. */
+/* A valid call for the seeded project: edit the selected scene. */
 static const char valid_edit[] =
-    "{\"tool\":\"editScene\",\"target_scene\":\"s2\",\"params\":{\"instruction\":\"make the logo pop\"},"
-    "\"summary\":\"Brighten the logo reveal in midnight teal\"}";
+    "[{\"name\":\"editScene\",\"arguments\":{\"scene_id\":\"s2\",\"instruction\":\"make the logo pop\","
+    "\"summary\":\"Brighten the logo reveal in midnight teal\"}}]";
 /* Valid for any project: addScene needs no target. */
 static const char valid_add[] =
-    "{\"tool\":\"addScene\",\"params\":{\"instruction\":\"an outro\"},\"summary\":\"Add an outro scene\"}";
+    "[{\"name\":\"addScene\",\"arguments\":{\"instruction\":\"an outro\",\"summary\":\"Add an outro scene\"}}]";
 
 /* ---- database ---- */
 
@@ -190,7 +195,10 @@ static void worker_start(worker *w, const char *const *fake_args, const char *co
         setenv("BRAINFLEET_HTTP_PORT", "0", 1);
         /* info: the runtime's "http port N" line is how the health check finds the worker. */
         setenv("BRAINFLEET_LOG_LEVEL", "info", 1);
-        setenv("BRAINFLEET_LLM_URL", w->fake.url, 1);
+        /* The base URL as providers print it: the client adds /chat/completions. */
+        char url[300];
+        snprintf(url, sizeof url, "%s/v1", w->fake.url);
+        setenv("BRAINFLEET_LLM_URL", url, 1);
         setenv("BRAINFLEET_LLM_MODEL", MODEL, 1);
         for (size_t i = 0; extra && extra[i]; i++) putenv((char *)extra[i]);
         execl(bin, bin, (char *)NULL);
@@ -360,22 +368,12 @@ static char *recorded_prompt(const bf_fake_server *fs, int n) {
 
 /* ---- context in the prompt, a valid answer becomes the decision ---- */
 
-static void test_context_reaches_llm_and_valid_answer_decides(void **state) {
-    (void)state;
-    char path[256];
-    const char *tmp = getenv("TMPDIR");
-    char hex[9];
-    bf_random_hex(hex, 4);
-    snprintf(path, sizeof path, "%s/brainllm-valid-%s.json", tmp && *tmp ? tmp : "/tmp", hex);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(valid_edit, fp);
-    fclose(fp);
+static void context_and_valid_call(const char *const *env, bool json_mode) {
     worker w;
-    const char *fargs[] = {"--content-file", path, NULL};
-    worker_start(&w, fargs, NULL, 3);
+    const char *fargs[] = {"--tool-calls", valid_edit, "--answer", "tool", NULL};
+    worker_start(&w, fargs, env, 3);
     char rid[40];
-    request_id(1, rid);
+    request_id(json_mode ? 2 : 1, rid);
     rd_kafka_t *rk = producer_new();
     produce_request(rk, &w, "p-ctx", rid, "Make the logo reveal pop", "s2", "c1");
     producer_flush_free(rk);
@@ -386,10 +384,10 @@ static void test_context_reaches_llm_and_valid_answer_decides(void **state) {
     const char *expect[] = {
         "preferred_mood", "midnight-teal-mood", "preferred_font", "Grotesk-Ultra", /* preferences */
         "scene:s2", "s1-relmarker",                                             /* relationships */
-        "id=s1 name=\"Aurora intro\"", "id=s2 name=\"Logo reveal\"",            /* scenes */
+        "Aurora intro", "Logo reveal",                                          /* scenes */
         "mood-neon-new", "mood-vaporwave-old",                                  /* image analyses */
         "earlier we said slow fades", "noted: slow fades only",                 /* conversation */
-        "Make the logo reveal pop", "editScene",                                /* request, tools */
+        "Make the logo reveal pop",                                             /* the request */
     };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         if (!strstr(prompt, expect[i])) fail_msg("prompt sent to the LLM lacks \"%s\":\n%s", expect[i], prompt);
@@ -399,6 +397,20 @@ static void test_context_reaches_llm_and_valid_answer_decides(void **state) {
     /* Newest image analysis first, conversation oldest first. */
     assert_true(strstr(prompt, "mood-neon-new") < strstr(prompt, "mood-vaporwave-old"));
     assert_true(strstr(prompt, "earlier we said") < strstr(prompt, "noted: slow fades"));
+    /* Tools mode: the functions travel as tools with tool_choice required; JSON mode: described
+     * in the prompt, answered as a JSON object. (The fake has checked the request against
+     * OpenAI's schema already: a bad one would have been a 400.) */
+    size_t len = 0;
+    char *raw = bf_fake_server_recorded_new(&w.fake, 1, &len);
+    if (json_mode) {
+        assert_non_null(strstr(raw, "\"json_object\""));
+        assert_null(strstr(raw, "\"tool_choice\""));
+        assert_non_null(strstr(prompt, "editScene"));
+    } else {
+        assert_non_null(strstr(raw, "\"tool_choice\":\"required\""));
+        assert_non_null(strstr(raw, "\"name\":\"askClarification\""));
+    }
+    free(raw);
     free(prompt);
 
     const bf_msg_brain_decision *x = find(&d, rid);
@@ -410,26 +422,35 @@ static void test_context_reaches_llm_and_valid_answer_decides(void **state) {
     assert_string_equal(x->steps[0].target_scene_id, "s2");
     assert_non_null(strstr(x->steps[0].input, "make the logo pop"));
     assert_string_equal(x->model, MODEL);
+    assert_int_equal(x->decided_by.decider, BF_DECIDER_LLM);
+    assert_int_equal(x->decided_by.reason, BF_REASON_LLM_ANSWER);
     assert_false(x->context_degraded);
     assert_true(x->prompt_tokens > 0);
     assert_true(x->completion_tokens > 0);
     decisions_free(&d);
     worker_stop_healthy(&w);
-    unlink(path);
+}
+
+static void test_context_reaches_llm_and_valid_answer_decides(void **state) {
+    (void)state;
+    context_and_valid_call(NULL, false);
+    const char *json_env[] = {"BRAINFLEET_LLM_MODE=json", NULL};
+    context_and_valid_call(json_env, true);
 }
 
 /* ---- malformed answer classes ---- */
 
-typedef enum { WANT_ERROR, WANT_CLARIFICATION, WANT_SUCCESS } want;
+typedef enum { WANT_FALLBACK, WANT_REPAIRED, WANT_SUCCESS } want;
 
 typedef struct answer_case {
     const char *name;
-    const char *fake_args[8];
+    const char *fake_args[10];
     const char *env[4];
     int n_requests;      /* sent to one project, so one after the other */
     want want;
-    const char *code;    /* WANT_ERROR: error code */
-    const char *message; /* WANT_ERROR: in the error message; WANT_CLARIFICATION: in the question */
+    const char *code;    /* WANT_FALLBACK: error code, which is also decided_by's reason */
+    const char *message; /* WANT_FALLBACK: in the error message */
+    int calls_per_request; /* chat requests the fake must have seen per request (0: not checked) */
 } answer_case;
 
 static void check_case(const answer_case *c, const worker *w, const decisions *d, int first_rid) {
@@ -438,67 +459,73 @@ static void check_case(const answer_case *c, const worker *w, const decisions *d
         request_id(first_rid + i, rid);
         const bf_msg_brain_decision *x = find(d, rid);
         if (!x) fail_msg("%s: no decision for request %d (log %s)", c->name, i, w->log_path);
+        /* Whoever decided, never a deletion on a guess: the request says "Remove the logo". */
+        for (size_t k = 0; k < x->n_steps; k++)
+            if (x->steps[k].tool == BF_TOOL_DELETE_SCENE) fail_msg("%s: a deleteScene was published", c->name);
         switch (c->want) {
-        case WANT_ERROR:
+        case WANT_FALLBACK:
             if (!x->error.present) fail_msg("%s: decision without error", c->name);
             if (strcmp(x->error.code, c->code) != 0 || !x->error.message || !strstr(x->error.message, c->message))
                 fail_msg("%s: error %s \"%s\", expected %s with \"%s\"", c->name, x->error.code,
                          x->error.message ? x->error.message : "", c->code, c->message);
             /* The fallback still decides something the editor can act on or show. */
             assert_string_equal(x->model, "rule-based");
+            assert_int_equal(x->decided_by.decider, BF_DECIDER_RULES);
+            assert_string_equal(bf_decided_reason_name(x->decided_by.reason), c->code);
             assert_true(x->type == BF_DECISION_TOOL || x->type == BF_DECISION_CLARIFICATION);
             break;
-        case WANT_CLARIFICATION:
-            if (x->error.present) fail_msg("%s: error %s: %s", c->name, x->error.code, x->error.message);
-            assert_int_equal(x->type, BF_DECISION_CLARIFICATION);
-            if (!x->question || !strstr(x->question, c->message))
-                fail_msg("%s: question \"%s\" lacks \"%s\"", c->name, x->question ? x->question : "", c->message);
-            assert_string_equal(x->model, MODEL);
-            break;
+        case WANT_REPAIRED:
         case WANT_SUCCESS:
             if (x->error.present) fail_msg("%s: error %s: %s", c->name, x->error.code, x->error.message);
             assert_int_equal(x->type, BF_DECISION_TOOL);
             assert_int_equal(x->steps[0].tool, BF_TOOL_ADD_SCENE);
             assert_string_equal(x->model, MODEL);
+            assert_int_equal(x->decided_by.decider, BF_DECIDER_LLM);
+            assert_int_equal(x->decided_by.reason,
+                             c->want == WANT_REPAIRED ? BF_REASON_LLM_REPAIRED : BF_REASON_LLM_ANSWER);
             break;
         }
     }
 }
 
-static void test_malformed_answers_become_errors_or_clarifications(void **state) {
+static void test_broken_answers_repair_then_fallback(void **state) {
     (void)state;
-    /* Every case is a complete decision answer except for the one thing wrong with it. */
+    /* A repair gets a valid call back unless the case breaks the second answer too. */
     answer_case cases[] = {
-        {"garbage content", {"--mode", "garbage", NULL}, {NULL}, 2, WANT_ERROR, "llm_invalid_answer",
-         "not a JSON object"},
-        {"malformed JSON body", {"--mode", "malformed", "--content", valid_add, NULL}, {NULL}, 2, WANT_ERROR,
-         "llm_invalid_answer", "not a JSON object"},
-        {"empty body", {"--mode", "empty", NULL}, {NULL}, 2, WANT_ERROR, "llm_invalid_answer", "not a JSON object"},
+        {"wrong argument type", {"--answer", "wrong-arg-type", "--repair-answer", "tool", "--tool-calls", valid_add, NULL},
+         {NULL}, 2, WANT_REPAIRED, NULL, NULL, 2},
+        {"unknown scene", {"--answer", "unknown-scene", "--repair-answer", "tool", "--tool-calls", valid_add, NULL},
+         {NULL}, 2, WANT_REPAIRED, NULL, NULL, 2},
+        {"invented image", {"--answer", "invented-image", "--repair-answer", "tool", "--tool-calls", valid_add, NULL},
+         {NULL}, 2, WANT_REPAIRED, NULL, NULL, 2},
+        {"arguments not JSON", {"--answer", "args-not-json", "--repair-answer", "tool", "--tool-calls", valid_add, NULL},
+         {NULL}, 2, WANT_REPAIRED, NULL, NULL, 2},
+        {"length cut-off", {"--answer", "length", "--repair-answer", "tool", "--tool-calls", valid_add, NULL}, {NULL},
+         2, WANT_REPAIRED, NULL, NULL, 2},
+        {"unknown tool twice", {"--answer", "unknown-tool", "--repair-answer", "unknown-tool", NULL}, {NULL}, 2,
+         WANT_FALLBACK, "llm_invalid_answer", "", 2},
+        {"refusal twice", {"--answer", "refusal", "--repair-answer", "refusal", NULL}, {NULL}, 2, WANT_FALLBACK,
+         "llm_refused", "", 2},
+        {"prose, no call", {"--answer", "text", "--repair-answer", "text", NULL}, {NULL}, 2, WANT_FALLBACK,
+         "llm_refused", "", 2},
+        /* Not a chat completion at all: nothing to repair, straight to the rules. */
+        {"malformed JSON body", {"--mode", "malformed", NULL}, {NULL}, 2, WANT_FALLBACK, "llm_invalid_answer", "", 1},
+        {"empty body", {"--mode", "empty", NULL}, {NULL}, 2, WANT_FALLBACK, "llm_invalid_answer", "", 1},
         /* A cut-off transfer is a transport failure (retried), not an answer to parse. */
-        {"truncated body", {"--mode", "truncated", "--content", valid_add, NULL}, {"BRAINFLEET_LLM_RETRIES=1", NULL},
-         2, WANT_ERROR, "llm_failed", "after 2 attempts"},
-        /* The body is a valid decision, but labelled text/html: a proxy or web page, not the API. */
-        {"wrong content type", {"--mode", "wrong-type", "--content", valid_add, NULL}, {NULL}, 2, WANT_ERROR,
-         "llm_failed", "text/html"},
-        {"unknown tool", {"--content", "{\"tool\":\"frobnicateScene\",\"params\":{},\"summary\":\"x\"}", NULL},
-         {NULL}, 2, WANT_ERROR, "llm_invalid_answer", "unknown tool \"frobnicateScene\""},
-        {"params not an object", {"--content", "{\"tool\":\"addScene\",\"params\":[1,2],\"summary\":\"x\"}", NULL},
-         {NULL}, 2, WANT_ERROR, "llm_invalid_answer", "\"params\" is not an object"},
-        {"missing target scene", {"--content", "{\"tool\":\"deleteScene\",\"params\":{},\"summary\":\"Delete it\"}", NULL},
-         {NULL}, 2, WANT_CLARIFICATION, NULL, "Which scene do you mean?"},
-        {"target not in storyboard",
-         {"--content", "{\"tool\":\"editScene\",\"target_scene\":\"nope\",\"params\":{},\"summary\":\"x\"}", NULL},
-         {NULL}, 2, WANT_CLARIFICATION, NULL, "could not find that scene"},
-        {"500 on every attempt", {"--mode", "500", NULL}, {"BRAINFLEET_LLM_RETRIES=1", NULL}, 2, WANT_ERROR,
-         "llm_failed", "HTTP 500"},
+        {"truncated body", {"--mode", "truncated", NULL}, {"BRAINFLEET_LLM_RETRIES=1", NULL}, 2, WANT_FALLBACK,
+         "llm_failed", "after 2 attempts", 2},
+        /* A body labelled text/html: a proxy or web page, not the API. */
+        {"wrong content type", {"--mode", "wrong-type", NULL}, {NULL}, 2, WANT_FALLBACK, "llm_failed", "text/html", 1},
+        {"500 on every attempt", {"--mode", "500", NULL}, {"BRAINFLEET_LLM_RETRIES=1", NULL}, 2, WANT_FALLBACK,
+         "llm_failed", "HTTP 500", 2},
         {"429 on every attempt", {"--mode", "429", "--retry-after", "1", NULL}, {"BRAINFLEET_LLM_RETRIES=1", NULL}, 2,
-         WANT_ERROR, "llm_failed", "HTTP 429"},
+         WANT_FALLBACK, "llm_failed", "HTTP 429", 2},
         /* Half the answers are 500s; the client's retries get every request through. --seed fixes
          * the fake's draws and one project's requests are sequential, so the run is repeatable. */
-        {"500s then success", {"--error-rate", "0.5", "--seed", "3", "--content", valid_add, NULL},
-         {"BRAINFLEET_LLM_RETRIES=8", NULL}, 6, WANT_SUCCESS, NULL, NULL},
+        {"500s then success", {"--error-rate", "0.5", "--seed", "3", "--answer", "tool", "--tool-calls", valid_add, NULL},
+         {"BRAINFLEET_LLM_RETRIES=8", NULL}, 6, WANT_SUCCESS, NULL, NULL, 0},
         {"timeout", {"--mode", "timeout", NULL}, {"BRAINFLEET_LLM_TIMEOUT=1s", "BRAINFLEET_LLM_RETRIES=0", NULL}, 2,
-         WANT_ERROR, "llm_unavailable", "timeout"},
+         WANT_FALLBACK, "llm_unavailable", "timeout", 1},
     };
     const size_t n_cases = sizeof cases / sizeof cases[0];
     worker ws[sizeof cases / sizeof cases[0]];
@@ -508,8 +535,8 @@ static void test_malformed_answers_become_errors_or_clarifications(void **state)
         for (int k = 0; k < cases[i].n_requests; k++) {
             char rid[40];
             request_id(100 + k, rid);
-            /* No selected scene, so a scene tool without a target cannot borrow one. */
-            produce_request(rk, &ws[i], "p-malformed", rid, "Add an outro with the logo", NULL, NULL);
+            /* A scene selected, and a prompt the old keyword rules turned into a deletion. */
+            produce_request(rk, &ws[i], "p-ctx", rid, "Remove the logo", "s2", NULL);
         }
     }
     producer_flush_free(rk);
@@ -520,13 +547,13 @@ static void test_malformed_answers_become_errors_or_clarifications(void **state)
         assert_int_equal(d.n, (size_t)c->n_requests);
         check_case(c, &ws[i], &d, 100);
         int recorded = bf_fake_server_recorded_count(&ws[i].fake);
+        if (c->calls_per_request && recorded != c->calls_per_request * c->n_requests)
+            fail_msg("%s: the fake saw %d chat requests, expected %d", c->name, recorded,
+                     c->calls_per_request * c->n_requests);
         if (strncmp(c->name, "429", 3) == 0) {
             /* Retry-After: 1 is longer than the client's first backoff (<= 250 ms), so honouring it
              * puts at least a second into the LLM stage. */
-            assert_int_equal(recorded, 2 * c->n_requests);
             for (size_t k = 0; k < d.n; k++) assert_true(d.d[k].timings.llm_ms >= 1000);
-        } else if (strcmp(c->name, "500 on every attempt") == 0) {
-            assert_int_equal(recorded, 2 * c->n_requests);
         } else if (c->want == WANT_SUCCESS) {
             if (recorded <= c->n_requests) fail_msg("%s: no retry happened (%d calls)", c->name, recorded);
         }
@@ -535,12 +562,58 @@ static void test_malformed_answers_become_errors_or_clarifications(void **state)
     for (size_t i = 0; i < n_cases; i++) worker_stop_healthy(&ws[i]);
 }
 
+/* Issue 20's done-when: 100 requests, a fifth of the answers broken in every way the fake knows
+ * (repairs answered at random too): 100 decisions, none destructive from fallback, and every
+ * model-made call valid (the decoder checks the contract; the tool must be a real one). */
+static void test_broken_mix_every_request_one_valid_decision(void **state) {
+    (void)state;
+    worker w;
+    const char *fargs[] = {"--answer", "tool", "--tool-calls", valid_add, "--answer-mix",
+                           "wrong-arg-type=0.04,unknown-scene=0.04,refusal=0.03,length=0.03,args-not-json=0.03,"
+                           "unknown-tool=0.03",
+                           "--seed", "11", NULL};
+    worker_start(&w, fargs, NULL, 6);
+    rd_kafka_t *rk = producer_new();
+    /* BF_BROKEN_MIX_REQUESTS=1000 for issue 20's full run; 100 keeps the suite quick. */
+    const char *nv = getenv("BF_BROKEN_MIX_REQUESTS");
+    long asked = nv ? strtol(nv, NULL, 10) : 0;
+    const int N = asked >= 100 && asked <= 100000 ? (int)asked : 100;
+    for (int i = 0; i < N; i++) {
+        char rid[40], project[32];
+        request_id(50000 + i, rid);
+        snprintf(project, sizeof project, "p-mix-%d", i % 25);
+        produce_request(rk, &w, project, rid, i % 2 ? "Remove the logo" : "Add an outro", NULL, NULL);
+    }
+    producer_flush_free(rk);
+    decisions d = read_decisions(&w, N);
+    assert_int_equal(d.n, N);
+    int by_reason[BF_DECIDED_REASONS] = {0};
+    for (size_t i = 0; i < d.n; i++) {
+        const bf_msg_brain_decision *x = &d.d[i];
+        by_reason[x->decided_by.reason]++;
+        for (size_t k = 0; k < x->n_steps; k++)
+            if (x->decided_by.decider == BF_DECIDER_RULES && x->steps[k].tool == BF_TOOL_DELETE_SCENE)
+                fail_msg("%s: a destructive call from the fallback", x->request_id);
+        if (x->decided_by.reason == BF_REASON_LLM_REPAIRED) assert_true(x->decided_by.repair_round);
+    }
+    fprintf(stderr, "broken mix, %d requests:", N);
+    for (int r = 0; r < BF_DECIDED_REASONS; r++)
+        if (by_reason[r]) fprintf(stderr, " %s %d", bf_decided_reason_name((bf_decided_reason)r), by_reason[r]);
+    fprintf(stderr, "\n");
+    /* With a fifth broken and repairs drawn from the same mix, most broken answers are repaired. */
+    assert_true(by_reason[BF_REASON_LLM_REPAIRED] > 0);
+    assert_true(by_reason[BF_REASON_LLM_ANSWER] + by_reason[BF_REASON_LLM_REPAIRED] >= N * 9 / 10);
+    decisions_free(&d);
+    worker_stop_healthy(&w);
+}
+
 /* ---- per-project order at random LLM latency ---- */
 
 static void test_order_200_requests_20_projects_random_latency(void **state) {
     (void)state;
     worker w;
-    const char *fargs[] = {"--latency-ms", "50", "--latency-jitter-ms", "200", "--content", valid_add, NULL};
+    const char *fargs[] = {"--latency-ms", "50", "--latency-jitter-ms", "200", "--answer", "tool", "--tool-calls",
+                           valid_add, NULL};
     worker_start(&w, fargs, NULL, 6);
     rd_kafka_t *rk = producer_new();
     for (int i = 0; i < 200; i++) {
@@ -576,7 +649,8 @@ static void test_order_200_requests_20_projects_random_latency(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_context_reaches_llm_and_valid_answer_decides, kill_leftovers),
-        cmocka_unit_test_teardown(test_malformed_answers_become_errors_or_clarifications, kill_leftovers),
+        cmocka_unit_test_teardown(test_broken_answers_repair_then_fallback, kill_leftovers),
+        cmocka_unit_test_teardown(test_broken_mix_every_request_one_valid_decision, kill_leftovers),
         cmocka_unit_test_teardown(test_order_200_requests_20_projects_random_latency, kill_leftovers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

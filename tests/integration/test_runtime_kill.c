@@ -16,6 +16,7 @@
 #include "bf_test_kafka.h"
 
 typedef struct {
+    bf_runtime *rt;
     int notify_fd;
     int seen_offsets[16];
     int n;
@@ -23,8 +24,7 @@ typedef struct {
 } kill_ctx;
 
 /* Child: signals the parent from inside the handler of offset 1, then hangs there. */
-static bf_handle_result child_handle(void *c, bf_runtime *rt, bf_inmsg *m) {
-    (void)rt;
+static bf_handle_result child_handle(void *c, bf_inmsg *m) {
     kill_ctx *k = c;
     if (m->offset == 1) {
         if (write(k->notify_fd, "x", 1) != 1) _exit(3);
@@ -33,27 +33,26 @@ static bf_handle_result child_handle(void *c, bf_runtime *rt, bf_inmsg *m) {
     return BF_HANDLED;
 }
 
-static bf_handle_result parent_handle(void *c, bf_runtime *rt, bf_inmsg *m) {
-    (void)rt;
+static bf_handle_result parent_handle(void *c, bf_inmsg *m) {
     kill_ctx *k = c;
     k->seen_offsets[k->n++] = (int)m->offset;
     return BF_HANDLED;
 }
 
-static void parent_tick(void *c, bf_runtime *rt) {
+static void parent_tick(void *c) {
     kill_ctx *k = c;
     if (!k->start) k->start = bf_test_now_ms();
-    if (k->n >= 2 || bf_test_now_ms() - k->start > 60000) bf_runtime_stop(rt);
+    if (k->n >= 2 || bf_test_now_ms() - k->start > 60000) bf_runtime_stop(k->rt);
 }
 
-static bf_runtime *make(bf_common_cfg *cfg, bf_log *log, bf_metrics *m, bf_stage_ops ops, void *ctx) {
+static bf_runtime *make(bf_common_cfg *cfg, bf_log *log, bf_metrics *m) {
     static const char *const inputs[] = {"in"};
     /* The killed member stays in the group until its session times out; keep that short (the
      * broker's minimum) so the restarted consumer is assigned the partition quickly. */
     static char *const envp[] = {"BRAINFLEET_KAFKA_SESSION_TIMEOUT_MS=6000",
                                  "BRAINFLEET_KAFKA_HEARTBEAT_INTERVAL_MS=1000", NULL};
-    bf_runtime_opts o = {.worker = "kill-test", .cfg = cfg, .input_topics = inputs, .n_inputs = 1, .ops = ops,
-                         .ctx = ctx, .log = log, .metrics = m, .envp = envp, .no_http = true};
+    bf_runtime_opts o = {.worker = "kill-test", .cfg = cfg, .input_topics = inputs, .n_inputs = 1, .log = log,
+                         .metrics = m, .envp = envp, .no_http = true};
     char err[512];
     bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
     if (!rt) fail_msg("%s", err);
@@ -71,7 +70,7 @@ static void test_sigkill_mid_handler_redelivers(void **state) {
     bf_test_produce(t, 0, "p", "second", 6, NULL);
     bf_test_produce(t, 0, "p", "third", 5, NULL);
 
-    bf_common_cfg cfg = {.max_in_flight = 16, .shutdown_timeout_ms = 3000, .poll_stall_ms = 30000};
+    bf_common_cfg cfg = {.max_in_flight = 16, .max_parked = 100, .shutdown_timeout_ms = 3000, .poll_stall_ms = 30000};
     snprintf(cfg.kafka_brokers, sizeof cfg.kafka_brokers, "%s", bf_test_brokers());
     snprintf(cfg.group_id, sizeof cfg.group_id, "%sgroup", prefix);
     snprintf(cfg.topic_prefix, sizeof cfg.topic_prefix, "%s", prefix);
@@ -86,8 +85,9 @@ static void test_sigkill_mid_handler_redelivers(void **state) {
         close(fds[0]);
         bf_metrics *m = bf_metrics_new();
         kill_ctx k = {.notify_fd = fds[1]};
-        bf_runtime *rt = make(&cfg, &log, m, (bf_stage_ops){.handle = child_handle}, &k);
-        bf_runtime_run(rt);
+        bf_runtime *rt = k.rt = make(&cfg, &log, m);
+        bf_stage_ops ops = {.handle = child_handle};
+        bf_runtime_run(rt, &ops, &k);
         _exit(2); /* never reached: the handler hangs until killed */
     }
     close(fds[1]);
@@ -105,8 +105,9 @@ static void test_sigkill_mid_handler_redelivers(void **state) {
 
     bf_metrics *m = bf_metrics_new();
     kill_ctx k = {0};
-    bf_runtime *rt = make(&cfg, &log, m, (bf_stage_ops){.handle = parent_handle, .tick = parent_tick}, &k);
-    assert_int_equal(bf_runtime_run(rt), 0);
+    bf_runtime *rt = k.rt = make(&cfg, &log, m);
+    bf_stage_ops ops = {.handle = parent_handle, .turn = parent_tick};
+    assert_int_equal(bf_runtime_run(rt, &ops, &k), 0);
     bf_runtime_free(rt);
     bf_metrics_free(m);
     /* The message being handled at the kill comes back, followed by the one never reached. */

@@ -24,9 +24,15 @@ ALLOW = {
     ("common/bf_migrate.c", "apply_one"):
         "m->sql is a migration file of schemas/sql embedded at build time, never input; the simple-query "
         "protocol (PQexec) is needed because one file holds several statements",
+    ("common/bf_pg.c", "send_batch"):
+        "q->sql is the sql argument of bf_pg_query(_prepared), copied when the query was queued and sent on "
+        "a later loop turn; those and the pool's are sinks below, so their callers' SQL is checked",
     ("memory-writer/memory_store.c", "prepare"):
         "stmts[i].sql is one of the file's four static const SQL texts (the stmts table); data travels "
         "as the prepared statements' binary parameters",
+    ("memory-writer/memory_store.c", "async_send_phase"):
+        "the same stmts[i].sql texts, prepared inside the pipelined write (PQsendPrepare) when the session "
+        "lacks them",
     ("tests/integration/test_brain_llm.c", "group_setup"):
         "CREATE DATABASE takes an identifier, not a parameter; the name is random hex the test made",
     ("tests/integration/test_brain_llm.c", "group_teardown"):
@@ -42,7 +48,8 @@ ALLOW = {
 }
 
 SINKS = {"PQexec": 1, "PQexecParams": 1, "PQprepare": 2, "PQsendQuery": 1, "PQsendQueryParams": 1,
-         "PQsendPrepare": 2, "bf_db_query": 1, "bf_db_exec": 1}
+         "PQsendPrepare": 2, "bf_db_query": 1, "bf_db_exec": 1, "bf_pg_query": 1, "bf_pg_pool_query": 1,
+         "bf_pg_query_prepared": 2, "bf_pg_pool_query_prepared": 2}
 BUILDERS = r"(?:snprintf|sprintf|vsnprintf|vsprintf|strcat|strncat|strcpy|strncpy|memcpy|asprintf|stpcpy)"
 KEYWORDS = {"if", "for", "while", "switch", "return", "sizeof", "do", "else"}
 

@@ -358,10 +358,6 @@ static void test_requests(void **state) {
     b = brain_llm_request_new(&o, tools, "s", "u", err, sizeof err);
     assert_non_null(strstr(b, "\"max_tokens\":512"));
     free(b);
-    /* The legacy request the stage still sends is valid too. */
-    b = brain_llm_request_encode("m1", 0.2, "s", "u");
-    check_request("legacy", b);
-    free(b);
     brain_llm_mode m;
     assert_int_equal(brain_llm_mode_parse("json", &m), 0);
     assert_int_equal(m, BRAIN_LLM_MODE_JSON);
@@ -371,6 +367,8 @@ static void test_requests(void **state) {
     static const char usage[] = "{\"usage\":{\"prompt_tokens\":77}}";
     assert_int_equal(brain_llm_prompt_tokens(usage, sizeof usage - 1), 77);
     assert_int_equal(brain_llm_prompt_tokens("{}", 2), 0);
+    static const char both[] = "{\"usage\":{\"prompt_tokens\":77,\"completion_tokens\":42}}";
+    assert_int_equal(brain_llm_completion_tokens(both, sizeof both - 1), 42);
 }
 
 /* A degraded packet cannot check scene ids or the project's images, and does not refuse them. */
@@ -390,70 +388,6 @@ static void test_degraded(void **state) {
     free(body);
 }
 
-/* ---- the legacy JSON-mode parser (the stage's current path) ---- */
-
-static char *envelope(const char *content) { return completion(content, NULL, NULL, 0, NULL); }
-
-typedef struct {
-    const char *name;
-    const char *body;
-    const char *content;
-    brain_llm_result expect;
-    int tool;
-    const char *err_has;
-} legacy_case;
-
-static const legacy_case legacy[] = {
-    {"valid tool", NULL, "{\"tool\":\"editScene\",\"target_scene\":\"s2\",\"params\":{\"instruction\":\"x\"},\"summary\":\"ok\"}",
-     BRAIN_LLM_OK, BRAIN_TOOL_EDIT_SCENE, NULL},
-    {"fenced json", NULL, "```json\n{\"tool\":\"addScene\",\"params\":{},\"summary\":\"add\"}\n```", BRAIN_LLM_OK,
-     BRAIN_TOOL_ADD_SCENE, NULL},
-    {"prose around", NULL, "Sure! Here it is: {\"tool\":\"addScene\",\"summary\":\"a\"} Hope it helps.", BRAIN_LLM_OK,
-     BRAIN_TOOL_ADD_SCENE, NULL},
-    {"clarification", NULL, "{\"tool\":\"clarification\",\"question\":\"Which one?\"}", BRAIN_LLM_OK, BRAIN_TOOL_CLARIFY,
-     NULL},
-    {"selected scene fills target", NULL, "{\"tool\":\"deleteScene\",\"summary\":\"d\"}", BRAIN_LLM_OK,
-     BRAIN_TOOL_DELETE_SCENE, NULL},
-    {"unknown tool", NULL, "{\"tool\":\"launchRocket\",\"summary\":\"x\"}", BRAIN_LLM_INVALID, 0, "unknown tool"},
-    {"tool wrong case", NULL, "{\"tool\":\"ADDSCENE\"}", BRAIN_LLM_INVALID, 0, "unknown tool"},
-    {"tool not a string", NULL, "{\"tool\":7}", BRAIN_LLM_INVALID, 0, "no \"tool\""},
-    {"no tool", NULL, "{\"summary\":\"nothing\"}", BRAIN_LLM_INVALID, 0, "no \"tool\""},
-    {"params not object", NULL, "{\"tool\":\"addScene\",\"params\":[1,2]}", BRAIN_LLM_INVALID, 0, "params"},
-    {"content not json", NULL, "I think you should add a scene.", BRAIN_LLM_INVALID, 0, "not a JSON object"},
-    {"truncated json", NULL, "{\"tool\":\"addScene\",\"summary\":\"cut", BRAIN_LLM_INVALID, 0, "not a JSON object"},
-    {"array content", NULL, "[{\"tool\":\"addScene\"}]", BRAIN_LLM_OK, BRAIN_TOOL_ADD_SCENE, NULL},
-    {"empty content", NULL, "", BRAIN_LLM_INVALID, 0, "no message content"},
-    {"unknown scene", NULL, "{\"tool\":\"editScene\",\"target_scene\":\"s9\"}", BRAIN_LLM_CLARIFIED, BRAIN_TOOL_CLARIFY,
-     "not in the storyboard"},
-    {"image tool without image", NULL, "{\"tool\":\"createSceneFromImage\"}", BRAIN_LLM_CLARIFIED, BRAIN_TOOL_CLARIFY,
-     "without any image"},
-    {"body not json", "<html>502 Bad Gateway</html>", NULL, BRAIN_LLM_INVALID, 0, "not a JSON object"},
-    {"body empty", "", NULL, BRAIN_LLM_INVALID, 0, "not a JSON object"},
-    {"no choices", "{\"choices\":[]}", NULL, BRAIN_LLM_INVALID, 0, "no choices"},
-    {"null content", "{\"choices\":[{\"message\":{\"content\":null}}]}", NULL, BRAIN_LLM_INVALID, 0, "no message content"},
-};
-
-static void test_legacy_corpus(void **state) {
-    (void)state;
-    brain_context ctx = {.scenes = scenes, .n_scenes = 2};
-    brain_llm_check chk = {.ctx = &ctx, .scenes_known = true, .n_request_images = 0, .selected_scene = "s1"};
-    for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
-        const legacy_case *c = &legacy[i];
-        char *body = c->body ? strdup(c->body) : envelope(c->content);
-        brain_answer a;
-        char err[512] = "";
-        brain_llm_result r = brain_llm_parse_response(body, strlen(body), &chk, &a, err, sizeof err);
-        if (r != c->expect) fail_msg("%s: result %d, expected %d (%s)", c->name, r, c->expect, err);
-        if (r != BRAIN_LLM_INVALID && (int)a.tool != c->tool) fail_msg("%s: tool %s", c->name, brain_tool_name(a.tool));
-        if (c->err_has && !strstr(err, c->err_has)) fail_msg("%s: error \"%s\" lacks \"%s\"", c->name, err, c->err_has);
-        brain_answer_clear(&a);
-        free(body);
-    }
-    char *body = envelope("{\"tool\":\"addScene\"}");
-    assert_int_equal(brain_llm_completion_tokens(body, strlen(body)), 42);
-    free(body);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
@@ -461,7 +395,6 @@ int main(void) {
         cmocka_unit_test(test_openai_schema_refuses_bad_requests),
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_degraded),
-        cmocka_unit_test(test_legacy_corpus),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

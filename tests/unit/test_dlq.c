@@ -10,6 +10,7 @@
 
 #include "bf_dlq.h"
 #include "bf_msg_dead_letter.h"
+#include "bf_publish.h"
 
 static cJSON *obj(cJSON *o, const char *k) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -28,7 +29,7 @@ static void test_dead_letter_fields(void **state) {
                          .key = "project-1", .key_len = 9, .payload = original, .len = sizeof original,
                          .header_names = names, .header_values = values, .header_lens = lens, .n_headers = 2,
                          .traceparent = values[0]};
-    char *json = bf_dlq_build(&src, "brain-worker", "brain-worker", "invalid_json", "payload is not JSON", 1700000001000);
+    char *json = bf_dlq_build(&src, "project-1", "brain-worker", "brain-worker", "invalid_json", "payload is not JSON", 1700000001000, NULL);
     assert_non_null(json);
     cJSON *env = cJSON_Parse(json);
     assert_non_null(env);
@@ -60,7 +61,9 @@ static void test_binary_key(void **state) {
     (void)state;
     bf_dlq_source src = {.topic = "t", .partition = 0, .offset = 0, .timestamp_ms = -1, .key = "\0\xff", .key_len = 2,
                          .payload = NULL, .len = 0};
-    char *json = bf_dlq_build(&src, "g", "w", "invalid_key", "bad key", 0);
+    char project[BF_ID_MAX + 1];
+    bf_publish_dead_letter_project(src.key, src.key_len, src.payload, src.len, project);
+    char *json = bf_dlq_build(&src, project, "g", "w", "invalid_key", "bad key", 0, NULL);
     cJSON *env = cJSON_Parse(json);
     assert_non_null(env);
     assert_string_equal(obj(env, "project_id")->valuestring, "unknown");
@@ -101,7 +104,7 @@ static void test_decodes_with_contract_and_truncates(void **state) {
     memset(big, 'x', big_len);
     bf_dlq_source src = {.topic = "imageFactsReady", .partition = 1, .offset = 9, .timestamp_ms = -1, .key = "p-9",
                          .key_len = 3, .payload = big, .len = big_len};
-    char *json = bf_dlq_build(&src, "memory-writer", "memory-writer", "oversized", "message too large", 1700000000000);
+    char *json = bf_dlq_build(&src, "p-9", "memory-writer", "memory-writer", "oversized", "message too large", 1700000000000, NULL);
     assert_non_null(json);
     bf_msg_dead_letter d;
     char err[256] = "";

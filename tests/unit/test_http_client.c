@@ -51,19 +51,33 @@ static void result_clear(result *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* Runs the client's loop until every request has completed. */
 static void drive(bf_http_client *c) {
+    while (bf_http_client_in_flight(c) > 0) assert_true(bf_loop_run_once(bf_http_client_loop(c), 1000) >= 0);
+}
+
+/* Each client on a loop of its own, freed with it. */
+static bf_http_client *client_with(const bf_http_client_opts *o) {
     char err[256];
-    while (bf_http_client_in_flight(c) > 0) assert_true(bf_http_client_wait(c, NULL, 0, 1000, NULL, err, sizeof err) >= 0);
+    bf_loop *l = bf_loop_new(err, sizeof err);
+    if (!l) fail_msg("bf_loop_new: %s", err);
+    bf_http_client *c = bf_http_client_new(l, o, err, sizeof err);
+    if (!c) fail_msg("bf_http_client_new: %s", err);
+    return c;
 }
 
 static bf_http_client *client_new(bool guard, const char *allow, long max_redirects) {
-    char err[256];
     bf_http_client_opts o = {.max_concurrent = 64, .timeout_ms = 10000, .max_response_bytes = 1 << 20,
                              .net_guard = guard, .allow_cidrs = allow, .max_redirects = max_redirects,
                              .jitter_seed = 42};
-    bf_http_client *c = bf_http_client_new(&o, err, sizeof err);
-    if (!c) fail_msg("bf_http_client_new: %s", err);
-    return c;
+    return client_with(&o);
+}
+
+static void client_free(bf_http_client *c) {
+    bf_loop *l = bf_http_client_loop(c);
+    bf_http_client_free(c);
+    assert_int_equal(bf_loop_ios(l), 0); /* no socket left watched */
+    bf_loop_free(l);
 }
 
 static void run(bf_http_client *c, const bf_http_request *req, result *out) {
@@ -140,7 +154,7 @@ static void test_200_with_body(void **state) {
     assert_string_equal(sent, body);
     free(sent);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_404_reported(void **state) {
@@ -157,7 +171,7 @@ static void test_404_reported(void **state) {
     assert_string_equal(r.error_msg, "HTTP 404");
     assert_non_null(strstr(r.body, "no such image"));
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_429_then_success_honours_retry_after(void **state) {
@@ -178,7 +192,7 @@ static void test_429_then_success_honours_retry_after(void **state) {
     bf_http_client_stats st = bf_http_client_stats_get(c);
     assert_int_equal(st.retries, 2);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_retry_after_http_date(void **state) {
@@ -197,7 +211,7 @@ static void test_retry_after_http_date(void **state) {
     assert_int_equal(r.attempts, 2);
     assert_int_equal(r.retry_after_ms, 0);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_500_retried_then_permanent_failure(void **state) {
@@ -215,7 +229,7 @@ static void test_500_retried_then_permanent_failure(void **state) {
     assert_int_equal(r.attempts, 3);
     assert_non_null(strstr(r.body, "fake internal error"));
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_body_bigger_than_limit_aborted(void **state) {
@@ -238,7 +252,7 @@ static void test_body_bigger_than_limit_aborted(void **state) {
     run(c, &req2, &r);
     assert_int_equal(r.error, BF_HTTP_ERR_TOO_LARGE);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_slow_body_past_timeout(void **state) {
@@ -254,7 +268,7 @@ static void test_slow_body_past_timeout(void **state) {
     assert_int_equal(r.error, BF_HTTP_ERR_TIMEOUT);
     assert_int_equal(r.attempts, 2); /* timeouts are retried */
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_guard_refuses_loopback_unless_listed(void **state) {
@@ -270,7 +284,7 @@ static void test_guard_refuses_loopback_unless_listed(void **state) {
     assert_int_equal(r.attempts, 1);
     assert_non_null(strstr(r.error_msg, "127.0.0.1 is loopback"));
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 
     c = client_new(true, "127.0.0.1/32", 0);
     run(c, &req, &r);
@@ -278,7 +292,7 @@ static void test_guard_refuses_loopback_unless_listed(void **state) {
     assert_string_equal(r.body, "not really a png");
     assert_string_equal(r.content_type, "image/png");
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 
     /* A hostname is checked on the address it resolves to. */
     char named[256];
@@ -288,7 +302,7 @@ static void test_guard_refuses_loopback_unless_listed(void **state) {
     run(c, &req2, &r);
     assert_int_equal(r.error, BF_HTTP_ERR_BLOCKED);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_guard_refuses_redirect_to_private(void **state) {
@@ -325,7 +339,7 @@ static void test_guard_refuses_redirect_to_private(void **state) {
     assert_int_equal(r.error, BF_HTTP_OK);
     assert_string_equal(r.body, "not really a png");
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_scheme_refused(void **state) {
@@ -336,7 +350,7 @@ static void test_scheme_refused(void **state) {
     run(c, &req, &r);
     assert_int_equal(r.error, BF_HTTP_ERR_PROTOCOL);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_50_concurrent_with_latency(void **state) {
@@ -362,15 +376,14 @@ static void test_50_concurrent_with_latency(void **state) {
     }
     bf_http_client_stats st = bf_http_client_stats_get(c);
     assert_int_equal(st.completed, N);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_queue_beyond_concurrency(void **state) {
     fixture *f = *state;
     char err[256];
     bf_http_client_opts o = {.max_concurrent = 2};
-    bf_http_client *c = bf_http_client_new(&o, err, sizeof err);
-    assert_non_null(c);
+    bf_http_client *c = client_with(&o);
     char url[256];
     url_of(f, "/v1/chat/completions", url, sizeof url);
     const char *hdrs[] = {"X-Fake-Latency-Ms: 50"};
@@ -381,7 +394,7 @@ static void test_queue_beyond_concurrency(void **state) {
         bf_http_request req = {.url = url, .headers = hdrs, .n_headers = 1, .body = "{}", .body_len = 2};
         assert_int_equal(bf_http_request_start(c, &req, on_done, &rs[i], err, sizeof err), 0);
     }
-    assert_int_equal(bf_http_client_wait(c, NULL, 0, 0, NULL, err, sizeof err), 0);
+    bf_loop_run_once(bf_http_client_loop(c), 0); /* starts what fits */
     bf_http_client_stats st = bf_http_client_stats_get(c);
     assert_true(st.active <= 2);
     assert_int_equal(st.active + st.queued, N - (size_t)st.completed);
@@ -390,7 +403,7 @@ static void test_queue_beyond_concurrency(void **state) {
         assert_int_equal(rs[i].error, BF_HTTP_OK);
         result_clear(&rs[i]);
     }
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_malformed_json_reaches_caller_raw(void **state) {
@@ -407,7 +420,7 @@ static void test_malformed_json_reaches_caller_raw(void **state) {
     assert_int_equal(r.body[0], '{');
     assert_null(strstr(r.body, "finish_reason")); /* cut before the end */
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
 static void test_truncated_body_is_connection_error(void **state) {
@@ -424,24 +437,51 @@ static void test_truncated_body_is_connection_error(void **state) {
     assert_int_equal(r.attempts, 2);
     assert_int_equal(r.body_len, 0);
     result_clear(&r);
-    bf_http_client_free(c);
+    client_free(c);
 }
 
-static void test_extra_fd_wakes_wait(void **state) {
-    (void)state;
+typedef struct {
+    bf_io io;
+    int calls;
+} pipe_reader;
+
+static void on_pipe(bf_io *io, unsigned events) {
+    (void)events;
+    pipe_reader *r = io->data;
+    char b[8];
+    if (read(io->fd, b, sizeof b) > 0) r->calls++;
+}
+
+/* A slow transfer and another descriptor on the same loop: the descriptor is served while the
+ * transfer is still waiting for its answer (HTTP never blocks the loop). */
+static void test_loop_serves_other_fds_during_transfer(void **state) {
+    fixture *f = *state;
     char err[256];
     bf_http_client *c = client_new(false, NULL, 0);
+    bf_loop *l = bf_http_client_loop(c);
+    char url[256];
+    url_of(f, "/v1/chat/completions", url, sizeof url);
+    const char *hdrs[] = {"X-Fake-Latency-Ms: 3000"};
+    bf_http_request req = {.url = url, .headers = hdrs, .n_headers = 1, .body = "{}", .body_len = 2};
+    result r = {0};
+    assert_int_equal(bf_http_request_start(c, &req, on_done, &r, err, sizeof err), 0);
     int p[2];
     assert_int_equal(pipe(p), 0);
-    short rev[2] = {0, 0};
-    int fds[2] = {p[0], p[0]};
-    assert_int_equal(bf_http_client_wait(c, fds, 1, 0, rev, err, sizeof err), 0);
+    pipe_reader pr = {0};
+    bf_io_init(&pr.io, p[0], on_pipe, &pr);
+    assert_int_equal(bf_io_start(l, &pr.io, BF_IO_READ), 0);
+    for (int i = 0; i < 5; i++) bf_loop_run_once(l, 10); /* the request is on the wire */
     assert_int_equal(write(p[1], "x", 1), 1);
-    assert_int_equal(bf_http_client_wait(c, fds, 1, 5000, rev, err, sizeof err), 1);
-    assert_true(rev[0] != 0);
+    for (int i = 0; i < 200 && pr.calls == 0; i++) bf_loop_run_once(l, 1000);
+    assert_int_equal(pr.calls, 1);
+    assert_int_equal(r.calls, 0); /* still waiting for its 3 s answer */
+    bf_io_stop(l, &pr.io);
     close(p[0]);
     close(p[1]);
-    bf_http_client_free(c);
+    drive(c);
+    assert_int_equal(r.error, BF_HTTP_OK);
+    result_clear(&r);
+    client_free(c);
 }
 
 static void test_free_cancels_pending(void **state) {
@@ -454,9 +494,9 @@ static void test_free_cancels_pending(void **state) {
     bf_http_request req = {.url = url, .headers = hdrs, .n_headers = 1, .body = "{}", .body_len = 2};
     result r = {0};
     assert_int_equal(bf_http_request_start(c, &req, on_done, &r, err, sizeof err), 0);
-    assert_true(bf_http_client_wait(c, NULL, 0, 50, NULL, err, sizeof err) >= 0);
+    for (int i = 0; i < 5; i++) bf_loop_run_once(bf_http_client_loop(c), 10);
     assert_int_equal(r.calls, 0);
-    bf_http_client_free(c);
+    client_free(c);
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.error, BF_HTTP_ERR_CANCELLED);
     result_clear(&r);
@@ -466,7 +506,9 @@ static void test_bad_allow_list_refused(void **state) {
     (void)state;
     char err[256];
     bf_http_client_opts o = {.net_guard = true, .allow_cidrs = "127.0.0.1/32,nonsense"};
-    assert_null(bf_http_client_new(&o, err, sizeof err));
+    bf_loop *l = bf_loop_new(err, sizeof err);
+    assert_null(bf_http_client_new(l, &o, err, sizeof err));
+    bf_loop_free(l);
     assert_non_null(strstr(err, "entry 2"));
 }
 
@@ -486,7 +528,7 @@ int main(void) {
         cmocka_unit_test(test_queue_beyond_concurrency),
         cmocka_unit_test(test_malformed_json_reaches_caller_raw),
         cmocka_unit_test(test_truncated_body_is_connection_error),
-        cmocka_unit_test(test_extra_fd_wakes_wait),
+        cmocka_unit_test(test_loop_serves_other_fds_during_transfer),
         cmocka_unit_test(test_free_cancels_pending),
         cmocka_unit_test(test_bad_allow_list_refused),
     };

@@ -164,7 +164,8 @@ static void test_rows_and_truncate(void **state) {
     for (int k = 0; k < 100; k++) assert_int_equal(memory_rows_add(&b.analyses, i0, cells), 0);
     char *payload = strdup("{\"x\":1}");
     assert_non_null(payload);
-    assert_int_equal(memory_batch_take_output(&b, i0, "p", payload, 7), 0);
+    bf_envelope env = {.schema = "imageFactsProcessed", .project_id = "p"};
+    assert_int_equal(memory_batch_take_output(&b, i0, &env, payload, 7), 0);
     size_t i1 = memory_batch_add_item(&b, NULL, MEMORY_ITEM_MEMORY_UPDATES, "b", 6);
     assert_int_equal(memory_rows_add(&b.analyses, i1, cells), 0);
     const char *msg[] = {"hello"};

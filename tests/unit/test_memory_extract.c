@@ -85,12 +85,18 @@ static void check_file(const char *name) {
 
     const memory_item *it = &b.items[0];
     assert_ptr_equal(it->cause, &cause);
-    assert_string_equal(it->out_key, m.env.project_id);
+    assert_non_null(it->out_env);
+    assert_string_equal(it->out_env->project_id, m.env.project_id);
+    assert_string_equal(it->out_env->schema, BF_SCHEMA_IMAGE_FACTS_PROCESSED);
+    assert_string_equal(it->out_env->trace_id, m.env.trace_id);
     assert_int_equal(it->out_len, strlen(it->out_payload));
     bf_msg_image_facts_processed out;
     if (bf_msg_image_facts_processed_decode(it->out_payload, it->out_len, &out, err, sizeof err) != 0)
         fail_msg("%s: output does not decode: %s", name, err);
     assert_string_equal(out.source_event_id, m.env.event_id);
+    /* What the runtime puts on the record (key, headers) is the envelope the payload carries. */
+    assert_string_equal(out.env.event_id, it->out_env->event_id);
+    assert_int_equal(out.env.produced_at_ms, it->out_env->produced_at_ms);
     assert_string_equal(out.env.trace_id, m.env.trace_id);
     assert_string_equal(out.env.producer, MEMORY_PRODUCER);
     assert_int_equal(out.env.produced_at_ms, 1718000000999);
