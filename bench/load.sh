@@ -240,6 +240,8 @@ drained="drained (every decision persisted, every image fact stored) after $secs
 [[ -n $done_ms ]] || drained="NOT drained after $secs s"
 echo "produced in $(awk -v a="$start_ms" -v b="$produced_ms" 'BEGIN {printf "%.1f", (b - a) / 1000}') s; $drained"
 echo "throughput: $(awk -v n="$N" -v s="$secs" 'BEGIN {printf "%.0f", n / s}') requests/s end to end (first produced -> last assistant message persisted)"
+# Issue 16's target: at 1,000 offered the fleet keeps up, i.e. >= 0.9 x the offered rate.
+echo "target: offered $RATE/s, kept up at $(awk -v n="$N" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')/s end to end (>= $((RATE * 9 / 10))/s)$([[ -n $done_ms ]] || echo ', NOT drained')"
 echo "peak RSS (VmHWM): memory-writer ${HWM[memory-writer]} kB, image-worker ${HWM[image-worker]} kB, brain-worker ${HWM[brain-worker]} kB"
 echo "peak PostgreSQL connections: $pg_run to the run's database, $pg_all client backends in the server (sampled every 1 s)"
 echo "== fleetctl report (the run's topics, from the first request to the drain + 3 s)"
@@ -269,5 +271,7 @@ json.dump({"bench": "load", "requests": int(a[3]), "mix": json.load(open(a[2] + 
            "pg_connections_peak": {"run_db": int(a[13]), "server": int(a[14])}, "checker": check, "report": report},
           open(a[1], "w"))
 PY
+cat "$out"
+echo
 echo "summary: $out"
 exit "$rc"
