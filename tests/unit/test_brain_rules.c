@@ -259,7 +259,7 @@ static brain_eval_set *load_set(void) {
     assert_non_null(src);
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/tests/eval/decisions.json", src);
-    size_t len;
+    size_t len = 0;
     char *text = slurp(path, &len);
     if (!text) fail_msg("cannot read %s", path);
     brain_eval_set *s = brain_eval_load(text, len, err, sizeof err);
