@@ -409,7 +409,10 @@ static void test_conversation_context_and_turns(void **state) {
     for (int i = 0; i < 6; i++) {
         msgs[i] = (bf_conversation_message){.role = spec[i].role, .content = (char *)spec[i].content,
                                             .conversation_id = (char *)"conv-9", .turn = spec[i].turn};
+        /* Each assistant message's id sorts before its user message's, and the two of a turn share
+         * created_at: only the role can put the user first. */
         bf_uuid_v4(msgs[i].message_id);
+        msgs[i].message_id[0] = spec[i].role == BF_ROLE_ASSISTANT ? '0' : 'f';
     }
     u.messages = msgs;
     u.n_messages = 4; /* the old ones go in a message of their own, earlier */
@@ -417,11 +420,13 @@ static void test_conversation_context_and_turns(void **state) {
         {BF_MEMORY_CONVERSATION_CONTEXT, (char *)"conversation:conv-9",
          (char *)"{\"turn_count\":2,\"open_question\":{\"question\":\"Which one?\"},\"last_request_id\":\"r2\"}", 1,
          (char *)"brain-worker:conversation", false, T0 /* ignored: the writer sets the expiry */},
-        {BF_MEMORY_SCENE_RELATIONSHIP, (char *)"scene:title", (char *)"{\"last_tool\":\"addScene\"}", 0.5,
+        {BF_MEMORY_CONVERSATION_CONTEXT, (char *)"conversation:conv-other", (char *)"{\"turn_count\":1}", 1,
+         (char *)"brain-worker:conversation", false, -1},
+        {BF_MEMORY_SCENE_RELATIONSHIP, (char *)"scene:ghost", (char *)"{\"last_tool\":\"addScene\"}", 0.5,
          (char *)"brain-worker:decision", false, -1},
     };
     u.items = items;
-    u.n_items = 2;
+    u.n_items = 3;
     bf_msg_memory_update old = {.env = u.env, .messages = &msgs[4], .n_messages = 2};
     assert_int_equal(bf_envelope_init(&old.env, BF_SCHEMA_MEMORY_UPDATES, f.project, NULL, "brain-worker", T0 - 5000,
                                       err, sizeof err), 0);
@@ -474,16 +479,19 @@ static void test_conversation_context_and_turns(void **state) {
                                "\"current_scene_id\": \"title\", \"last_tool_applied\": \"addScene\", "
                                "\"last_applied_request_id\": \"" REQ(7) "\"}");
     free(value);
-    /* Expires 7 days after the last write (the writer's clock and the database's are one machine's). */
+    /* Expires 7 days after the last write (the writer's clock and the database's are one machine's),
+     * whether the brain (conv-other) or the editor and the brain (conv-9) wrote last. */
     assert_int_equal(mt_scalar(db,
-                               "SELECT count(*) FROM project_memory WHERE project_id = $1 AND key = 'conversation:conv-9'"
-                               " AND expires_at BETWEEN now() + interval '6 days 23 hours' AND now() + interval '7 days'",
+                               "SELECT count(*) FROM project_memory WHERE project_id = $1 AND memory_type ="
+                               " 'conversation_context' AND expires_at BETWEEN now() + interval '6 days 23 hours'"
+                               " AND now() + interval '7 days'",
                                f.project, NULL, NULL),
-                     1);
+                     2);
     /* The brain's relationship was not stored; the editor's report made the one there is. */
-    char *rel = text_of(db, "SELECT value->>'last_tool' || ' ' || source FROM project_memory WHERE project_id = $1"
-                            " AND memory_type = 'scene_relationship'", f.project);
-    assert_string_equal(rel, "addScene editor");
+    char *rel = text_of(db, "SELECT string_agg(key || ' ' || (value->>'last_tool') || ' ' || source, ',')"
+                            " FROM project_memory WHERE project_id = $1 AND memory_type = 'scene_relationship'",
+                        f.project);
+    assert_string_equal(rel, "scene:title addScene editor");
     free(rel);
 
     brain_context c;
