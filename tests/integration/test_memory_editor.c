@@ -7,7 +7,7 @@
  *     with duplicates and stale copies under new event ids: the same storyboard and memory;
  *   - a deleted scene: a tombstone, gone from the context read and from scene relationships,
  *     also after a stale update of it arrives; the conversation's current scene is no longer
- *     offered once deleted;
+ *     offered once deleted; a newer creation undoes the deletion;
  *   - conversation context merged field by field from the brain and the editor, expiring
  *     RETENTION_CONVERSATION after its last write; messages in turn order in the context read;
  *   - an image's evidence counted once for the same bytes under two trace ids and a re-analysis
@@ -371,6 +371,23 @@ static void test_replayed_shuffled_and_stale_events_converge(void **state) {
     assert_non_null(strstr(c.conversation, "\"current_scene_id\":null"));
     brain_context_clear(&c);
     assert_int_equal(mt_scalar(db, "SELECT count(*) FROM scenes WHERE project_id = $1 AND deleted", p1, NULL, NULL), 2);
+
+    /* 6. The deletion undone: logo created again with the next version, live, first again. */
+    bf_msg_editor_event undo = {.event = BF_EDITOR_SCENE_CREATED, .step = -1, .origin = BF_ORIGIN_USER,
+                                .scene = {.scene_id = (char *)"logo", .name = (char *)"Logo", .position = 0,
+                                          .duration_ms = 3000, .description = (char *)"Logo back.", .version = 5}};
+    e = mt_editor_event(p1, &undo, T0 + 21000, NULL);
+    put(&s, p1, e);
+    free(e);
+    wait_done(&s);
+    read_context(p1, "conv-1", &c);
+    assert_int_equal(c.n_scenes, 2);
+    assert_string_equal(c.scenes[0].id, "logo");
+    assert_string_equal(c.scenes[0].description, "Logo back.");
+    assert_int_equal(c.scenes[0].version, 5);
+    assert_non_null(relationship(&c, "scene:logo"));
+    assert_non_null(strstr(relationship(&c, "scene:title")->value, "\"follows\":\"logo\""));
+    brain_context_clear(&c);
 
     assert_int_equal(mt_scalar(db, "SELECT count(*) FROM project_memory WHERE project_id = $1 AND memory_type ="
                                    " 'user_preference'", p1, NULL, NULL), 0);

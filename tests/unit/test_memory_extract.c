@@ -267,6 +267,10 @@ static void test_editor_event_rows(void **state) {
     assert_null(b.relations.cells[MEMORY_REL_FROM_IMAGE]);
     assert_string_equal(SC(&b, 0, MEMORY_SC_DESCRIPTION), "");
 
+    /* No origin: a user's edit. */
+    editor_rows(&b, "scene_updated_minimal");
+    assert_non_null(strstr(b.relations.cells[MEMORY_REL_VALUE], "\"origin\":\"user\""));
+
     /* Deleted: only the deletion's version; no relationship row (the store removes it). */
     editor_rows(&b, "scene_deleted");
     assert_int_equal(b.scenes.n, 1);
