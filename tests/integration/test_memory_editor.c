@@ -204,8 +204,9 @@ static void on_doc(void *ctx, char *doc, const char *err) {
     snprintf(a->err, sizeof a->err, "%s", err ? err : "");
 }
 
-/* brain_store's context read, parsed as the brain parses it. */
-static void read_context(const char *project, const char *conversation, brain_context *ctx) {
+/* brain_store's context read (the newest n_messages of the conversation), parsed as the brain
+ * parses it. */
+static void read_context_n(const char *project, const char *conversation, long long n_messages, brain_context *ctx) {
     char err[512];
     bf_log log;
     bf_log_init(&log, stderr, "test", BF_LOG_WARN);
@@ -215,7 +216,7 @@ static void read_context(const char *project, const char *conversation, brain_co
     if (!s) fail_msg("brain_store_new: %s", err);
     brain_store_ops ops = brain_store_ops_of(s);
     answer a = {0};
-    assert_int_equal(ops.context(ops.impl, project, conversation, 20, 5, on_doc, &a), 0);
+    assert_int_equal(ops.context(ops.impl, project, conversation, n_messages, 5, on_doc, &a), 0);
     for (int i = 0; i < 1000 && !a.done; i++) bf_loop_run_once(loop, 100);
     assert_true(a.done);
     if (!a.doc) fail_msg("context read: %s", a.err);
@@ -223,6 +224,10 @@ static void read_context(const char *project, const char *conversation, brain_co
     free(a.doc);
     brain_store_free(s);
     bf_loop_free(loop);
+}
+
+static void read_context(const char *project, const char *conversation, brain_context *ctx) {
+    read_context_n(project, conversation, 20, ctx);
 }
 
 static const brain_memory_item *relationship(const brain_context *c, const char *key) {
@@ -525,23 +530,11 @@ static void test_conversation_context_and_turns(void **state) {
     assert_non_null(strstr(c.conversation, "\"current_scene_id\":\"title\""));
     brain_context_clear(&c);
     /* Only the newest 3: the last turn and a half, still in order. */
-    answer a = {0};
-    bf_log log;
-    bf_log_init(&log, stderr, "test", BF_LOG_WARN);
-    bf_loop *loop = bf_loop_new(err, sizeof err);
-    brain_store *s = brain_store_new(loop, bf_test_pg_dsn(), 1, 5000, &log, err, sizeof err);
-    brain_store_ops ops = brain_store_ops_of(s);
-    assert_int_equal(ops.context(ops.impl, f.project, "conv-9", 3, 5, on_doc, &a), 0);
-    for (int i = 0; i < 1000 && !a.done; i++) bf_loop_run_once(loop, 100);
-    assert_non_null(a.doc);
-    assert_int_equal(brain_context_parse(a.doc, strlen(a.doc), &c, err, sizeof err), 0);
+    read_context_n(f.project, "conv-9", 3, &c);
     assert_int_equal(c.n_messages, 3);
     assert_string_equal(c.messages[0].content, "turn 1 answer");
     assert_string_equal(c.messages[2].content, "turn 2 answer");
     brain_context_clear(&c);
-    free(a.doc);
-    brain_store_free(s);
-    bf_loop_free(loop);
 
     assert_int_equal(mt_stop(w, SIGTERM), 0);
     PQfinish(db);
