@@ -1,4 +1,4 @@
-/* memory-writer: wiring only. `run` consumes imageFactsReady and memoryUpdates into PostgreSQL
+/* memory-writer: wiring only. `run` consumes imageFactsReady, memoryUpdates and editorEvents into PostgreSQL
  * (memory_stage.c), `migrate` applies the schema, `cleanup` applies retention. */
 #include <signal.h>
 #include <stdio.h>
@@ -25,8 +25,9 @@ static void on_stop_signal(int sig) {
 static const char usage[] =
     "Usage: memory-writer [run|migrate [--dry-run]|cleanup] [--help] [--version]\n"
     "\n"
-    "  run      (default) consume imageFactsReady and memoryUpdates, persist them to PostgreSQL in\n"
-    "           batches, idempotently, derive preferences, then publish imageFactsProcessed.\n"
+    "  run      (default) consume imageFactsReady, memoryUpdates and editorEvents, persist them to\n"
+    "           PostgreSQL in batches, idempotently (the storyboard of record, scene relationships,\n"
+    "           conversation context), derive preferences, then publish imageFactsProcessed.\n"
     "           Waits, not ready, while the database schema is behind this build's migrations.\n"
     "  migrate  apply the embedded SQL migrations to BRAINFLEET_PG_DSN and exit; idempotent, and\n"
     "           serialised by an advisory lock, so every replica may run it (an init container).\n"

@@ -7,7 +7,7 @@
  *     with duplicates and stale copies under new event ids: the same storyboard and memory;
  *   - a deleted scene: a tombstone, gone from the context read and from scene relationships,
  *     also after a stale update of it arrives; the conversation's current scene is no longer
- *     offered once deleted;
+ *     offered once deleted; a newer creation undoes the deletion;
  *   - conversation context merged field by field from the brain and the editor, expiring
  *     RETENTION_CONVERSATION after its last write; messages in turn order in the context read;
  *   - an image's evidence counted once for the same bytes under two trace ids and a re-analysis
@@ -204,8 +204,9 @@ static void on_doc(void *ctx, char *doc, const char *err) {
     snprintf(a->err, sizeof a->err, "%s", err ? err : "");
 }
 
-/* brain_store's context read, parsed as the brain parses it. */
-static void read_context(const char *project, const char *conversation, brain_context *ctx) {
+/* brain_store's context read (the newest n_messages of the conversation), parsed as the brain
+ * parses it. */
+static void read_context_n(const char *project, const char *conversation, long long n_messages, brain_context *ctx) {
     char err[512];
     bf_log log;
     bf_log_init(&log, stderr, "test", BF_LOG_WARN);
@@ -215,7 +216,7 @@ static void read_context(const char *project, const char *conversation, brain_co
     if (!s) fail_msg("brain_store_new: %s", err);
     brain_store_ops ops = brain_store_ops_of(s);
     answer a = {0};
-    assert_int_equal(ops.context(ops.impl, project, conversation, 20, 5, on_doc, &a), 0);
+    assert_int_equal(ops.context(ops.impl, project, conversation, n_messages, 5, on_doc, &a), 0);
     for (int i = 0; i < 1000 && !a.done; i++) bf_loop_run_once(loop, 100);
     assert_true(a.done);
     if (!a.doc) fail_msg("context read: %s", a.err);
@@ -223,6 +224,10 @@ static void read_context(const char *project, const char *conversation, brain_co
     free(a.doc);
     brain_store_free(s);
     bf_loop_free(loop);
+}
+
+static void read_context(const char *project, const char *conversation, brain_context *ctx) {
+    read_context_n(project, conversation, 20, ctx);
 }
 
 static const brain_memory_item *relationship(const brain_context *c, const char *key) {
@@ -370,6 +375,23 @@ static void test_replayed_shuffled_and_stale_events_converge(void **state) {
     brain_context_clear(&c);
     assert_int_equal(mt_scalar(db, "SELECT count(*) FROM scenes WHERE project_id = $1 AND deleted", p1, NULL, NULL), 2);
 
+    /* 6. The deletion undone: logo created again with the next version, live, first again. */
+    bf_msg_editor_event undo = {.event = BF_EDITOR_SCENE_CREATED, .step = -1, .origin = BF_ORIGIN_USER,
+                                .scene = {.scene_id = (char *)"logo", .name = (char *)"Logo", .position = 0,
+                                          .duration_ms = 3000, .description = (char *)"Logo back.", .version = 5}};
+    e = mt_editor_event(p1, &undo, T0 + 21000, NULL);
+    put(&s, p1, e);
+    free(e);
+    wait_done(&s);
+    read_context(p1, "conv-1", &c);
+    assert_int_equal(c.n_scenes, 2);
+    assert_string_equal(c.scenes[0].id, "logo");
+    assert_string_equal(c.scenes[0].description, "Logo back.");
+    assert_int_equal(c.scenes[0].version, 5);
+    assert_non_null(relationship(&c, "scene:logo"));
+    assert_non_null(strstr(relationship(&c, "scene:title")->value, "\"follows\":\"logo\""));
+    brain_context_clear(&c);
+
     assert_int_equal(mt_scalar(db, "SELECT count(*) FROM project_memory WHERE project_id = $1 AND memory_type ="
                                    " 'user_preference'", p1, NULL, NULL), 0);
     assert_int_equal(mt_stop(w, SIGTERM), 0);
@@ -407,7 +429,10 @@ static void test_conversation_context_and_turns(void **state) {
     for (int i = 0; i < 6; i++) {
         msgs[i] = (bf_conversation_message){.role = spec[i].role, .content = (char *)spec[i].content,
                                             .conversation_id = (char *)"conv-9", .turn = spec[i].turn};
+        /* Each assistant message's id sorts before its user message's, and the two of a turn share
+         * created_at: only the role can put the user first. */
         bf_uuid_v4(msgs[i].message_id);
+        msgs[i].message_id[0] = spec[i].role == BF_ROLE_ASSISTANT ? '0' : 'f';
     }
     u.messages = msgs;
     u.n_messages = 4; /* the old ones go in a message of their own, earlier */
@@ -415,11 +440,13 @@ static void test_conversation_context_and_turns(void **state) {
         {BF_MEMORY_CONVERSATION_CONTEXT, (char *)"conversation:conv-9",
          (char *)"{\"turn_count\":2,\"open_question\":{\"question\":\"Which one?\"},\"last_request_id\":\"r2\"}", 1,
          (char *)"brain-worker:conversation", false, T0 /* ignored: the writer sets the expiry */},
-        {BF_MEMORY_SCENE_RELATIONSHIP, (char *)"scene:title", (char *)"{\"last_tool\":\"addScene\"}", 0.5,
+        {BF_MEMORY_CONVERSATION_CONTEXT, (char *)"conversation:conv-other", (char *)"{\"turn_count\":1}", 1,
+         (char *)"brain-worker:conversation", false, -1},
+        {BF_MEMORY_SCENE_RELATIONSHIP, (char *)"scene:ghost", (char *)"{\"last_tool\":\"addScene\"}", 0.5,
          (char *)"brain-worker:decision", false, -1},
     };
     u.items = items;
-    u.n_items = 2;
+    u.n_items = 3;
     bf_msg_memory_update old = {.env = u.env, .messages = &msgs[4], .n_messages = 2};
     assert_int_equal(bf_envelope_init(&old.env, BF_SCHEMA_MEMORY_UPDATES, f.project, NULL, "brain-worker", T0 - 5000,
                                       err, sizeof err), 0);
@@ -472,16 +499,19 @@ static void test_conversation_context_and_turns(void **state) {
                                "\"current_scene_id\": \"title\", \"last_tool_applied\": \"addScene\", "
                                "\"last_applied_request_id\": \"" REQ(7) "\"}");
     free(value);
-    /* Expires 7 days after the last write (the writer's clock and the database's are one machine's). */
+    /* Expires 7 days after the last write (the writer's clock and the database's are one machine's),
+     * whether the brain (conv-other) or the editor and the brain (conv-9) wrote last. */
     assert_int_equal(mt_scalar(db,
-                               "SELECT count(*) FROM project_memory WHERE project_id = $1 AND key = 'conversation:conv-9'"
-                               " AND expires_at BETWEEN now() + interval '6 days 23 hours' AND now() + interval '7 days'",
+                               "SELECT count(*) FROM project_memory WHERE project_id = $1 AND memory_type ="
+                               " 'conversation_context' AND expires_at BETWEEN now() + interval '6 days 23 hours'"
+                               " AND now() + interval '7 days'",
                                f.project, NULL, NULL),
-                     1);
+                     2);
     /* The brain's relationship was not stored; the editor's report made the one there is. */
-    char *rel = text_of(db, "SELECT value->>'last_tool' || ' ' || source FROM project_memory WHERE project_id = $1"
-                            " AND memory_type = 'scene_relationship'", f.project);
-    assert_string_equal(rel, "addScene editor");
+    char *rel = text_of(db, "SELECT string_agg(key || ' ' || (value->>'last_tool') || ' ' || source, ',')"
+                            " FROM project_memory WHERE project_id = $1 AND memory_type = 'scene_relationship'",
+                        f.project);
+    assert_string_equal(rel, "scene:title addScene editor");
     free(rel);
 
     brain_context c;
@@ -498,23 +528,11 @@ static void test_conversation_context_and_turns(void **state) {
     assert_string_equal(c.conv.current_scene_id, "title");
     brain_context_clear(&c);
     /* Only the newest 3: the last turn and a half, still in order. */
-    answer a = {0};
-    bf_log log;
-    bf_log_init(&log, stderr, "test", BF_LOG_WARN);
-    bf_loop *loop = bf_loop_new(err, sizeof err);
-    brain_store *s = brain_store_new(loop, bf_test_pg_dsn(), 1, 5000, &log, err, sizeof err);
-    brain_store_ops ops = brain_store_ops_of(s);
-    assert_int_equal(ops.context(ops.impl, f.project, "conv-9", 3, 5, on_doc, &a), 0);
-    for (int i = 0; i < 1000 && !a.done; i++) bf_loop_run_once(loop, 100);
-    assert_non_null(a.doc);
-    assert_int_equal(brain_context_parse(a.doc, strlen(a.doc), &c, err, sizeof err), 0);
+    read_context_n(f.project, "conv-9", 3, &c);
     assert_int_equal(c.n_messages, 3);
     assert_string_equal(c.messages[0].content, "turn 1 answer");
     assert_string_equal(c.messages[2].content, "turn 2 answer");
     brain_context_clear(&c);
-    free(a.doc);
-    brain_store_free(s);
-    bf_loop_free(loop);
 
     assert_int_equal(mt_stop(w, SIGTERM), 0);
     PQfinish(db);

@@ -261,6 +261,67 @@ static void test_revocation_cancels_a_write_that_does_not_end(void **state) {
     fx_free_all(&x);
 }
 
+/* editorEvents is an input: an event goes into its project's lane with the rows it implies, is
+ * written with that lane's other messages and finished after the commit, publishing nothing; the
+ * same bytes again are a duplicate; an event the contract refuses is dead-lettered with the
+ * decoder's path. */
+static void test_editor_events_through_the_lanes(void **state) {
+    (void)state;
+    bool listed = false;
+    for (size_t i = 0; i < memory_stage_n_inputs; i++) listed |= strcmp(memory_stage_inputs[i], "editorEvents") == 0;
+    assert_true(listed);
+    fx x;
+    fx_init(&x, (fx_opts){.lanes = 2, .batch_size = 3, .linger_ms = 20}, false);
+    const char *project = "p-editor";
+    size_t lane = fx_lane_of(project, 2);
+    bf_msg_editor_event m = {.event = BF_EDITOR_SCENE_CREATED, .step = -1, .origin = BF_ORIGIN_USER,
+                             .scene = {.scene_id = (char *)"intro", .name = (char *)"Intro", .position = 0,
+                                       .duration_ms = 4000, .description = (char *)"Logo on black.", .version = 1}};
+    char ev[BF_UUID_LEN + 1];
+    char *json = mt_editor_event(project, &m, 1718000000000, ev);
+    int64_t o1 = bf_fake_deliver(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, project, json, NULL);
+    int64_t o2 = fx_deliver_image(&x, project, 1, NULL);
+    int64_t o3 = bf_fake_deliver(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, project, json, NULL); /* again */
+    assert_int_equal(x.db.writes[lane], 1); /* three: a full batch, on the project's lane */
+    const memory_batch *b = x.db.lanes[lane].b;
+    assert_int_equal(fx_active(b), 3);
+    assert_int_equal(b->items[0].kind, MEMORY_ITEM_EDITOR_EVENTS);
+    assert_string_equal(b->items[0].event_id, ev);
+    assert_int_equal(b->scenes.n, 2);
+    assert_string_equal(b->scenes.cells[MEMORY_SC_SCENE_ID], "intro");
+    assert_string_equal(b->scenes.cells[MEMORY_SC_PROJECT_ID], project);
+    assert_int_equal(b->relations.n, 2);
+    assert_int_equal(b->evidence.n, 1); /* the image's */
+    assert_int_equal(bf_fake_state_of(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, o1), BF_FAKE_PENDING);
+    fx_answer(&x);
+    assert_int_equal(bf_fake_state_of(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, o1), BF_FAKE_COMPLETE);
+    assert_int_equal(bf_fake_state_of(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, o3), BF_FAKE_COMPLETE);
+    assert_int_equal(fx_state(&x, o2), BF_FAKE_COMPLETE);
+    assert_int_equal(bf_fake_count(x.f, "imageFactsProcessed"), 1); /* the image's; none for the editor */
+    assert_int_equal(bf_fake_published(x.f), 1);
+    assert_int_equal(fx_metric(&x, "bf_memory_duplicates_total"), 1);
+    free(json);
+
+    /* origin brain without its request: refused, with the path, never written. */
+    bf_msg_editor_event bad = m;
+    bad.origin = BF_ORIGIN_NONE;
+    json = mt_editor_event(project, &bad, 1718000000001, NULL);
+    char *at = strstr(json, "\"event\":");
+    assert_non_null(at);
+    char *broken = malloc(strlen(json) + 32);
+    assert_non_null(broken);
+    snprintf(broken, strlen(json) + 32, "%.*s\"origin\":\"brain\",%s", (int)(at - json), json, at);
+    int64_t o4 = bf_fake_deliver(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, project, broken, NULL);
+    bf_fake_advance(x.f, 1000);
+    assert_int_equal(x.db.writes[lane], 1);
+    assert_int_equal(bf_fake_count(x.f, "deadLetters"), 1);
+    assert_non_null(strstr(bf_fake_nth(x.f, "deadLetters", 0)->payload, "payload.request_id: missing"));
+    assert_int_equal(bf_fake_state_of(x.f, BF_SCHEMA_EDITOR_EVENTS, 0, o4), BF_FAKE_COMPLETE);
+    free(json);
+    free(broken);
+    fx_free_all(&x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lanes_keep_each_projects_order),
@@ -268,6 +329,7 @@ int main(void) {
         cmocka_unit_test(test_no_waiting_when_nothing_can_arrive),
         cmocka_unit_test(test_published_after_commit_finished_after_ack),
         cmocka_unit_test(test_invalid_message_dead_lettered),
+        cmocka_unit_test(test_editor_events_through_the_lanes),
         cmocka_unit_test(test_revocation_writes_what_it_holds),
         cmocka_unit_test(test_revocation_with_database_down_gives_up),
         cmocka_unit_test(test_revocation_cancels_a_write_that_does_not_end),
