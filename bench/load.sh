@@ -103,7 +103,7 @@ start_fake() { # VAR args...: sets VAR to the fake's base URL
 }
 start_fake IMG_URL --images-dir "$WORK/images" --max-connections 4096
 start_fake LLM_URL --latency-ms "$LLM_MS" --latency-jitter-ms $((LLM_MS / 2)) --max-connections 4096 --seed 3 \
-    --content '{"tool":"addScene","params":{},"summary":"a scene for the request"}'
+    --answer tool --tool-calls '[{"name":"addScene","arguments":{"instruction":"a scene for the request","summary":"Add a scene for the request"}}]'
 start_fake VISION_URL --latency-ms "$VISION_MS" --latency-jitter-ms $((VISION_MS / 2)) --max-connections 4096 --seed 4 \
     --content '{"objects":["gradient"],"style":{"aesthetic":"flat"}}'
 

@@ -187,7 +187,7 @@ pg_cpu() { # all postgres server processes (the stack's PostgreSQL serves only t
 start_fake_llm() {
     [[ -n $FAKE_PID ]] && return 0
     bf_start_fake "$BUILD/tests/fake_openai" "$WORK" FAKE_URL --latency-ms "$LLM_LATENCY_MS" \
-        --content '{"tool":"addScene","params":{"instruction":"a title"},"summary":"Add a title scene"}'
+        --answer tool --tool-calls '[{"name":"addScene","arguments":{"instruction":"a title","summary":"Add a title scene"}}]'
     FAKE_PID=$BF_FAKE_PID
 }
 

@@ -9,6 +9,7 @@
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
 #include "bf_publish.h"
+#include "bf_sha256.h"
 #include "bf_trace.h"
 #include "bf_uuid.h"
 #include "brain_context.h"
@@ -415,6 +416,8 @@ static void maybe_begin(brain_stage *st, brain_job *j) {
 static void publish_decision(brain_stage *st, brain_job *j) {
     int64_t now = now_ms(st);
     brain_flow *f = &j->flow;
+    if (brain_answer_name_new_scenes(&f->answer, j->req.request_id) != 0)
+        bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "out of memory naming new scenes");
     if (f->answer.summary == NULL && f->answer.tool != BRAIN_TOOL_CLARIFY) {
         /* Out of memory in a decider leaves no answer: ask rather than publish nothing. */
         brain_answer_clear(&f->answer);
@@ -524,6 +527,16 @@ static size_t utf8_prefix(const char *s, size_t max) {
     return n;
 }
 
+/* The image trace id of image i of j's request (32 hex, never all zero). */
+static void image_trace_id(const brain_job *j, size_t i, char out[BF_TRACE_ID_LEN + 1]) {
+    char name[BF_UUID_LEN + 32], hex[BF_SHA256_HEX_LEN + 1];
+    int n = snprintf(name, sizeof name, "image:%s:%zu", j->req.env.event_id, i);
+    bf_sha256_hex(name, (size_t)n, hex);
+    memcpy(out, hex, BF_TRACE_ID_LEN);
+    out[BF_TRACE_ID_LEN] = '\0';
+    if (!bf_trace_id_valid(out)) out[BF_TRACE_ID_LEN - 1] = '1'; /* 2^-128: all zero */
+}
+
 /* Publishes one imageAnalysisRequested per image not known[i], then lets the job start. */
 static void fan_out(brain_stage *st, brain_job *j, const int *known) {
     size_t n = j->req.image_urls.n;
@@ -532,8 +545,10 @@ static void fan_out(brain_stage *st, brain_job *j, const int *known) {
     snprintf(excerpt, sizeof excerpt, "%.*s", (int)utf8_prefix(j->req.prompt, BF_CONTEXT_TEXT_MAX), j->req.prompt);
     for (size_t i = 0; i < n; i++) {
         if (known && known[i]) continue;
-        /* Random, never derived from the request: the first version used the prompt text here. */
-        bf_random_hex(j->trace_ids[i], BF_TRACE_ID_LEN / 2);
+        /* Derived from the request's event id and the image's position, never from user text (the
+         * first version used the prompt): a request decided again after a crash asks for the same
+         * analyses under the same ids, so nothing downstream counts an upload twice. */
+        image_trace_id(j, i, j->trace_ids[i]);
         bf_msg_image_analysis_requested m;
         memset(&m, 0, sizeof m);
         if (bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, j->req.env.project_id, j->msg->traceparent,
@@ -541,6 +556,9 @@ static void fan_out(brain_stage *st, brain_job *j, const int *known) {
             j->trace_ids[i][0] = '\0';
             continue;
         }
+        char name[BF_UUID_LEN + 48];
+        snprintf(name, sizeof name, "imageAnalysisRequested:%s:%zu", j->req.env.event_id, i);
+        bf_uuid_v7_derived(j->req.env.produced_at_ms, name, m.env.event_id);
         snprintf(m.request_id, sizeof m.request_id, "%s", j->req.request_id);
         memcpy(m.image_trace_id, j->trace_ids[i], sizeof m.image_trace_id);
         m.url = j->req.image_urls.v[i];

@@ -386,6 +386,55 @@ static void late_facts_enrich_once(void **state) {
     fx_free(x);
 }
 
+/* A request delivered again (a crash before its offset was stored) asks for the same analyses
+ * under the same ids, and a new scene gets the same id from both deliveries: nothing downstream
+ * counts the upload twice, and the editor can create the scene once. */
+static void redelivery_gives_the_same_ids(void **state) {
+    (void)state;
+    fx *x = fx_new(false, false, 256);
+    bf_msg_brain_request m;
+    memset(&m, 0, sizeof m);
+    char err[256];
+    assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_BRAIN_REQUESTS, "p1", REQ_TP, "editor", 1767225600000LL, err,
+                                      sizeof err), 0);
+    snprintf(m.request_id, sizeof m.request_id, "0190a4b2-7c3d-4e5f-8a6b-00000000abcd");
+    m.prompt = "Add a scene like this";
+    char *urls[] = {"https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg"};
+    m.image_urls = (bf_strlist){.v = urls, .n = 2};
+    char *json = bf_msg_brain_request_encode(&m, err, sizeof err);
+    bf_fake_deliver(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, "p1", json, REQ_TP);
+    bf_fake_deliver(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, "p1", json, REQ_TP);
+    free(json);
+    for (int i = 0; i < 4; i++) bf_fake_run_once(x->f, 0);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED), 4);
+    char ids[4][40], events[4][40];
+    for (size_t i = 0; i < 4; i++) {
+        cJSON *r = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, i)->payload);
+        snprintf(ids[i], 40, "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(r, "payload"), "image_trace_id")->valuestring);
+        snprintf(events[i], 40, "%s", cJSON_GetObjectItem(r, "event_id")->valuestring);
+        cJSON_Delete(r);
+    }
+    assert_string_equal(ids[0], ids[2]);
+    assert_string_equal(ids[1], ids[3]);
+    assert_string_not_equal(ids[0], ids[1]);
+    assert_string_equal(events[0], events[2]);
+    assert_string_not_equal(events[0], events[1]);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_BRAIN_DECISIONS), 2);
+    char scene[2][40];
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *d = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, i)->payload);
+        cJSON *tc = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "payload"), "decision"), "tool_call");
+        assert_string_equal(cJSON_GetObjectItem(tc, "tool")->valuestring, "createSceneFromImage");
+        cJSON *id = cJSON_GetObjectItem(cJSON_GetObjectItem(tc, "input"), "new_scene_id");
+        assert_non_null(id);
+        snprintf(scene[i], 40, "%s", id->valuestring);
+        cJSON_Delete(d);
+    }
+    assert_string_equal(scene[0], scene[1]);
+    assert_memory_equal(scene[0], "scene-", 6);
+    fx_free(x);
+}
+
 static void known_images_are_not_requested_again(void **state) {
     (void)state;
     fx *x = fx_new(true, false, 256);
@@ -516,6 +565,7 @@ int main(void) {
         cmocka_unit_test(await_deadline_on_the_clock),
         cmocka_unit_test(awaited_facts_release_the_request),
         cmocka_unit_test(late_facts_enrich_once),
+        cmocka_unit_test(redelivery_gives_the_same_ids),
         cmocka_unit_test(known_images_are_not_requested_again),
         cmocka_unit_test(llm_answer_and_llm_failure),
         cmocka_unit_test(one_repair_round),
