@@ -155,7 +155,8 @@ static inline void ef_spawn(ef_fleet *f, ef_child *c, const char *name, const ch
         setenv("BRAINFLEET_GROUP_ID", group, 1);
         setenv("BRAINFLEET_HTTP_PORT", "0", 1);
         setenv("BRAINFLEET_HTTP_BIND", "127.0.0.1", 1);
-        setenv("BRAINFLEET_LOG_LEVEL", "warn", 1);
+        /* info: "assigned N partitions" is how ef_fleet_start knows a worker is consuming. */
+        setenv("BRAINFLEET_LOG_LEVEL", "info", 1);
         setenv("BRAINFLEET_BATCH_LINGER", "5ms", 1);
         /* A SIGKILLed member's partitions move on after 6 s (the broker's minimum), not 45 s. */
         setenv("BRAINFLEET_KAFKA_SESSION_TIMEOUT_MS", "6000", 1);
@@ -198,6 +199,24 @@ static inline void ef_start_editor(ef_fleet *f) {
     snprintf(group, sizeof group, "%seditor", f->prefix);
     const char *argv[] = {bin, "editor", "--group", group, NULL};
     ef_spawn(f, &f->editor, "editor", bin, argv, NULL);
+}
+
+/* Waits (60 s) until the log of name has text in it. */
+static inline void ef_wait_log(const ef_fleet *f, const char *name, const char *text) {
+    char path[300];
+    ef_log_path(f, name, path, sizeof path);
+    for (int64_t until = bf_test_now_ms() + 60000; bf_test_now_ms() < until; bf_test_sleep_ms(100)) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp) continue;
+        char *buf = calloc(1, 1 << 20);
+        size_t n = fread(buf, 1, (1 << 20) - 1, fp);
+        fclose(fp);
+        buf[n] = '\0';
+        bool found = strstr(buf, text) != NULL;
+        free(buf);
+        if (found) return;
+    }
+    fail_msg("%s did not log \"%s\" in 60 s (log %s)", name, text, path);
 }
 
 /* Stops c with sig and reaps it; with SIGTERM it must exit 0 (no sanitizer report either). */
@@ -247,6 +266,11 @@ static inline void ef_fleet_start(ef_fleet *f, const char *const *llm_args, cons
     ef_start_worker(f, &f->image, "image-worker");
     ef_start_worker(f, &f->brain, "brain-worker");
     ef_start_editor(f);
+    /* Consuming, signal handlers in place: a test may stop them at once. */
+    ef_wait_log(f, "memory-writer", "\"assigned ");
+    ef_wait_log(f, "image-worker", "\"assigned ");
+    ef_wait_log(f, "brain-worker", "\"assigned ");
+    ef_wait_log(f, "editor", "folded into");
 }
 
 /* Stops everything (each must exit 0 on SIGTERM), drops the database and the directory. */
@@ -273,16 +297,16 @@ static inline void ef_topic(const ef_fleet *f, const char *base, char *out, size
     snprintf(out, outlen, "%s%s", f->prefix, base);
 }
 
-/* Publishes a brain request as the editor would; rid receives its request id. */
-static inline void ef_send(ef_fleet *f, const char *project, const char *prompt, const char *image_url,
-                           const char *scene, char rid[BF_UUID_LEN + 1]) {
+/* Publishes a brain request as the editor would, under request id rid. */
+static inline void ef_send_id(ef_fleet *f, const char *project, const char *prompt, const char *image_url,
+                              const char *scene, const char *rid) {
     bf_msg_brain_request r;
     memset(&r, 0, sizeof r);
     char err[512], tp[BF_TRACEPARENT_LEN + 1], topic[128];
     bf_trace_new(tp);
     assert_int_equal(bf_envelope_init(&r.env, BF_SCHEMA_BRAIN_REQUESTS, project, tp, "test-editor", bf_test_now_ms(),
                                       err, sizeof err), 0);
-    bf_uuid_v7(r.request_id);
+    snprintf(r.request_id, sizeof r.request_id, "%s", rid);
     r.prompt = (char *)prompt;
     char *urls[1] = {(char *)image_url};
     r.image_urls.v = urls;
@@ -295,7 +319,13 @@ static inline void ef_send(ef_fleet *f, const char *project, const char *prompt,
     const char *h[] = {"traceparent", tp, "bf-schema", "brainRequests", "bf-schema-version", "1", NULL};
     bf_test_produce(topic, -1, project, json, strlen(json), h);
     free(json);
-    memcpy(rid, r.request_id, BF_UUID_LEN + 1);
+}
+
+/* The same under a new request id, into rid. */
+static inline void ef_send(ef_fleet *f, const char *project, const char *prompt, const char *image_url,
+                           const char *scene, char rid[BF_UUID_LEN + 1]) {
+    bf_uuid_v7(rid);
+    ef_send_id(f, project, prompt, image_url, scene, rid);
 }
 
 /* The n-th (0-based) brainDecisions message of kind for rid, waiting up to wait_ms. Returns 0
