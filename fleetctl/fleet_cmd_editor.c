@@ -294,8 +294,7 @@ static int handle(editor *e, const rd_kafka_message_t *m, char *err, size_t errl
     int rc = 0;
     bool decoded = m->payload && bf_msg_brain_decision_decode(m->payload, m->len, &d, why, sizeof why) == 0, applied = false;
     if (!decoded) {
-        rc = dead_letter(e, m, m->payload ? "schema_invalid" : "empty_payload", m->payload ? why : "no payload", err,
-                         errlen);
+        rc = dead_letter(e, m, "invalid_message", m->payload ? why : "no payload", err, errlen);
     } else {
         fleet_editor_opts o = {.producer = EDITOR_PRODUCER, .now_ms = fleet_now_ms()};
         if (fleet_editor_apply(&e->sb, &d, &o, &out, why, sizeof why) != 0) {
