@@ -144,11 +144,23 @@ static int fold_order(fleet_project *p, const bf_msg_editor_event *ev) {
 static fleet_request_mark *mark_get(fleet_project *p, const char *request_id) {
     fleet_request_mark *m = (fleet_request_mark *)fleet_project_mark(p, request_id);
     if (m) return m;
-    if (!p->marks && !(p->marks = calloc(FLEET_MARKS_MAX, sizeof *p->marks))) return NULL;
-    m = &p->marks[p->next_mark];
-    mark_clear(m);
-    p->next_mark = (p->next_mark + 1) % FLEET_MARKS_MAX;
-    if (p->n_marks < FLEET_MARKS_MAX) p->n_marks++;
+    if (p->n_marks < FLEET_MARKS_MAX) {
+        if (p->n_marks == p->cap_marks) {
+            size_t cap = p->cap_marks ? p->cap_marks * 2 : 8;
+            if (cap > FLEET_MARKS_MAX) cap = FLEET_MARKS_MAX;
+            fleet_request_mark *n = realloc(p->marks, cap * sizeof *n);
+            if (!n) return NULL;
+            memset(n + p->cap_marks, 0, (cap - p->cap_marks) * sizeof *n);
+            p->marks = n;
+            p->cap_marks = cap;
+        }
+        m = &p->marks[p->n_marks++];
+        p->next_mark = p->n_marks % FLEET_MARKS_MAX; /* full: the ring starts at the oldest */
+    } else {
+        m = &p->marks[p->next_mark];
+        mark_clear(m);
+        p->next_mark = (p->next_mark + 1) % FLEET_MARKS_MAX;
+    }
     snprintf(m->request_id, sizeof m->request_id, "%s", request_id);
     return m;
 }

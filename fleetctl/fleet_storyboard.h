@@ -59,8 +59,8 @@ typedef struct fleet_project {
     char *id;
     fleet_scene *scenes;    /* live and deleted, in no particular order */
     size_t n_scenes, cap_scenes;
-    fleet_request_mark *marks; /* ring of FLEET_MARKS_MAX, allocated on first use */
-    size_t n_marks, next_mark;
+    fleet_request_mark *marks; /* grows to FLEET_MARKS_MAX, then a ring: the oldest goes */
+    size_t n_marks, cap_marks, next_mark;
     int64_t events;         /* events folded in */
 } fleet_project;
 

@@ -18,6 +18,7 @@
 #include "fleet_editor.h"
 #include "fleet_editor_text.h"
 #include "fleet_storyboard.h"
+#include "support_fleet.h"
 
 #define P "proj-ed"
 #define R1 "0190a4b2-7c3d-4e5f-8a6b-000000000001"
@@ -28,21 +29,6 @@
 #define TRACE "4bf92f3577b34da6a3ce929d0e0e4736"
 
 static const fleet_editor_opts opts = {.producer = "fleetctl-editor", .now_ms = 1718000000500};
-
-static char *read_file(const char *rel) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", getenv("BF_SOURCE_DIR") ? getenv("BF_SOURCE_DIR") : ".", rel);
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
-}
 
 static void decode(const char *json, bf_msg_brain_decision *d) {
     char err[512];
@@ -539,6 +525,36 @@ static void a_half_applied_decision_resumes(void **state) {
     fleet_storyboards_free(&whole);
 }
 
+/* What the editor remembers per project is bounded: the oldest requests go first. */
+static void marks_are_bounded(void **state) {
+    (void)state;
+    fleet_storyboards sb = {0};
+    char rid[BF_UUID_LEN + 1];
+    const char *analyse = "{\"type\":\"tool\",\"tool_call\":{\"tool\":\"analyzeImage\",\"input\":{\"image_url\":"
+                          "\"https://x.example/a.png\"}}}";
+    for (int i = 0; i < FLEET_MARKS_MAX + 10; i++) {
+        snprintf(rid, sizeof rid, "0190a4b2-7c3d-4e5f-8a6b-%012d", i);
+        fleet_editor_out o;
+        char *j = tool_decision(P, rid, analyse);
+        bf_msg_brain_decision d;
+        decode(j, &d);
+        char err[256];
+        assert_int_equal(fleet_editor_apply(&sb, &d, &opts, &o, err, sizeof err), 0);
+        assert_int_equal(o.verdict, FLEET_EDITOR_APPLIED);
+        fleet_editor_out_free(&o);
+        bf_msg_brain_decision_free(&d);
+        free(j);
+    }
+    const fleet_project *p = fleet_storyboards_find(&sb, P);
+    assert_int_equal(p->n_marks, FLEET_MARKS_MAX);
+    assert_true(p->cap_marks <= FLEET_MARKS_MAX);
+    assert_null(fleet_project_mark(p, "0190a4b2-7c3d-4e5f-8a6b-000000000009"));
+    assert_non_null(fleet_project_mark(p, "0190a4b2-7c3d-4e5f-8a6b-000000000010"));
+    snprintf(rid, sizeof rid, "0190a4b2-7c3d-4e5f-8a6b-%012d", FLEET_MARKS_MAX + 9);
+    assert_true(fleet_project_mark(p, rid)->reported);
+    fleet_storyboards_free(&sb);
+}
+
 /* ---- the fold ---- */
 
 static void shuffle(bf_msg_editor_event **v, size_t n, unsigned *seed) {
@@ -738,7 +754,7 @@ static void facts_describe_the_scene_once(void **state) {
 static fleet_editor_verdict apply_file(const char *name, fleet_storyboards *sb, fleet_editor_out *o) {
     char rel[256];
     snprintf(rel, sizeof rel, "tests/contracts/brainDecisions/valid/%s", name);
-    char *j = read_file(rel);
+    char *j = fleet_it_source_new(rel);
     fleet_storyboards_free(sb);
     fleet_editor_verdict v = apply_json(sb, j, o);
     free(j);
@@ -862,6 +878,7 @@ int main(void) {
         cmocka_unit_test(clarification_and_unknown_scene),
         cmocka_unit_test(a_request_is_applied_once),
         cmocka_unit_test(a_half_applied_decision_resumes),
+        cmocka_unit_test(marks_are_bounded),
         cmocka_unit_test(the_fold_ignores_order_and_repeats),
         cmocka_unit_test(tombstones_and_undo),
         cmocka_unit_test(facts_describe_the_scene_once),

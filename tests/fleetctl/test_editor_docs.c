@@ -19,21 +19,7 @@
 #include "bf_msg_editor_event.h"
 #include "fleet_editor.h"
 #include "fleet_storyboard.h"
-
-static char *read_doc(void) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/docs/editor-integration.md", getenv("BF_SOURCE_DIR") ? getenv("BF_SOURCE_DIR") : ".");
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
-}
+#include "support_fleet.h"
 
 /* The json block after marker at *p (moves *p past it); NULL when no more markers. Caller frees. */
 static char *next_block(const char **p, const char *marker) {
@@ -61,7 +47,7 @@ static int same_json(const char *what, const char *doc, const char *got) {
 
 static void the_worked_example_is_what_the_editor_does(void **state) {
     (void)state;
-    char *doc = read_doc();
+    char *doc = fleet_it_source_new("docs/editor-integration.md");
     bool print = getenv("BF_PRINT_EXAMPLES") != NULL;
     fleet_storyboards sb = {0};
     const char *p = doc, *project = NULL;
