@@ -20,7 +20,8 @@
 #include "test_editor_fleet.h"
 
 static ef_fleet F;
-#define PROJECT "p-conv"
+static char project_id[64];
+#define PROJECT project_id
 static char image_url[200];
 static char rid[7][BF_UUID_LEN + 1];
 static char scene_a[32], scene_b[32];
@@ -28,6 +29,7 @@ static char scene_a[32], scene_b[32];
 static int group_setup(void **state) {
     (void)state;
     ef_fleet_start(&F, NULL, NULL);
+    snprintf(project_id, sizeof project_id, "%sconv", F.prefix);
     char path[400];
     snprintf(path, sizeof path, "%s/sunset.bmp", F.dir);
     const unsigned char orange[3] = {255, 140, 40}, plum[3] = {175, 30, 100};

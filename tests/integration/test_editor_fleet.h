@@ -1,9 +1,9 @@
 /* Shared by the editor-loop integration tests (header-only: each test file is its own executable):
- * the whole fleet as processes on the stack's Kafka and a fresh, migrated PostgreSQL database —
- * memory-writer, image-worker, brain-worker (rules, or an LLM fake) and the reference editor
- * (`fleetctl editor`) — with a fake image server, each test on its own topics and groups. Requests
- * are built with the contracts' encoder; what came out is read with the contracts' decoders and
- * libpq. Logs go to one temporary directory, named on failure. */
+ * the whole fleet as processes on the stack's Kafka and PostgreSQL (migrated) — memory-writer,
+ * image-worker, brain-worker (rules, or an LLM fake) and the reference editor (`fleetctl editor`) —
+ * with a fake image server, each test on its own topics, groups and project ids (all starting with
+ * its prefix). Requests are built with the contracts' encoder; what came out is read with the
+ * contracts' decoders and libpq. Logs go to one temporary directory, named on failure. */
 #ifndef TEST_EDITOR_FLEET_H
 #define TEST_EDITOR_FLEET_H
 
@@ -52,7 +52,6 @@ typedef struct ef_child {
 
 typedef struct ef_fleet {
     char prefix[32];
-    char db[48];
     char dsn[1024];
     char dir[256];          /* images and logs */
     char image_base[96];    /* http://127.0.0.1:<port>/images */
@@ -91,13 +90,6 @@ static inline int ef_kill_leftovers(void **state) {
         ef_children[i] = 0;
     }
     return 0;
-}
-
-static inline void ef_db_exec(ef_fleet *f, const char *dsn, const char *sql) {
-    char err[512];
-    bf_db *db = bf_db_new(dsn, &f->log);
-    if (bf_db_exec(db, sql, err, sizeof err) != 0) fail_msg("%s: %s", sql, err);
-    bf_db_free(db);
 }
 
 /* A 24-bit BMP of w x h: a vertical gradient from (r0,g0,b0) to (r1,g1,b1). */
@@ -231,7 +223,7 @@ static inline void ef_stop(ef_fleet *f, ef_child *c, int sig) {
         fail_msg("%s did not stop cleanly (status %d); log %s/%s.log", c->name, status, f->dir, c->name);
 }
 
-/* The fleet on its own topics and database; llm_args: the LLM fake's arguments (NULL-terminated),
+/* The fleet on its own topics; llm_args: the LLM fake's arguments (NULL-terminated),
  * NULL for the rule-based decider. The workers and the editor are started; images go in f->dir. */
 static inline void ef_fleet_start(ef_fleet *f, const char *const *llm_args, const char *const *brain_env) {
     memset(f, 0, sizeof *f);
@@ -239,13 +231,9 @@ static inline void ef_fleet_start(ef_fleet *f, const char *const *llm_args, cons
     f->brain_env = brain_env;
     bf_test_unique_prefix(f->prefix, sizeof f->prefix);
     bf_test_create_topics(f->prefix, ef_topics, sizeof ef_topics / sizeof ef_topics[0], 2);
-    char hex[9], sql[128], err[512];
-    bf_random_hex(hex, 4);
-    snprintf(f->db, sizeof f->db, "t_editor_%s", hex);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->db); /* random hex: no quoting needed */
-    ef_db_exec(f, bf_test_pg_dsn(), sql);
-    /* libpq takes the last of repeated keywords: this overrides the stack's dbname. */
-    snprintf(f->dsn, sizeof f->dsn, "%s dbname=%s", bf_test_pg_dsn(), f->db);
+    char err[512];
+    /* The stack's database: every project id of a test starts with its prefix. */
+    snprintf(f->dsn, sizeof f->dsn, "%s", bf_test_pg_dsn());
     bf_db *db = bf_db_new(f->dsn, &f->log);
     if (bf_migrate_apply(db, bf_migrations, bf_migrations_n, NULL, err, sizeof err) != 0) fail_msg("migrate: %s", err);
     bf_db_free(db);
@@ -261,7 +249,7 @@ static inline void ef_fleet_start(ef_fleet *f, const char *const *llm_args, cons
         ef_track(f->llm.pid);
         f->llm_on = true;
     }
-    fprintf(stderr, "fleet %s: database %s, logs in %s\n", f->prefix, f->db, f->dir);
+    fprintf(stderr, "fleet %s: logs in %s\n", f->prefix, f->dir);
     ef_start_worker(f, &f->memory, "memory-writer");
     ef_start_worker(f, &f->image, "image-worker");
     ef_start_worker(f, &f->brain, "brain-worker");
@@ -273,7 +261,7 @@ static inline void ef_fleet_start(ef_fleet *f, const char *const *llm_args, cons
     ef_wait_log(f, "editor", "folded into");
 }
 
-/* Stops everything (each must exit 0 on SIGTERM), drops the database and the directory. */
+/* Stops everything (each must exit 0 on SIGTERM) and removes the directory. */
 static inline void ef_fleet_stop(ef_fleet *f) {
     ef_stop(f, &f->editor, SIGTERM);
     ef_stop(f, &f->brain, SIGTERM);
@@ -285,9 +273,6 @@ static inline void ef_fleet_stop(ef_fleet *f) {
         ef_untrack(f->llm.pid);
         bf_fake_server_stop(&f->llm);
     }
-    char sql[160];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->db);
-    ef_db_exec(f, bf_test_pg_dsn(), sql);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->dir);

@@ -12,7 +12,8 @@
  *     it exists and is deleted; on the third the prompt must no longer show it. */
 #include "test_editor_fleet.h"
 
-#define PROJECT "p-mem"
+static char project_id[64];
+#define PROJECT project_id
 
 static ef_fleet F;
 
@@ -78,6 +79,7 @@ static void the_turn_before_a_restart_is_remembered(void **state) {
     (void)state;
     const char *const llm[] = {"--answer", "tool", NULL}; /* its default: a valid addScene */
     ef_fleet_start(&F, llm, NULL);
+    snprintf(project_id, sizeof project_id, "%smem", F.prefix);
     bool storyboard = ef_storyboard_of_record(&F);
     char r1[BF_UUID_LEN + 1], r2[BF_UUID_LEN + 1], scene[32];
     ef_send(&F, PROJECT, "Add a title scene called Aurora", NULL, NULL, r1);
@@ -147,6 +149,7 @@ static void a_deleted_scene_leaves_the_prompt(void **state) {
              scene);
     const char *const llm[] = {"--answer", "tool", "--tool-calls", calls, NULL};
     ef_fleet_start(&F, llm, NULL);
+    snprintf(project_id, sizeof project_id, "%smem", F.prefix);
     if (!ef_storyboard_of_record(&F)) {
         fprintf(stderr, "SKIPPED: the brain sees an editor's scene only through the storyboard of record "
                         "(issue 17 §4, migration 0005 and memory-writer on editorEvents, not in this build)\n");
