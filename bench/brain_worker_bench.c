@@ -55,7 +55,7 @@ static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", 
                                      "memoryUpdates", "brainDecisions", "deadLetters"};
 
 static const char answer[] =
-    "{\"tool\":\"addScene\",\"params\":{\"instruction\":\"an outro\"},\"summary\":\"Add an outro scene\"}";
+    "[{\"name\":\"addScene\",\"arguments\":{\"instruction\":\"an outro\",\"summary\":\"Add an outro scene\"}}]";
 
 static void die(const char *what, const char *detail) {
     fprintf(stderr, "brain_worker_bench: %s: %s\n", what, detail);
@@ -191,7 +191,7 @@ static void run(scenario *s, const char *build_dir, const char *run_id) {
     char latency[32];
     snprintf(latency, sizeof latency, "%ld", s->llm_latency_ms);
     /* Room for every call in flight: the fake's default connection limit is 1024. */
-    const char *fargs[] = {"--latency-ms", latency, "--content", answer, "--max-connections", "4096", NULL};
+    const char *fargs[] = {"--latency-ms", latency, "--answer", "tool", "--tool-calls", answer, "--max-connections", "4096", NULL};
     bf_fake_server fake;
     if (bf_fake_server_start(&fake, fargs, err, sizeof err) != 0) die("fake_openai", err);
 

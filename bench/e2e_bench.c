@@ -297,13 +297,14 @@ int main(int argc, char **argv) {
     char dir[] = "/tmp/bf-e2e-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     write_image(dir);
-    static const char decision[] = "{\"tool\":\"createSceneFromImage\",\"summary\":\"scene from the images\",\"params\":{}}";
+    /* The brain's calls offer tools, so its fake answers with function calls (an addScene) whatever
+     * content it holds; the vision fake answers the facts below. */
     static const char facts[] = "{\"objects\":[\"gradient\"],\"style\":{\"aesthetic\":\"flat\"}}";
 
     /* The fake delays every answer, images included, so images come from a third, prompt one. */
     bf_fake_server brain, vision, images;
     start_fake(&images, "0", facts, dir);
-    start_fake(&brain, "2000", decision, dir);
+    start_fake(&brain, "2000", facts, dir);
     start_fake(&vision, "3000", facts, dir);
     char slow_dsn[512];
     bf_test_proxy *px = bf_test_pg_proxy_start(context_ms, CONTEXT_SQL_MARKER, slow_dsn, sizeof slow_dsn);
@@ -331,7 +332,7 @@ int main(int argc, char **argv) {
     bf_test_proxy_stop(px);
     bf_fake_server_stop(&brain);
     bf_fake_server_stop(&vision);
-    start_fake(&brain, "0", decision, dir);
+    start_fake(&brain, "0", facts, dir);
     start_fake(&vision, "0", facts, dir);
     req *plain = calloc((size_t)n, sizeof *plain);
     flow(&(flow_opts){.llm_url = brain.url, .vision_url = vision.url, .image_base = images.url, .requests = n}, plain);

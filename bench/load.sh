@@ -6,7 +6,7 @@
 # (nothing lost, nothing applied twice). Figures for a report, not a test.
 #
 #   bench/load.sh [--projects N] [--turns T] [--long-turns L] [--rate R] [--llm-ms MS]
-#                 [--vision-ms MS] [--wait S]
+#                 [--vision-ms MS] [--brain-in-flight N] [--wait S]
 #
 #   --projects N    distinct projects (Kafka keys), all active from the first second (default 5000)
 #   --turns T       requests per project (default 3) ...
@@ -15,6 +15,10 @@
 #                   is produced after about requests/R seconds
 #   --llm-ms MS     brain LLM fake latency, plus up to MS/2 jitter (default 200)
 #   --vision-ms MS  vision fake latency, plus up to MS/2 jitter (default 300)
+#   --brain-in-flight N  brain-worker's BRAINFLEET_MAX_IN_FLIGHT (default 2048). One replica
+#                   decides at most N / (time per decision) requests a second (Little's law): at
+#                   the default 256 and ~0.8 s per decision under this load, about 320/s. A
+#                   replica meant to take 1,000/s needs N >= 1,000 x 0.8 s, with room for spikes.
 #   --wait S        longest wait after the last request for the pipeline to drain (default 600)
 #
 # Traffic (by project, in rounds: every project sends its first request, then every project its
@@ -30,8 +34,8 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
-PROJECTS=5000 TURNS=3 LONG_TURNS=12 RATE=250 LLM_MS=200 VISION_MS=300 WAIT_S=600
-usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+PROJECTS=5000 TURNS=3 LONG_TURNS=12 RATE=250 LLM_MS=200 VISION_MS=300 BRAIN_IN_FLIGHT=2048 WAIT_S=600
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 num() { [[ ${2:-} =~ ^[0-9]+$ ]] || { echo "load: $1 needs a number, got '${2:-}'" >&2; exit 2; }; }
 while (($#)); do
     case $1 in
@@ -41,6 +45,7 @@ while (($#)); do
         --rate) num "$1" "${2:-}"; RATE=$2 ;;
         --llm-ms) num "$1" "${2:-}"; LLM_MS=$2 ;;
         --vision-ms) num "$1" "${2:-}"; VISION_MS=$2 ;;
+        --brain-in-flight) num "$1" "${2:-}"; BRAIN_IN_FLIGHT=$2 ;;
         --wait) num "$1" "${2:-}"; WAIT_S=$2 ;;
         *) usage ;;
     esac
@@ -103,7 +108,7 @@ start_fake() { # VAR args...: sets VAR to the fake's base URL
 }
 start_fake IMG_URL --images-dir "$WORK/images" --max-connections 4096
 start_fake LLM_URL --latency-ms "$LLM_MS" --latency-jitter-ms $((LLM_MS / 2)) --max-connections 4096 --seed 3 \
-    --content '{"tool":"addScene","params":{},"summary":"a scene for the request"}'
+    --answer tool --tool-calls '[{"name":"addScene","arguments":{"instruction":"a scene for the request","summary":"Add a scene for the request"}}]'
 start_fake VISION_URL --latency-ms "$VISION_MS" --latency-jitter-ms $((VISION_MS / 2)) --max-connections 4096 --seed 4 \
     --content '{"objects":["gradient"],"style":{"aesthetic":"flat"}}'
 
@@ -118,7 +123,8 @@ start_worker() { # name VAR=VALUE...
 start_worker memory-writer
 start_worker image-worker BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32 BRAINFLEET_VISION_URL="$VISION_URL/v1/chat/completions" \
     BRAINFLEET_VISION_MODEL=fake-vision
-start_worker brain-worker BRAINFLEET_LLM_URL="$LLM_URL" BRAINFLEET_LLM_MODEL=fake-brain
+start_worker brain-worker BRAINFLEET_LLM_URL="$LLM_URL" BRAINFLEET_LLM_MODEL=fake-brain \
+    BRAINFLEET_MAX_IN_FLIGHT="$BRAIN_IN_FLIGHT"
 
 # --- requests ------------------------------------------------------------------------------------
 python3 - "$PROJECTS" "$TURNS" "$LONG_TURNS" "$PREFIX" "$IMG_URL" "$WORK" <<'PY'
@@ -235,11 +241,13 @@ read -r pg_run pg_all < <(awk '$1 > a {a = $1} $2 > b {b = $2} END {print a + 0,
 # --- figures -------------------------------------------------------------------------------------
 end_ms=${done_ms:-$(date +%s%3N)}
 secs=$(awk -v a="$start_ms" -v b="$end_ms" 'BEGIN {printf "%.1f", (b - a) / 1000}')
-echo "== load: $N requests ($(cat "$WORK/mix.json")), $PROJECTS projects, rate $RATE/s, LLM ${LLM_MS} ms, vision ${VISION_MS} ms"
+echo "== load: $N requests ($(cat "$WORK/mix.json")), $PROJECTS projects, rate $RATE/s, LLM ${LLM_MS} ms, vision ${VISION_MS} ms, brain in flight $BRAIN_IN_FLIGHT"
 drained="drained (every decision persisted, every image fact stored) after $secs s"
 [[ -n $done_ms ]] || drained="NOT drained after $secs s"
 echo "produced in $(awk -v a="$start_ms" -v b="$produced_ms" 'BEGIN {printf "%.1f", (b - a) / 1000}') s; $drained"
 echo "throughput: $(awk -v n="$N" -v s="$secs" 'BEGIN {printf "%.0f", n / s}') requests/s end to end (first produced -> last assistant message persisted)"
+# Issue 16's target: at 1,000 offered the fleet keeps up, i.e. >= 0.9 x the offered rate.
+echo "target: offered $RATE/s, kept up at $(awk -v n="$N" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')/s end to end (>= $((RATE * 9 / 10))/s)$([[ -n $done_ms ]] || echo ', NOT drained')"
 echo "peak RSS (VmHWM): memory-writer ${HWM[memory-writer]} kB, image-worker ${HWM[image-worker]} kB, brain-worker ${HWM[brain-worker]} kB"
 echo "peak PostgreSQL connections: $pg_run to the run's database, $pg_all client backends in the server (sampled every 1 s)"
 echo "== fleetctl report (the run's topics, from the first request to the drain + 3 s)"
@@ -269,5 +277,7 @@ json.dump({"bench": "load", "requests": int(a[3]), "mix": json.load(open(a[2] + 
            "pg_connections_peak": {"run_db": int(a[13]), "server": int(a[14])}, "checker": check, "report": report},
           open(a[1], "w"))
 PY
+cat "$out"
+echo
 echo "summary: $out"
 exit "$rc"

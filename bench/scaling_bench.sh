@@ -17,7 +17,7 @@
 #       while messages keep arriving. Asserts every message was processed exactly once in PostgreSQL (each project's
 #       evidence_count equals its updates: a lost or doubled update changes it; one messages row
 #       per message; one processed_events row per event id), that the group ended balanced (the
-#       12 input partitions spread over the 3 live replicas, each /readyz ready) and nothing was
+#       18 input partitions spread over the 3 live replicas, each /readyz ready) and nothing was
 #       dead-lettered. Exit 0 when all hold.
 #
 # Needs BRAINFLEET_KAFKA_BROKERS and BRAINFLEET_PG_DSN (scripts/stack env), kcat, psql,
@@ -187,7 +187,7 @@ pg_cpu() { # all postgres server processes (the stack's PostgreSQL serves only t
 start_fake_llm() {
     [[ -n $FAKE_PID ]] && return 0
     bf_start_fake "$BUILD/tests/fake_openai" "$WORK" FAKE_URL --latency-ms "$LLM_LATENCY_MS" \
-        --content '{"tool":"addScene","params":{"instruction":"a title"},"summary":"Add a title scene"}'
+        --answer tool --tool-calls '[{"name":"addScene","arguments":{"instruction":"a title","summary":"Add a title scene"}}]'
     FAKE_PID=$BF_FAKE_PID
 }
 
@@ -302,7 +302,8 @@ cmd_scale_test() {
         sleep 0.5
     done
     sleep 3  # let offsets commit and the gauges refresh before reading them
-    # balance: every live replica ready, the 12 input partitions (2 topics x 6) all assigned
+    # balance: every live replica ready, the 18 input partitions (imageFactsReady, memoryUpdates and
+    # editorEvents, 6 each) all assigned
     local assigned=0 a ready
     for i in 0 1 2; do
         ready=$(http_get "$(<"$WORK/$group-$i.port")" /readyz)
@@ -311,7 +312,7 @@ cmd_scale_test() {
         [[ -n $a ]] || { log "FAIL: replica $i is not ready"; fail=1; a=0; }
         assigned=$((assigned + a))
     done
-    ((assigned == 12)) || { log "FAIL: $assigned of 12 input partitions assigned after the rebalances"; fail=1; }
+    ((assigned == 18)) || { log "FAIL: $assigned of 18 input partitions assigned after the rebalances"; fail=1; }
     local rebal dup dead consumed
     rebal=$(metric_sum "$group" '^bf_rebalances_total')
     dup=$(metric_sum "$group" '^bf_memory_duplicates_total')

@@ -67,7 +67,7 @@ start_fake() { # VAR args...: sets VAR to the fake's URL
     bf_start_fake "$BUILD/tests/fake_openai" "$RUN" "$var" --images-dir "$RUN" --latency-ms 20 --latency-jitter-ms 30 "$@"
     pids+=("$BF_FAKE_PID")
 }
-start_fake LLM --content '{"tool":"addScene","summary":"a scene","params":{}}'
+start_fake LLM  # function calls: the fake's default addScene
 start_fake VISION --content '{"objects":["shape"]}' --seed 2
 declare -A wpid
 start_worker() {

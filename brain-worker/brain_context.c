@@ -52,7 +52,9 @@ static int parse_scenes(const cJSON *arr, brain_context *ctx) {
         s->name = str_field(it, "name");
         s->position = (long long)num_field(it, "position", 0);
         s->duration_ms = (long long)num_field(it, "duration_ms", 0);
-        if (!s->id || !s->name) return -1;
+        s->description = str_field(it, "description");
+        s->version = (long long)num_field(it, "version", 0);
+        if (!s->id || !s->name || !s->description) return -1;
     }
     return 0;
 }
@@ -111,7 +113,9 @@ static int parse_messages(const cJSON *arr, brain_context *ctx) {
         brain_message *m = &ctx->messages[ctx->n_messages++];
         m->role = str_field(it, "role");
         m->content = str_field(it, "content");
-        if (!m->role || !m->content) return -1;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "message_id");
+        m->turn = (long long)num_field(it, "turn", 0);
+        if (!m->role || !m->content || (cJSON_IsString(id) && !(m->message_id = strdup(id->valuestring)))) return -1;
     }
     return 0;
 }
@@ -132,6 +136,7 @@ int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *
     if (rc == 0) rc = parse_scenes(cJSON_GetObjectItemCaseSensitive(root, "scenes"), ctx);
     if (rc == 0) rc = parse_images(cJSON_GetObjectItemCaseSensitive(root, "images"), ctx);
     if (rc == 0) rc = parse_messages(cJSON_GetObjectItemCaseSensitive(root, "messages"), ctx);
+    if (rc == 0) rc = brain_conversation_parse(cJSON_GetObjectItemCaseSensitive(root, "conversation"), &ctx->conv);
     cJSON_Delete(root);
     if (rc != 0) {
         brain_context_clear(ctx);
@@ -146,10 +151,13 @@ static int copy_messages(brain_message **dst, size_t *nd, const brain_message *s
     *dst = calloc(n, sizeof **dst);
     if (!*dst) return -1;
     for (size_t i = 0; i < n; i++) {
-        (*dst)[i].role = dup_or_empty(src[i].role);
-        (*dst)[i].content = dup_or_empty(src[i].content);
+        brain_message *d = &(*dst)[i];
+        d->role = dup_or_empty(src[i].role);
+        d->content = dup_or_empty(src[i].content);
+        d->message_id = src[i].message_id ? strdup(src[i].message_id) : NULL;
+        d->turn = src[i].turn;
         (*nd)++;
-        if (!(*dst)[i].role || !(*dst)[i].content) return -1;
+        if (!d->role || !d->content || (src[i].message_id && !d->message_id)) return -1;
     }
     return 0;
 }
@@ -188,6 +196,7 @@ int brain_context_copy(brain_context *dst, const brain_context *src) {
     int rc = copy_memory(&dst->preferences, &dst->n_preferences, src->preferences, src->n_preferences);
     if (!rc) rc = copy_memory(&dst->relationships, &dst->n_relationships, src->relationships, src->n_relationships);
     if (!rc) rc = copy_messages(&dst->messages, &dst->n_messages, src->messages, src->n_messages);
+    if (!rc) rc = brain_conversation_copy(&dst->conv, &src->conv);
     if (!rc && src->n_scenes) {
         dst->scenes = calloc(src->n_scenes, sizeof *dst->scenes);
         if (!dst->scenes) rc = -1;
@@ -196,7 +205,8 @@ int brain_context_copy(brain_context *dst, const brain_context *src) {
             *d = src->scenes[i];
             d->id = dup_or_empty(src->scenes[i].id);
             d->name = dup_or_empty(src->scenes[i].name);
-            if (!d->id || !d->name) rc = -1;
+            d->description = dup_or_empty(src->scenes[i].description);
+            if (!d->id || !d->name || !d->description) rc = -1;
         }
     }
     if (!rc && src->n_images) {
@@ -223,11 +233,13 @@ static void free_memory(brain_memory_item *m, size_t n) {
 }
 
 void brain_context_clear(brain_context *ctx) {
+    brain_conversation_clear(&ctx->conv);
     free_memory(ctx->preferences, ctx->n_preferences);
     free_memory(ctx->relationships, ctx->n_relationships);
     for (size_t i = 0; i < ctx->n_scenes; i++) {
         free(ctx->scenes[i].id);
         free(ctx->scenes[i].name);
+        free(ctx->scenes[i].description);
     }
     free(ctx->scenes);
     for (size_t i = 0; i < ctx->n_images; i++) {
@@ -240,6 +252,7 @@ void brain_context_clear(brain_context *ctx) {
     for (size_t i = 0; i < ctx->n_messages; i++) {
         free(ctx->messages[i].role);
         free(ctx->messages[i].content);
+        free(ctx->messages[i].message_id);
     }
     free(ctx->messages);
     memset(ctx, 0, sizeof *ctx);

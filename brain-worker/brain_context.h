@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "brain_conversation.h"
+
 #include "bf_msg.h"
 
 typedef struct brain_memory_item {
@@ -20,6 +22,8 @@ typedef struct brain_scene {
     char *name;
     long long position;
     long long duration_ms;
+    char *description; /* what the editor says the scene shows; "" when none (never NULL once parsed) */
+    long long version; /* the scene's version in the storyboard of record; 0 when unknown */
 } brain_scene;
 
 typedef struct brain_image_facts {
@@ -32,6 +36,8 @@ typedef struct brain_image_facts {
 typedef struct brain_message {
     char *role; /* "user" | "assistant" */
     char *content;
+    char *message_id; /* UUID text; NULL when unknown (a degraded packet's messages) */
+    long long turn;   /* the conversation's turn; 0 when the message has none */
 } brain_message;
 
 typedef struct brain_context {
@@ -47,15 +53,23 @@ typedef struct brain_context {
     size_t n_images;
     brain_message *messages; /* oldest first */
     size_t n_messages;
+    brain_conversation conv; /* where the request's conversation stands (brain_conversation.h) */
 } brain_context;
 
 /* Parses the document brain_store returns:
  *   {"preferences":[{"key","value","confidence"}], "relationships":[...same...],
- *    "scenes":[{"scene_id","name","position","duration_ms"}],
+ *    "scenes":[{"scene_id","name","position","duration_ms","description","version"}]
+ *                                                             (live scenes, storyboard order),
  *    "images":[{"trace_id","facts","created_at"}]            (newest first; facts.image_urls
  *                                                              become the image's urls),
- *    "messages":[{"role","content"}]                         (newest first; reversed here)}
- * Missing arrays are empty. Returns 0, or -1 with err (ctx is then empty). */
+ *    "messages":[{"message_id","role","content","turn"}]     (newest first in the conversation's
+ *                                                              order; reversed here; turn null
+ *                                                              when the message has none),
+ *    "conversation":{...} or null}                           (the conversation_context value of
+ *                                                              the request's conversation, read
+ *                                                              into conv: brain_conversation.h)
+ * Missing arrays are empty; missing description "", version and turn 0, conversation cleared.
+ * Returns 0, or -1 with err (ctx is then empty). */
 int brain_context_parse(const char *json, size_t len, brain_context *ctx, char *err, size_t errlen);
 
 /* A degraded packet: no memory, no scenes, only the conversation that came with the request

@@ -1,5 +1,9 @@
 #include "brain_decision.h"
 
+#include <stdio.h>
+
+#include "bf_sha256.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +94,27 @@ void brain_answer_clear(brain_answer *a) {
     cJSON_Delete(a->params);
     clear_steps(a);
     memset(a, 0, sizeof *a);
+}
+
+void brain_new_scene_id(const char *request_id, size_t step, char out[BRAIN_NEW_SCENE_ID_LEN + 1]) {
+    char name[128], hex[BF_SHA256_HEX_LEN + 1];
+    int n = snprintf(name, sizeof name, "%s:%zu", request_id ? request_id : "", step);
+    bf_sha256_hex(name, n < 0 ? 0 : (size_t)n, hex);
+    snprintf(out, BRAIN_NEW_SCENE_ID_LEN + 1, "scene-%.12s", hex);
+}
+
+static int name_one(brain_tool tool, cJSON **params, const char *request_id, size_t step) {
+    if (tool != BRAIN_TOOL_ADD_SCENE && tool != BRAIN_TOOL_CREATE_SCENE_FROM_IMAGE) return 0;
+    if (!*params && !(*params = cJSON_CreateObject())) return -1;
+    char id[BRAIN_NEW_SCENE_ID_LEN + 1];
+    brain_new_scene_id(request_id, step, id);
+    cJSON_DeleteItemFromObjectCaseSensitive(*params, "new_scene_id"); /* the brain's, never the model's */
+    return cJSON_AddStringToObject(*params, "new_scene_id", id) ? 0 : -1;
+}
+
+int brain_answer_name_new_scenes(brain_answer *a, const char *request_id) {
+    if (name_one(a->tool, &a->params, request_id, 0) != 0) return -1;
+    for (size_t i = 0; i < a->n_then; i++)
+        if (name_one(a->then[i].tool, &a->then[i].params, request_id, i + 1) != 0) return -1;
+    return 0;
 }

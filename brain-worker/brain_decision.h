@@ -62,6 +62,16 @@ void brain_step_take(brain_answer *a, brain_step *s);
 /* Appends a workflow step (its summary and params are taken over, even on failure). 0 or -1. */
 int brain_answer_add_step(brain_answer *a, brain_step *step);
 void brain_step_clear(brain_step *s);
+
+/* The id the editor should give the scene that step `step` of request_id's decision creates:
+ * "scene-" + 12 hex of sha256("<request_id>:<step>"), the same on every redelivery, so the brain
+ * can point at the new scene in the next turn before the editor's report is committed
+ * (docs/editor-integration.md). out needs BRAIN_NEW_SCENE_ID_LEN + 1 bytes. */
+#define BRAIN_NEW_SCENE_ID_LEN 18
+void brain_new_scene_id(const char *request_id, size_t step, char out[BRAIN_NEW_SCENE_ID_LEN + 1]);
+/* Adds input.new_scene_id to every addScene / createSceneFromImage call of a (its first call is
+ * step 0, a workflow's further ones 1, 2 ...). Returns 0, or -1 when out of memory. */
+int brain_answer_name_new_scenes(brain_answer *a, const char *request_id);
 void brain_answer_clear(brain_answer *a);
 
 #endif

@@ -107,37 +107,26 @@ char *brain_memory_encode(const brain_memory_input *in, int64_t now_ms, char *er
     m.messages = msgs;
     m.n_messages = 2;
 
-    /* One scene_relationship per scene the decision acts on (a workflow's steps included; the
-     * last step on a scene names its last tool). */
-    enum { MAX_SCENES = BF_WORKFLOW_STEPS_MAX };
-    bf_memory_item items[MAX_SCENES + 8];
-    char *values[MAX_SCENES + 8] = {0};
-    char scene_keys[MAX_SCENES][160];
+    msgs[0].turn = msgs[1].turn = in->turn > 0 ? in->turn : 0;
+
+    /* Scene relationships come from what the editor applied (memory-writer derives them from
+     * editorEvents), not from what the brain decided. The brain writes where the conversation
+     * stands: merged field by field with what memory-writer adds from the editor's reports. */
+    bf_memory_item items[8];
+    char *values[8] = {0};
     size_t ni = 0;
-    for (size_t k = 0; a->tool != BRAIN_TOOL_CLARIFY && k <= a->n_then && ni < MAX_SCENES; k++) {
-        const char *scene = k ? a->then[k - 1].target_scene : a->target_scene;
-        brain_tool tool = k ? a->then[k - 1].tool : a->tool;
-        if (!scene[0]) continue;
-        char key[160];
-        snprintf(key, sizeof key, "scene:%s", scene);
-        size_t at = ni;
-        for (size_t i = 0; i < ni; i++)
-            if (strcmp(scene_keys[i], key) == 0) at = i;
-        cJSON *v = cJSON_CreateObject();
-        cJSON_AddStringToObject(v, "last_tool", brain_tool_name(tool));
-        cJSON_AddStringToObject(v, "request_id", in->request_id);
-        cJSON *imgs = cJSON_AddArrayToObject(v, "image_urls");
-        for (size_t i = 0; imgs && i < in->n_images; i++) cJSON_AddItemToArray(imgs, cJSON_CreateString(in->image_urls[i]));
-        if (at < ni) free(values[at]);
-        memcpy(scene_keys[at], key, sizeof key);
-        values[at] = json_text(v);
-        items[at] = (bf_memory_item){.memory_type = BF_MEMORY_SCENE_RELATIONSHIP, .key = scene_keys[at],
-                                     .value = values[at], .confidence = 0.5, .source = "brain-worker:decision",
-                                     .is_explicit = false, .expires_at_ms = -1};
-        if (at == ni) ni++;
+    char conv_key[BF_ID_MAX + 32];
+    if (in->conversation) {
+        snprintf(conv_key, sizeof conv_key, "conversation:%s", conv);
+        values[ni] = json_text(brain_conversation_brain_fields_new(in->conversation));
+        items[ni] = (bf_memory_item){.memory_type = BF_MEMORY_CONVERSATION_CONTEXT, .key = conv_key,
+                                     .value = values[ni], .confidence = 1.0, .source = "brain-worker:turn",
+                                     .is_explicit = false,
+                                     .expires_at_ms = in->conversation_expires_ms > 0 ? in->conversation_expires_ms : -1};
+        ni++;
     }
-    brain_stated_pref prefs[8];
-    size_t np = brain_memory_stated_preferences(in->prompt, prefs, 8);
+    brain_stated_pref prefs[7];
+    size_t np = brain_memory_stated_preferences(in->prompt, prefs, 7);
     for (size_t i = 0; i < np; i++) {
         cJSON *v = cJSON_CreateObject();
         cJSON_AddStringToObject(v, "statement", prefs[i].statement);

@@ -2,9 +2,11 @@
  *   - conversation: the user's prompt and the decision's summary (or question) as two messages,
  *     ids derived from the request id so a redelivered request never stores them twice (user
  *     message id = request id; assistant id = request id with its last hex digit xor 1);
- *   - scene_relationship "scene:<id>" for each scene the decision acts on (a workflow's steps
- *     included): the last tool applied to it, the request and the images involved (weight 0.5,
- *     inferred);
+ *     with the conversation's turn number (user and assistant share it; readers order by it);
+ *   - conversation_context "conversation:<id>": the brain's fields of where the conversation
+ *     stands after this turn (brain_conversation.h), which memory-writer merges with what it learns
+ *     from the editor's reports; it expires with the conversation's retention. Scene relationships
+ *     are memory-writer's, derived from what the editor applied, not from what the brain decided;
  *   - user_preference for each preference the prompt states explicitly (explicit, weight 1.0):
  *     a sentence containing "I prefer", "I like", "I love", "I want ... always", "always use",
  *     "please always", "never use", "I hate", "I don't like" becomes key "stated:<phrase>" (the words
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "brain_conversation.h"
 #include "brain_decision.h"
 
 typedef struct brain_memory_input {
@@ -27,6 +30,9 @@ typedef struct brain_memory_input {
     const brain_answer *answer;
     const char *const *image_urls;
     size_t n_images;
+    long long turn;                         /* the conversation's turn; 0: unnumbered */
+    const brain_conversation *conversation; /* state after this turn; NULL: none written */
+    int64_t conversation_expires_ms;        /* its expires_at; 0: none */
 } brain_memory_input;
 
 /* Returns malloc'd memoryUpdates JSON, or NULL with err. */

@@ -157,6 +157,26 @@ static void render_memory(brain_strbuf *b, const char *title, const brain_memory
     brain_strbuf_append(b, "\n");
 }
 
+/* Where the conversation stands, so that "make it shorter" or "the second one" reads against the
+ * scene and the question the user is answering, not against the whole storyboard. */
+static void render_conversation_state(brain_strbuf *b, const brain_conversation *cv) {
+    if (!cv->turn_count && !cv->current_scene_id[0] && !cv->open.present) return;
+    brain_strbuf_append(b, "\n## Conversation state\n");
+    if (cv->turn_count) brain_strbuf_printf(b, "turns so far: %lld\n", (long long)cv->turn_count);
+    if (cv->current_scene_id[0])
+        brain_strbuf_printf(b, "current scene: id=%s%s\n", cv->current_scene_id,
+                            cv->new_scene ? " (created by the last decision)" : "");
+    if (cv->last_tool[0]) brain_strbuf_printf(b, "last decision: %s\n", cv->last_tool);
+    if (cv->open.present) {
+        brain_strbuf_printf(b, "open question (the request may answer it): %s\n",
+                            cv->open.question ? cv->open.question : "");
+        if (cv->open.pending_prompt) brain_strbuf_printf(b, "asked about: %s\n", cv->open.pending_prompt);
+        for (size_t i = 0; i < cv->open.n_options; i++)
+            brain_strbuf_printf(b, "option %zu: %s (scene id=%s)\n", i + 1, cv->open.options[i].label,
+                                cv->open.options[i].scene_id);
+    }
+}
+
 static char *render(const brain_prompt_input *in, const keep *k, size_t *shortened) {
     const brain_context *c = in->ctx;
     brain_strbuf b = {0};
@@ -203,6 +223,7 @@ static char *render(const brain_prompt_input *in, const keep *k, size_t *shorten
     if (k->msg_from >= c->n_messages) brain_strbuf_append(&b, "(none)\n");
     for (size_t i = k->msg_from; i < c->n_messages; i++)
         brain_strbuf_printf(&b, "%s: %s\n", c->messages[i].role, c->messages[i].content);
+    render_conversation_state(&b, &c->conv);
     brain_strbuf_append(&b, "\n## Request\n");
     brain_strbuf_append(&b, in->user_prompt ? in->user_prompt : "");
     brain_strbuf_append(&b, "\n");

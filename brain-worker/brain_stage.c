@@ -9,15 +9,18 @@
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
 #include "bf_publish.h"
+#include "bf_sha256.h"
 #include "bf_trace.h"
 #include "bf_uuid.h"
 #include "brain_context.h"
 #include "brain_flow.h"
+#include "brain_followup.h"
 #include "brain_late_facts.h"
 #include "brain_llm.h"
 #include "brain_map.h"
 #include "brain_memory.h"
 #include "brain_order.h"
+#include "brain_overlay.h"
 #include "brain_outcome.h"
 #include "brain_prompt.h"
 #include "brain_tools.h"
@@ -25,6 +28,10 @@
 #define WORKER "brain-worker"
 /* How often late-facts entries past their TTL are dropped and the gauges refreshed. */
 #define HOUSEKEEPING_MS 1000
+/* Read-your-writes memory: far longer than memory-writer takes to commit a turn (seconds), far
+ * shorter than a conversation's pause; projects beyond the bound forget their oldest. */
+#define OVERLAY_TTL_MS (10 * 60 * 1000)
+#define OVERLAY_PROJECTS 20000
 
 const char *const brain_stage_inputs[] = {BF_SCHEMA_BRAIN_REQUESTS, BF_SCHEMA_IMAGE_FACTS_PROCESSED};
 const size_t brain_stage_n_inputs = 2;
@@ -60,6 +67,7 @@ struct brain_stage {
     brain_tools *tools;  /* the tools' schemas: request, validation */
     brain_llm_opts opts; /* model, mode, temperature, max tokens */
     brain_order *order;
+    brain_overlay *overlay;
     brain_late_facts *late;
     brain_map *cache;
     brain_job *jobs; /* every job the stage holds, for shutdown */
@@ -89,6 +97,8 @@ struct brain_job {
     brain_context ctx;
     brain_prompt_image imgs[BF_MAX_IMAGE_URLS]; /* borrowed by the flow until it is done */
     brain_flow flow;    /* how the decision is reached, and the answer */
+    brain_followup fu;  /* the request as the conversation resolves it (prompt, scene) */
+    long long turn;     /* this request's turn in its conversation */
     brain_job *prev, *next; /* st->jobs */
 };
 
@@ -109,6 +119,7 @@ brain_stage *brain_stage_new(bf_runtime *rt, const brain_cfg *cfg, const brain_s
     if (llm) st->llm = *llm;
     st->use_llm = llm && llm->send;
     st->order = brain_order_new();
+    st->overlay = brain_overlay_new(OVERLAY_PROJECTS, OVERLAY_TTL_MS);
     st->late = brain_late_facts_new((size_t)cfg->late_facts_max, cfg->late_facts_ttl_ms);
     st->cache = brain_map_new();
     char err[256];
@@ -118,7 +129,7 @@ brain_stage *brain_stage_new(bf_runtime *rt, const brain_cfg *cfg, const brain_s
     brain_llm_mode_parse(cfg->llm_mode, &mode); /* the config table allows tools|json only */
     st->opts = (brain_llm_opts){.model = cfg->llm_model, .mode = mode, .temperature = cfg->llm_temperature,
                                 .max_tokens = cfg->llm_max_tokens, .max_tokens_field = cfg->llm_max_tokens_field};
-    if (!st->order || !st->late || !st->cache || !st->tools) {
+    if (!st->order || !st->overlay || !st->late || !st->cache || !st->tools) {
         brain_stage_free(st);
         return NULL;
     }
@@ -176,6 +187,7 @@ void brain_stage_free(brain_stage *st) {
     bf_timer_stop(bf_runtime_loop(st->rt), &st->housekeeping);
     while (st->jobs) job_free(st->jobs);
     brain_order_free(st->order);
+    brain_overlay_free(st->overlay);
     brain_late_facts_free(st->late);
     brain_tools_free(st->tools);
     if (st->cache) brain_map_each(st->cache, free_cached, NULL);
@@ -274,8 +286,8 @@ static void job_decide(brain_stage *st, brain_job *j) {
     for (size_t i = 0; i < j->req.image_urls.n && i < BF_MAX_IMAGE_URLS; i++)
         j->imgs[i] = (brain_prompt_image){.url = j->req.image_urls.v[i], .trace_id = j->trace_ids[i]};
     brain_flow_input in = {.llm = st->use_llm, .tools = st->tools, .opts = &st->opts,
-                           .token_budget = st->cfg->token_budget, .user_prompt = j->req.prompt,
-                           .selected_scene = j->req.selected_scene_id, .images = j->imgs,
+                           .token_budget = st->cfg->token_budget, .user_prompt = j->fu.prompt,
+                           .selected_scene = j->fu.selected_scene, .images = j->imgs,
                            .n_images = j->req.image_urls.n, .ctx = &j->ctx};
     char *body = NULL;
     j->llm_ms = now_ms(st);
@@ -326,6 +338,14 @@ static void set_awaiting(brain_stage *st, brain_job *j, bool on) {
 
 /* The packet is complete: wait for image facts if the request asked to, else decide. */
 static void context_ready(brain_stage *st, brain_job *j) {
+    /* The brain's own recent turns first: the next request of a project sees the previous one
+     * even when memory-writer has not committed it yet. */
+    brain_overlay_apply(st->overlay, j->req.env.project_id, j->req.conversation_id, &j->ctx, now_ms(st));
+    long long last = j->ctx.conv.turn_count;
+    for (size_t i = 0; i < j->ctx.n_messages; i++)
+        if (j->ctx.messages[i].turn > last) last = j->ctx.messages[i].turn;
+    j->turn = last + 1;
+    brain_followup_resolve(j->req.prompt, j->req.selected_scene_id, &j->ctx.conv, &j->fu);
     for (size_t i = 0; i < j->n_early; i++) merge_facts(&j->ctx, &j->early[i]);
     free(j->early);
     j->early = NULL;
@@ -415,6 +435,8 @@ static void maybe_begin(brain_stage *st, brain_job *j) {
 static void publish_decision(brain_stage *st, brain_job *j) {
     int64_t now = now_ms(st);
     brain_flow *f = &j->flow;
+    if (brain_answer_name_new_scenes(&f->answer, j->req.request_id) != 0)
+        bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "out of memory naming new scenes");
     if (f->answer.summary == NULL && f->answer.tool != BRAIN_TOOL_CLARIFY) {
         /* Out of memory in a decider leaves no answer: ask rather than publish nothing. */
         brain_answer_clear(&f->answer);
@@ -449,14 +471,31 @@ static void publish_decision(brain_stage *st, brain_job *j) {
     }
     const char *project = j->req.env.project_id;
     publish_json(st, j->msg, BF_SCHEMA_BRAIN_DECISIONS, project, j->msg->traceparent, json);
+    /* Where the conversation stands now: written for memory-writer, and remembered here for the
+     * project's next request, which may start before memory-writer has committed it. */
+    brain_conversation after;
+    bool have_after = brain_followup_after(&j->ctx.conv, &f->answer, j->req.request_id, j->turn, j->fu.prompt,
+                                           &j->ctx, &after) == 0;
     brain_memory_input mi = {.project_id = project, .request_id = j->req.request_id,
                              .request_produced_ms = j->req.env.produced_at_ms,
                              .traceparent = j->msg->traceparent, .conversation_id = j->req.conversation_id,
                              .prompt = j->req.prompt, .answer = &f->answer,
-                             .image_urls = (const char *const *)j->req.image_urls.v, .n_images = j->req.image_urls.n};
+                             .image_urls = (const char *const *)j->req.image_urls.v, .n_images = j->req.image_urls.n,
+                             .turn = j->turn, .conversation = have_after ? &after : NULL};
     json = brain_memory_encode(&mi, bf_runtime_wall(st->rt), err, sizeof err);
     if (json) publish_json(st, j->msg, BF_SCHEMA_MEMORY_UPDATES, project, j->msg->traceparent, json);
     else bf_log_write(st->log, BF_LOG_ERROR, j->msg->trace_id, NULL, "memory update not encodable: %s", err);
+    if (have_after) {
+        const char *scene_name = NULL, *scene = brain_followup_new_scene(&f->answer, &scene_name);
+        const brain_answer *a = &f->answer;
+        const char *reply = a->tool == BRAIN_TOOL_CLARIFY && a->question ? a->question : a->summary;
+        brain_turn t = {.conversation_id = j->req.conversation_id, .turn = j->turn, .user_text = j->req.prompt,
+                        .assistant_text = reply ? reply : "", .state = &after, .new_scene_id = scene,
+                        .new_scene_name = scene_name};
+        if (brain_overlay_record(st->overlay, project, &t, now_ms(st)) != 0)
+            bf_log_write(st->log, BF_LOG_WARN, j->msg->trace_id, NULL, "out of memory remembering the turn");
+        brain_conversation_clear(&after);
+    }
     for (size_t i = 0; i < j->n_enrichments; i++) {
         publish_json(st, j->msg, BF_SCHEMA_BRAIN_DECISIONS, project, j->msg->traceparent, j->enrichments[i]);
         j->enrichments[i] = NULL;
@@ -524,6 +563,16 @@ static size_t utf8_prefix(const char *s, size_t max) {
     return n;
 }
 
+/* The image trace id of image i of j's request (32 hex, never all zero). */
+static void image_trace_id(const brain_job *j, size_t i, char out[BF_TRACE_ID_LEN + 1]) {
+    char name[BF_UUID_LEN + 32], hex[BF_SHA256_HEX_LEN + 1];
+    int n = snprintf(name, sizeof name, "image:%s:%zu", j->req.env.event_id, i);
+    bf_sha256_hex(name, (size_t)n, hex);
+    memcpy(out, hex, BF_TRACE_ID_LEN);
+    out[BF_TRACE_ID_LEN] = '\0';
+    if (!bf_trace_id_valid(out)) out[BF_TRACE_ID_LEN - 1] = '1'; /* 2^-128: all zero */
+}
+
 /* Publishes one imageAnalysisRequested per image not known[i], then lets the job start. */
 static void fan_out(brain_stage *st, brain_job *j, const int *known) {
     size_t n = j->req.image_urls.n;
@@ -532,8 +581,10 @@ static void fan_out(brain_stage *st, brain_job *j, const int *known) {
     snprintf(excerpt, sizeof excerpt, "%.*s", (int)utf8_prefix(j->req.prompt, BF_CONTEXT_TEXT_MAX), j->req.prompt);
     for (size_t i = 0; i < n; i++) {
         if (known && known[i]) continue;
-        /* Random, never derived from the request: the first version used the prompt text here. */
-        bf_random_hex(j->trace_ids[i], BF_TRACE_ID_LEN / 2);
+        /* Derived from the request's event id and the image's position, never from user text (the
+         * first version used the prompt): a request decided again after a crash asks for the same
+         * analyses under the same ids, so nothing downstream counts an upload twice. */
+        image_trace_id(j, i, j->trace_ids[i]);
         bf_msg_image_analysis_requested m;
         memset(&m, 0, sizeof m);
         if (bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, j->req.env.project_id, j->msg->traceparent,
@@ -541,6 +592,9 @@ static void fan_out(brain_stage *st, brain_job *j, const int *known) {
             j->trace_ids[i][0] = '\0';
             continue;
         }
+        char name[BF_UUID_LEN + 48];
+        snprintf(name, sizeof name, "imageAnalysisRequested:%s:%zu", j->req.env.event_id, i);
+        bf_uuid_v7_derived(j->req.env.produced_at_ms, name, m.env.event_id);
         snprintf(m.request_id, sizeof m.request_id, "%s", j->req.request_id);
         memcpy(m.image_trace_id, j->trace_ids[i], sizeof m.image_trace_id);
         m.url = j->req.image_urls.v[i];

@@ -35,7 +35,19 @@ void brain_store_free(brain_store *s) {
 
 /* One statement, one round trip: every section is a sub-select aggregated to JSON, so a request
  * costs the database one statement. Image facts are the analysis row minus its
- * identifiers, so columns added by later migrations reach the prompt without a code change. */
+ * identifiers, so columns added by later migrations reach the prompt without a code change.
+ *
+ * Scenes: the live ones (not deleted tombstones), in storyboard order, at most 500, each with its
+ * description (bounded as the contract bounds it) and version. Messages: the newest $4 of the
+ * conversation ($2; the whole project when NULL) in the conversation's order, returned newest
+ * first: numbered turns after the messages written without one, by turn, user before assistant
+ * within a turn (never by the timestamp the two share); those without a turn by created_at.
+ * Conversation: the conversation_context of $2 ("default" when NULL), unexpired, or null; without
+ * memory-writer's per-field stamps (reported_at), and with current_scene_id null when that scene
+ * is not live (deleted since, or never reported by the editor). */
+#define MSG_NEWEST_FIRST                                                                                 \
+    "(turn IS NOT NULL) DESC, turn DESC, CASE WHEN turn IS NULL THEN created_at END DESC,"              \
+    " (role = 'assistant') DESC, created_at DESC, id DESC"
 static const char context_sql[] =
     "SELECT json_build_object("
     " 'preferences', COALESCE((SELECT json_agg(json_build_object('key', m.key, 'value', m.value, "
@@ -49,18 +61,28 @@ static const char context_sql[] =
     "   AND memory_type = 'scene_relationship' AND (expires_at IS NULL OR expires_at > now()) "
     "   ORDER BY confidence DESC, key LIMIT 100) m), '[]'::json),"
     " 'scenes', COALESCE((SELECT json_agg(json_build_object('scene_id', sc.scene_id, 'name', sc.name, "
-    "   'position', sc.position, 'duration_ms', sc.duration_ms) ORDER BY sc.position, sc.scene_id) "
-    "   FROM scenes sc WHERE sc.project_id = $1), '[]'::json),"
+    "   'position', sc.position, 'duration_ms', sc.duration_ms, 'description', sc.description, "
+    "   'version', sc.version) ORDER BY sc.position, sc.scene_id) FROM ("
+    "   SELECT scene_id, name, position, duration_ms, left(description, 2000) AS description, version "
+    "   FROM scenes WHERE project_id = $1 AND NOT deleted ORDER BY position, scene_id LIMIT 500) sc), "
+    "   '[]'::json),"
     " 'images', COALESCE((SELECT json_agg(json_build_object('trace_id', i.trace_id, "
     "   'created_at', i.created_at, 'facts', jsonb_strip_nulls(to_jsonb(i) - 'project_id' - 'trace_id' - 'request_id' "
     "   - 'created_at' - 'content_hash' - 'id' - 'source_event_id')) ORDER BY i.created_at DESC) FROM ("
     "   SELECT * FROM image_analysis WHERE project_id = $1 ORDER BY created_at DESC LIMIT $3::int) i), "
     "   '[]'::json),"
-    " 'messages', COALESCE((SELECT json_agg(json_build_object('role', mm.role, 'content', mm.content) "
-    "   ORDER BY mm.created_at DESC) FROM ("
-    "   SELECT role, content, created_at FROM messages WHERE project_id = $1 "
-    "   AND ($2::text IS NULL OR conversation_id = $2::text) ORDER BY created_at DESC LIMIT $4::int) mm), "
-    "   '[]'::json))";
+    " 'messages', COALESCE((SELECT json_agg(json_build_object('message_id', mm.message_id, 'role', mm.role, "
+    "   'content', mm.content, 'turn', mm.turn) ORDER BY " MSG_NEWEST_FIRST ") FROM ("
+    "   SELECT id, message_id, role, content, turn, created_at FROM messages WHERE project_id = $1 "
+    "   AND ($2::text IS NULL OR conversation_id = $2::text) ORDER BY " MSG_NEWEST_FIRST " LIMIT $4::int) mm), "
+    "   '[]'::json),"
+    " 'conversation', (SELECT CASE WHEN jsonb_typeof(c.value) <> 'object' THEN c.value"
+    "   WHEN jsonb_typeof(c.value->'current_scene_id') = 'string' AND NOT EXISTS (SELECT 1 FROM scenes s "
+    "     WHERE s.project_id = $1 AND s.scene_id = c.value->>'current_scene_id' AND NOT s.deleted) "
+    "   THEN (c.value - 'reported_at') || '{\"current_scene_id\": null}'::jsonb"
+    "   ELSE c.value - 'reported_at' END FROM project_memory c WHERE c.project_id = $1 "
+    "   AND c.memory_type = 'conversation_context' AND c.key = 'conversation:' || COALESCE($2::text, 'default') "
+    "   AND (c.expires_at IS NULL OR c.expires_at > now())))";
 
 typedef struct context_call {
     brain_store_context_fn done;

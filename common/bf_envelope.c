@@ -11,7 +11,7 @@
 static const char *const schema_names[] = {
     BF_SCHEMA_BRAIN_REQUESTS, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, BF_SCHEMA_IMAGE_FACTS_READY,
     BF_SCHEMA_IMAGE_FACTS_PROCESSED, BF_SCHEMA_MEMORY_UPDATES, BF_SCHEMA_BRAIN_DECISIONS,
-    BF_SCHEMA_DEAD_LETTERS,
+    BF_SCHEMA_DEAD_LETTERS, BF_SCHEMA_EDITOR_EVENTS,
 };
 #define N_SCHEMAS (sizeof schema_names / sizeof schema_names[0])
 /* Above this a produced_at_ms is not a plausible Unix ms time (year ~285,000) and no longer exact. */

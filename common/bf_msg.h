@@ -30,6 +30,7 @@
 #define BF_SCHEMA_MEMORY_UPDATES "memoryUpdates"
 #define BF_SCHEMA_BRAIN_DECISIONS "brainDecisions"
 #define BF_SCHEMA_DEAD_LETTERS "deadLetters"
+#define BF_SCHEMA_EDITOR_EVENTS "editorEvents"
 
 /* Bounds (bytes unless noted). */
 #define BF_MSG_MAX_BYTES (2u * 1024 * 1024) /* a whole message; Kafka's message.max.bytes is above */
@@ -60,6 +61,13 @@
 #define BF_MEMORY_SOURCE_MAX 128
 #define BF_MEMORY_MESSAGES_MAX 32
 #define BF_MESSAGE_CONTENT_MAX 32768   /* one conversation message */
+#define BF_TURN_MAX 1000000000         /* memoryUpdates.messages[].turn: 1..this */
+#define BF_SCENE_NAME_MAX 200          /* editorEvents scene name: 1..this */
+#define BF_SCENE_DESCRIPTION_MAX 2000  /* editorEvents scene description: 0..this */
+#define BF_SCENE_POSITION_MAX 9999     /* 0-based storyboard index (the tools' 1..10000) */
+#define BF_SCENE_DURATION_MAX 3600000  /* ms */
+#define BF_SCENE_VERSION_MAX 2147483647 /* per-scene version: 1..2^31-1 (cJSON prints 15 digits) */
+#define BF_REORDER_MAX 500             /* editorEvents scenes_reordered.order entries */
 #define BF_ERROR_CODE_MAX 64           /* [a-z][a-z0-9_]* */
 #define BF_AWAIT_FACTS_MAX_MS 60000
 #define BF_DLQ_TOPIC_MAX 249           /* Kafka's own topic name limit */

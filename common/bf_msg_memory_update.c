@@ -64,6 +64,7 @@ static void read_message(bf_jc *c, const cJSON *e, bf_conversation_message *msg)
     if (bf_jc_enum(c, e, "role", true, role_names, 2, &r) == 0) msg->role = (bf_message_role)r;
     bf_jc_string(c, e, "content", true, 1, BF_MESSAGE_CONTENT_MAX, true, &msg->content);
     bf_jc_ident(c, e, "conversation_id", true, &msg->conversation_id);
+    bf_jc_int(c, e, "turn", false, 1, BF_TURN_MAX, &msg->turn);
 }
 
 int bf_msg_memory_update_decode(const char *bytes, size_t len, bf_msg_memory_update *out, char *err, size_t errlen) {
@@ -132,6 +133,7 @@ static int add_message(cJSON *arr, const bf_conversation_message *msg) {
     r |= bf_msg_add_string(e, "role", bf_message_role_name(msg->role));
     r |= bf_msg_add_string(e, "content", msg->content);
     r |= bf_msg_add_string(e, "conversation_id", msg->conversation_id);
+    if (msg->turn > 0 && !cJSON_AddNumberToObject(e, "turn", (double)msg->turn)) r = -1;
     return r;
 }
 

@@ -30,6 +30,10 @@ typedef struct bf_conversation_message {
     bf_message_role role;
     char *content;         /* 1..BF_MESSAGE_CONTENT_MAX bytes */
     char *conversation_id; /* identifier */
+    /* The conversation's turn (1..BF_TURN_MAX): the user and assistant message of one turn share
+     * it, and readers order by it, user before assistant. 0 when absent (messages written before
+     * turns existed; readers put them before numbered ones, by time). */
+    int64_t turn;
 } bf_conversation_message;
 
 typedef struct bf_msg_memory_update {

@@ -25,6 +25,8 @@
 #define MAX_INPUTS 8
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
+/* Messages dispatched between two looks at the loop's ready descriptors and due timers. */
+#define IO_EVERY 64
 #define WARM_UP_BUDGET_MS 5000
 /* Finished messages waiting only for their outputs' acknowledgement, per unit of MAX_IN_FLIGHT:
  * enough that a batch of acknowledgements (linger.ms plus a round trip) never stalls a stage that
@@ -668,16 +670,24 @@ static int take_from_partitions(bf_runtime *rt, int budget) {
         idle = 0;
         n++;
         dispatch(rt, rkm, p - rt->parts);
+        /* A long batch of messages would otherwise keep the stage's sockets waiting (a pipelined
+         * database write's next phase, say) until the whole batch is dispatched. */
+        if (n % IO_EVERY == 0 && bf_loop_run_once(rt->loop, 0) < 0) {
+            bf_log_error(rt->log, "event loop: %s", strerror(errno));
+            fail(rt);
+        }
     }
     return n;
 }
 
+/* One topic at its budget is enough: what a batching stage holds of it cannot grow, whatever the
+ * other topics do (memory-writer's memoryUpdates is mostly idle beside a stream of images). */
 bool bf_runtime_saturated(const bf_runtime *rt) {
     if (!may_take(rt)) return true;
     size_t max = (size_t)rt->cfg->max_in_flight;
     for (size_t i = 0; i < rt->n_inputs; i++)
-        if (rt->inputs[i].active < max) return false;
-    return true;
+        if (rt->inputs[i].active >= max) return true;
+    return false;
 }
 
 /* ---- loop ---- */

@@ -148,8 +148,9 @@ size_t bf_runtime_in_flight(const bf_runtime *rt);
 /* Messages taken and not complete: worked on, parked, or waiting for their outputs'
  * acknowledgement (what a drain or a benchmark waits for). */
 size_t bf_runtime_unfinished(const bf_runtime *rt);
-/* True when no input topic can take another message until one of its messages is finished or
- * parked: what a stage that batches needs to know to stop waiting for more. */
+/* True when an input topic is at its MAX_IN_FLIGHT (or nothing can be taken at all: held,
+ * stopping, the producer's queue full): what a stage that batches needs to know to stop waiting for
+ * more of what it holds. */
 bool bf_runtime_saturated(const bf_runtime *rt);
 int bf_runtime_http_port(const bf_runtime *rt);
 const bf_common_cfg *bf_runtime_config(const bf_runtime *rt);

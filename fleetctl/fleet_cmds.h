@@ -16,6 +16,8 @@ int fleet_cmd_topics(fleet_ctx *c, int argc, char **argv);
 int fleet_cmd_group(fleet_ctx *c, int argc, char **argv);
 int fleet_cmd_completion(fleet_ctx *c, int argc, char **argv);
 int fleet_cmd_eval(fleet_ctx *c, int argc, char **argv);
+int fleet_cmd_editor(fleet_ctx *c, int argc, char **argv);
+int fleet_cmd_storyboard(fleet_ctx *c, int argc, char **argv);
 
 extern const char fleet_usage_send[];
 extern const char fleet_usage_replay[];
@@ -26,6 +28,8 @@ extern const char fleet_usage_topics[];
 extern const char fleet_usage_group[];
 extern const char fleet_usage_completion[];
 extern const char fleet_usage_eval[];
+extern const char fleet_usage_editor[];
+extern const char fleet_usage_storyboard[];
 
 /* Takes the options every command shares out of argv (in place; *argc shrinks): -b/--bootstrap-
  * server HOST:PORT[,...] and -o/--output table|json|html, before or after the command name, up to

@@ -37,6 +37,8 @@ static const char usage[] =
     "  topics      create the manifest's missing topics (topics ensure), list topics\n"
     "  completion  print the bash completion script (source <(fleetctl completion bash))\n"
     "  eval        score the rules or the configured model on labelled requests\n"
+    "  editor      the reference editor: apply brain decisions to storyboards, report on editorEvents\n"
+    "  storyboard  print a project's storyboard as the editor reported it\n"
     "\n"
     "options every command takes (before or after its name):\n"
     "  -b, --bootstrap-server LIST   Kafka brokers, host:port[,host:port]; overrides\n"
@@ -119,7 +121,7 @@ int main(int argc, char **argv) {
         {"send", fleet_cmd_send},   {"replay", fleet_cmd_replay}, {"trace", fleet_cmd_trace},
         {"dlq", fleet_cmd_dlq},     {"report", fleet_cmd_report}, {"topics", fleet_cmd_topics},
         {"group", fleet_cmd_group}, {"completion", fleet_cmd_completion},
-        {"eval", fleet_cmd_eval},
+        {"eval", fleet_cmd_eval},   {"editor", fleet_cmd_editor}, {"storyboard", fleet_cmd_storyboard},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(argv[i], cmds[k].name) == 0) {

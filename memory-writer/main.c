@@ -1,4 +1,4 @@
-/* memory-writer: wiring only. `run` consumes imageFactsReady and memoryUpdates into PostgreSQL
+/* memory-writer: wiring only. `run` consumes imageFactsReady, memoryUpdates and editorEvents into PostgreSQL
  * (memory_stage.c), `migrate` applies the schema, `cleanup` applies retention. */
 #include <signal.h>
 #include <stdio.h>
@@ -25,8 +25,9 @@ static void on_stop_signal(int sig) {
 static const char usage[] =
     "Usage: memory-writer [run|migrate [--dry-run]|cleanup] [--help] [--version]\n"
     "\n"
-    "  run      (default) consume imageFactsReady and memoryUpdates, persist them to PostgreSQL in\n"
-    "           batches, idempotently, derive preferences, then publish imageFactsProcessed.\n"
+    "  run      (default) consume imageFactsReady, memoryUpdates and editorEvents, persist them to\n"
+    "           PostgreSQL in batches, idempotently (the storyboard of record, scene relationships,\n"
+    "           conversation context), derive preferences, then publish imageFactsProcessed.\n"
     "           Waits, not ready, while the database schema is behind this build's migrations.\n"
     "  migrate  apply the embedded SQL migrations to BRAINFLEET_PG_DSN and exit; idempotent, and\n"
     "           serialised by an advisory lock, so every replica may run it (an init container).\n"
@@ -83,24 +84,23 @@ static int run_stage(bf_app *app, const memory_cfg *mcfg) {
     char err[1024];
     int gate = wait_for_schema(app);
     if (gate != 0) return gate > 0 ? 0 : 1;
-    memory_stage *stage = memory_stage_new(mcfg, app->cfg.pg_dsn, &app->log, app->metrics);
-    if (!stage) {
-        bf_log_error(&app->log, "out of memory");
-        return 1;
-    }
     bf_runtime_opts o = {.worker = "memory-writer", .cfg = &app->cfg, .input_topics = memory_stage_inputs,
                          .n_inputs = memory_stage_n_inputs, .output_topics = memory_stage_outputs,
-                         .n_outputs = memory_stage_n_outputs, .ops = memory_stage_ops(), .ctx = stage,
-                         .log = &app->log, .metrics = app->metrics, .envp = environ};
+                         .n_outputs = memory_stage_n_outputs, .log = &app->log, .metrics = app->metrics,
+                         .envp = environ};
     bf_runtime *rt = bf_runtime_new(&o, err, sizeof err);
+    memory_stage *stage = NULL;
     int rc = 1;
     if (!rt) {
+        bf_log_error(&app->log, "runtime: %s", err);
+    } else if (!(stage = memory_stage_new(rt, mcfg, NULL, err, sizeof err))) {
         bf_log_error(&app->log, "%s", err);
     } else {
-        rc = bf_runtime_run(rt) == 0 ? 0 : 1;
-        bf_runtime_free(rt);
+        bf_stage_ops ops = memory_stage_ops();
+        rc = bf_runtime_run(rt, &ops, stage) == 0 ? 0 : 1;
     }
     memory_stage_free(stage);
+    bf_runtime_free(rt);
     return rc;
 }
 

@@ -3,13 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_or_null(const char *s, bool *oom) {
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) *oom = true;
-    return d;
-}
-
 /* Copies n strings (NULL allowed) into one new allocation, *block, with dst[i] pointing at the
  * copy of src[i]: a row of two dozen cells costs one malloc and one free rather than one each.
  * Returns 0, or -1 when out of memory (nothing allocated). */
@@ -47,6 +40,15 @@ void memory_batch_init(memory_batch *b, size_t analysis_cols, size_t message_col
     memset(b, 0, sizeof *b);
     b->analyses.ncols = analysis_cols;
     b->messages.ncols = message_cols;
+    b->scenes.ncols = MEMORY_SC_COLS;
+    b->relations.ncols = MEMORY_REL_COLS;
+    b->evidence.ncols = MEMORY_EV_COLS;
+}
+
+/* Every row set, for what is done to all alike. */
+static memory_rows *row_set(memory_batch *b, int i) {
+    memory_rows *sets[] = {&b->analyses, &b->messages, &b->scenes, &b->relations, &b->evidence};
+    return i < (int)(sizeof sets / sizeof sets[0]) ? sets[i] : NULL;
 }
 
 static void rows_truncate(memory_rows *r, size_t first_item) {
@@ -56,13 +58,12 @@ static void rows_truncate(memory_rows *r, size_t first_item) {
 static void upsert_free(memory_upsert *u) { free(u->block); }
 
 void memory_batch_truncate(memory_batch *b, size_t n_items) {
-    rows_truncate(&b->analyses, n_items);
-    rows_truncate(&b->messages, n_items);
+    for (int i = 0; row_set(b, i); i++) rows_truncate(row_set(b, i), n_items);
     while (b->n_upserts > 0 && b->upserts[b->n_upserts - 1].item >= n_items) upsert_free(&b->upserts[--b->n_upserts]);
     while (b->n_items > n_items) {
         memory_item *it = &b->items[--b->n_items];
         free(it->event_id);
-        free(it->out_key);
+        free(it->out_env);
         free(it->out_payload);
     }
     if (b->n_items == 0) b->oldest_ms = 0;
@@ -73,12 +74,12 @@ void memory_batch_clear(memory_batch *b) { memory_batch_truncate(b, 0); }
 void memory_batch_free(memory_batch *b) {
     memory_batch_clear(b);
     free(b->items);
-    free(b->analyses.item);
-    free(b->analyses.block);
-    free(b->analyses.cells);
-    free(b->messages.item);
-    free(b->messages.block);
-    free(b->messages.cells);
+    for (int i = 0; row_set(b, i); i++) {
+        memory_rows *r = row_set(b, i);
+        free(r->item);
+        free(r->block);
+        free(r->cells);
+    }
     free(b->upserts);
     size_t ac = b->analyses.ncols, mc = b->messages.ncols;
     memory_batch_init(b, ac, mc);
@@ -94,17 +95,17 @@ size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind
     return b->n_items++;
 }
 
-int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len) {
+int memory_batch_take_output(memory_batch *b, size_t item, const bf_envelope *env, char *payload, size_t len) {
     memory_item *it = &b->items[item];
-    bool oom = false;
-    char *k = dup_or_null(key ? key : "", &oom);
-    if (oom) {
+    bf_envelope *e = malloc(sizeof *e);
+    if (!e) {
         free(payload);
         return -1;
     }
-    free(it->out_key);
+    *e = *env;
+    free(it->out_env);
     free(it->out_payload);
-    it->out_key = k;
+    it->out_env = e;
     it->out_payload = payload;
     it->out_len = len;
     return 0;
@@ -136,16 +137,17 @@ int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells) {
 
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u) {
     if (!grow((void **)&b->upserts, &b->cap_upserts, b->n_upserts + 1, sizeof *b->upserts)) return -1;
-    const char *src[] = {u->project_id, u->memory_type, u->key, u->value, u->source};
-    char *dst[5];
+    const char *src[] = {u->project_id, u->memory_type, u->key, u->value, u->source, u->evidence_hash};
+    char *dst[6];
     memory_upsert r = {.item = item, .weight = u->weight, .is_explicit = u->is_explicit,
                        .expires_at_ms = u->expires_at_ms};
-    if (pack(src, 5, dst, &r.block) != 0) return -1;
+    if (pack(src, 6, dst, &r.block) != 0) return -1;
     r.project_id = dst[0];
     r.memory_type = dst[1];
     r.key = dst[2];
     r.value = dst[3];
     r.source = dst[4];
+    r.evidence_hash = dst[5];
     b->upserts[b->n_upserts++] = r;
     return 0;
 }
@@ -169,8 +171,7 @@ void memory_batch_compact(memory_batch *b) {
     if (!new_index) return; /* done items stay; they are skipped as done until memory is back */
     size_t k = 0;
     for (size_t i = 0; i < b->n_items; i++) new_index[i] = b->items[i].done ? SIZE_MAX : k++;
-    rows_compact(&b->analyses, new_index, b->items);
-    rows_compact(&b->messages, new_index, b->items);
+    for (int i = 0; row_set(b, i); i++) rows_compact(row_set(b, i), new_index, b->items);
     size_t u = 0;
     for (size_t i = 0; i < b->n_upserts; i++) {
         if (b->items[b->upserts[i].item].done) {
@@ -186,7 +187,7 @@ void memory_batch_compact(memory_batch *b) {
         memory_item *it = &b->items[i];
         if (it->done) {
             free(it->event_id);
-            free(it->out_key);
+            free(it->out_env);
             free(it->out_payload);
             continue;
         }
@@ -275,4 +276,73 @@ size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds) {
     free(tmp);
     *rounds = max_round;
     return n;
+}
+
+/* ---- folding a scene's rows ---- */
+
+static long long version_of(const char *cell) { return cell ? strtoll(cell, NULL, 10) : 0; }
+
+static int cmp_key(const memory_rows *r, size_t a, size_t b) {
+    const char *const *x = (const char *const *)&r->cells[a * r->ncols], *const *y = (const char *const *)&r->cells[b * r->ncols];
+    int c = strcmp(x[0], y[0]);
+    return c ? c : strcmp(x[1], y[1]);
+}
+
+/* Stable merge sort of row indices by key (ties keep arrival order). tmp holds n. */
+static void sort_rows(size_t *idx, size_t *tmp, size_t n, const memory_rows *r) {
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) tmp[k++] = cmp_key(r, idx[j], idx[i]) < 0 ? idx[j++] : idx[i++];
+            while (i < mid) tmp[k++] = idx[i++];
+            while (j < hi) tmp[k++] = idx[j++];
+        }
+        memcpy(idx, tmp, n * sizeof *idx);
+    }
+}
+
+/* Takes into dst the cells of part from src when src's version of it is higher. */
+static void take_part(const char **dst, const char *const *src, int version_col, const int *cols, size_t n) {
+    if (version_of(src[version_col]) <= version_of(dst[version_col])) return;
+    dst[version_col] = src[version_col];
+    for (size_t i = 0; i < n; i++) dst[cols[i]] = src[cols[i]];
+}
+
+static void fold_scene(const char **dst, const char *const *src) {
+    static const int content[] = {MEMORY_SC_NAME, MEMORY_SC_DURATION_MS, MEMORY_SC_DESCRIPTION};
+    static const int position[] = {MEMORY_SC_POSITION};
+    take_part(dst, src, MEMORY_SC_CONTENT_VERSION, content, 3);
+    take_part(dst, src, MEMORY_SC_POSITION_VERSION, position, 1);
+    take_part(dst, src, MEMORY_SC_DELETED_VERSION, NULL, 0);
+}
+
+static void fold_relation(const char **dst, const char *const *src) {
+    static const int value[] = {MEMORY_REL_VALUE};
+    take_part(dst, src, MEMORY_REL_VERSION, value, 1);
+    if (!dst[MEMORY_REL_FROM_IMAGE]) dst[MEMORY_REL_FROM_IMAGE] = src[MEMORY_REL_FROM_IMAGE];
+}
+
+size_t memory_batch_fold(const memory_batch *b, const memory_rows *rows, bool relations, const char **out) {
+    size_t n = 0, nc = rows->ncols;
+    size_t *idx = rows->n ? malloc(2 * rows->n * sizeof *idx) : NULL;
+    if (rows->n && !idx) return SIZE_MAX;
+    for (size_t i = 0; i < rows->n; i++) {
+        const memory_item *it = &b->items[rows->item[i]];
+        if (it->active && it->fresh) idx[n++] = i;
+    }
+    if (n) sort_rows(idx, idx + rows->n, n, rows);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *const *src = (const char *const *)&rows->cells[idx[i] * nc];
+        if (i > 0 && cmp_key(rows, idx[i - 1], idx[i]) == 0) {
+            if (relations) fold_relation(&out[(k - 1) * nc], src);
+            else fold_scene(&out[(k - 1) * nc], src);
+            continue;
+        }
+        memcpy(&out[k * nc], src, nc * sizeof *out);
+        k++;
+    }
+    free(idx);
+    return k;
 }

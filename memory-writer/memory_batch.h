@@ -10,14 +10,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { MEMORY_ITEM_IMAGE_FACTS = 0, MEMORY_ITEM_MEMORY_UPDATES = 1 } memory_item_kind;
+#include "bf_envelope.h"
+
+typedef enum {
+    MEMORY_ITEM_IMAGE_FACTS = 0,
+    MEMORY_ITEM_MEMORY_UPDATES = 1,
+    MEMORY_ITEM_EDITOR_EVENTS = 2,
+} memory_item_kind;
+#define MEMORY_ITEM_KINDS 3
+
+/* Columns of batch->scenes: one row per scene an editor event touches, cells as text, the
+ * versions of the parts it sets ("0" for the parts it does not: NULL name/position/duration/
+ * description then). The store folds a batch's rows of one scene into one (memory_batch_fold_scenes). */
+enum {
+    MEMORY_SC_PROJECT_ID, MEMORY_SC_SCENE_ID, MEMORY_SC_NAME, MEMORY_SC_POSITION, MEMORY_SC_DURATION_MS,
+    MEMORY_SC_DESCRIPTION, MEMORY_SC_CONTENT_VERSION, MEMORY_SC_POSITION_VERSION, MEMORY_SC_DELETED_VERSION,
+    MEMORY_SC_COLS
+};
+/* Columns of batch->relations: the scene_relationship a scene_created/scene_updated implies. VALUE
+ * is a JSON object holding "version"; FROM_IMAGE a JSON object or NULL. */
+enum { MEMORY_REL_PROJECT_ID, MEMORY_REL_SCENE_ID, MEMORY_REL_VERSION, MEMORY_REL_VALUE, MEMORY_REL_FROM_IMAGE,
+       MEMORY_REL_COLS };
+/* Columns of batch->evidence: an image's bytes as preference evidence of a project, claimed by
+ * the event that carries them (the first claim counts). */
+enum { MEMORY_EV_PROJECT_ID, MEMORY_EV_CONTENT_HASH, MEMORY_EV_EVENT_ID, MEMORY_EV_COLS };
 
 typedef struct memory_item {
     void *cause;            /* the input message, finished once the batch is committed */
     memory_item_kind kind;
     char *event_id;
-    char *out_key;          /* message published after the commit (NULL: none) */
-    char *out_payload;
+    bf_envelope *out_env;   /* message published after the commit (NULL: none): its envelope */
+    char *out_payload;      /* and its bytes */
     size_t out_len;
     bool active;            /* selected for the transaction being built */
     bool fresh;             /* its event id was new to the ledger: apply its effects */
@@ -43,6 +66,9 @@ typedef struct memory_upsert {
     bool is_explicit;
     char *source;      /* provenance: "image", "user", "brain" ... */
     int64_t expires_at_ms; /* Unix ms; -1: never */
+    /* Image evidence: applied only when this item's event is the one that counted these bytes
+     * (batch->evidence, preference_evidence). NULL: not evidence of an image. */
+    char *evidence_hash;
     size_t round;      /* statement it goes into: each key at most once per statement */
 } memory_upsert;
 
@@ -52,17 +78,21 @@ typedef struct memory_upsert_in {
     bool is_explicit;
     const char *source;
     int64_t expires_at_ms;
+    const char *evidence_hash; /* may be NULL */
 } memory_upsert_in;
 
 typedef struct memory_batch {
     memory_item *items;
     size_t n_items, cap_items;
     memory_rows analyses, messages;
+    memory_rows scenes, relations, evidence; /* MEMORY_SC_COLS, MEMORY_REL_COLS, MEMORY_EV_COLS */
     memory_upsert *upserts;
     size_t n_upserts, cap_upserts;
     int64_t oldest_ms; /* when the first item arrived (for the linger), 0 when empty */
 } memory_batch;
 
+/* analysis_cols, message_cols: the widths of analyses and messages (memory_store.h); the other
+ * row sets have the widths above. */
 void memory_batch_init(memory_batch *b, size_t analysis_cols, size_t message_cols);
 /* Frees every row and item (not the causes) and empties the batch for reuse. */
 void memory_batch_clear(memory_batch *b);
@@ -71,9 +101,10 @@ void memory_batch_free(memory_batch *b);
 /* Returns the new item's index, or SIZE_MAX when out of memory (nothing added). */
 size_t memory_batch_add_item(memory_batch *b, void *cause, memory_item_kind kind, const char *event_id,
                              int64_t now_ms);
-/* Sets the message to publish for item after the commit, taking payload (malloc'd, NUL-terminated
- * at len; freed on failure too). Returns 0 or -1 (out of memory). */
-int memory_batch_take_output(memory_batch *b, size_t item, const char *key, char *payload, size_t len);
+/* Sets the message to publish for item after the commit: env (copied: topic, key, trace and
+ * headers come from it) and payload (malloc'd, NUL-terminated at len; taken, freed on failure
+ * too). Returns 0 or -1 (out of memory). */
+int memory_batch_take_output(memory_batch *b, size_t item, const bf_envelope *env, char *payload, size_t len);
 /* cells: rows->ncols strings (NULL allowed). Returns 0 or -1. */
 int memory_rows_add(memory_rows *rows, size_t item, const char *const *cells);
 int memory_batch_add_upsert(memory_batch *b, size_t item, const memory_upsert_in *u);
@@ -95,5 +126,16 @@ void memory_batch_mark_fresh(memory_batch *b, const char *const *ids, size_t n);
  * (round 0 first); returns how many (and *rounds the number of rounds), or SIZE_MAX when out of
  * memory. out needs n_upserts. */
 size_t memory_batch_plan_upserts(memory_batch *b, size_t *out, size_t *rounds);
+
+/* The rows of active fresh items in rows (keyed by its first two cells: project and scene),
+ * folded so each key appears once: a statement may touch a row once, and the merge the store
+ * applies is per part "the highest version wins", which is the same whichever order, or in one
+ * go. out (rows->n * rows->ncols entries, the caller's) receives one array of rows->ncols cells per
+ * folded row, pointing into rows; returns how many rows, SIZE_MAX when out of memory.
+ *   scenes: each part (content, position, deletion) from the row with its highest version;
+ *   relations: VALUE and VERSION from the row with the highest version, FROM_IMAGE from the first
+ *   row that has one.
+ * Version cells are decimal text; ties keep the earlier row. */
+size_t memory_batch_fold(const memory_batch *b, const memory_rows *rows, bool relations, const char **out);
 
 #endif

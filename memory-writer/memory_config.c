@@ -30,7 +30,8 @@ const bf_cfg_var memory_cfg_vars[] = {
      "`memory-writer cleanup` deletes image analyses older than this."},
     {"RETENTION_CONVERSATION", BF_CFG_MS, F(retention_conversation_ms), "90d", 0, 3153600000000.0, NULL, 0,
      "`memory-writer cleanup` deletes conversation messages and conversation_context memory "
-     "older than this. Preferences and scene relationships are kept."},
+     "older than this; every write of a conversation_context sets its expires_at to now + this. "
+     "Preferences and scene relationships are kept."},
     {"RETENTION_LEDGER", BF_CFG_MS, F(retention_ledger_ms), "30d", 86400000, 3153600000000.0, NULL, 0,
      "`memory-writer cleanup` forgets processed_events entries of memory-writer older than this. "
      "Keep it above the input topics' retention: a replay of an older message would apply twice."},

@@ -54,8 +54,8 @@ static const char *const mode_names[] = {"ok",    "500",     "429",   "malformed
                                          "garbage", "timeout", "empty", "slow",      "wrong-type"};
 #define N_MODES (sizeof mode_names / sizeof mode_names[0])
 
-/* What a successful chat answer holds. auto: function calls when the request offers tools and no
- * content was configured, else content. The broken kinds break it the way real models do. */
+/* What a successful chat answer holds. auto: function calls when the request offers tools, else
+ * content. The broken kinds break it the way real models do. */
 typedef enum {
     A_AUTO = 0, A_CONTENT, A_TOOL, A_WRONG_ARG_TYPE, A_INVENTED_IMAGE, A_UNKNOWN_SCENE, A_TWO_CALLS, A_REFUSAL,
     A_LENGTH, A_CONTENT_AND_CALLS, A_ARGS_NOT_JSON, A_UNKNOWN_TOOL, A_TEXT,
@@ -190,7 +190,7 @@ static void usage(FILE *out) {
         "early; garbage is a valid completion whose content is not JSON; timeout never answers;\n"
         "empty is a 200 with no body; slow trickles the body; wrong-type labels it text/html.\n"
         "\n"
-        "answers: auto is function calls when the request has tools (and no content is set),\n"
+        "answers: auto is function calls when the request has tools (whatever content is set),\n"
         "content otherwise; tool is --tool-calls (in JSON mode: {\"tool\",\"arguments\"} content);\n"
         "wrong-arg-type sends duration_ms as a string; invented-image an image_url of no request;\n"
         "unknown-scene a scene_id of no storyboard; two-calls two valid calls (a workflow);\n"
@@ -851,7 +851,9 @@ static enum MHD_Result handle_chat(fake *f, struct MHD_Connection *c, const uplo
     if (repair) atomic_fetch_add(&f->repair_requests, 1);
     answer_kind kind = pick_answer(f, c, repair);
     const char *hdr = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Fake-Content");
-    if (kind == A_AUTO) kind = tools && !hdr && !f->content && !f->echo && b.mode != M_GARBAGE ? A_TOOL : A_CONTENT;
+    /* One fake can serve a brain (tools offered: function calls) and a vision model (no tools: the
+     * configured content) at once, as the benches and demo run it. */
+    if (kind == A_AUTO) kind = tools && !hdr && b.mode != M_GARBAGE ? A_TOOL : A_CONTENT;
     atomic_fetch_add(&f->by_answer[kind], 1);
 
     char *content = NULL;

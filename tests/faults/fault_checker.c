@@ -1,6 +1,7 @@
 /* fault_checker: what a fault run sent against what the topics and the database hold.
  *
- *   fault_checker --prefix P --requests FILE [--wait-ms N] [--allow-dlq code,code...]
+ *   fault_checker --prefix P --requests FILE [--wait-ms N] [--allow-dlq code,code...] [--images-once]
+ *                 [--evidence-once]
  *
  * FILE has one line per brainRequests message sent: "request_id<TAB>project_id<TAB>n_images".
  * Topics are read with the real codecs (bf_msg_*_decode), the database (BRAINFLEET_PG_DSN) with
@@ -18,6 +19,10 @@
  * preference applied more than once (evidence_count > 1: a duplicated database effect); a dead
  * letter whose reason is not in --allow-dlq (unexplained). Decisions published with an error (the
  * LLM failed on every attempt) count as decided and are reported by error code.
+ * --images-once also fails a request whose images were fanned out under more trace ids than it has
+ * images (re-analysed on redelivery: the brain must derive them, issue 17); --evidence-once a
+ * project whose image-derived preference (preferred_mood, preferred_colors) counts more evidence
+ * than the project has distinct images (content hashes): an image counts once per project.
  * With --wait-ms it re-reads until nothing is missing or the time is up (the pipeline drains).
  * Exit 0 all held, 1 a check failed, 2 usage or set-up error. */
 #include <libpq-fe.h>
@@ -66,6 +71,7 @@ typedef struct counts {
     long fanouts, reanalysed, facts_rows, facts_lost, facts_dup;
     long messages_missing, effects_dup, effects_missing, enrich_missing;
     long dlq_total, dlq_unexplained, foreign_decisions, undecodable;
+    long evidence_over; /* image-derived preference rows counting more evidence than distinct images */
 } counts;
 
 static request *reqs;
@@ -370,12 +376,39 @@ static int read_evidence(PGconn *db, const char *prefix) {
     return 0;
 }
 
+/* Image evidence: per project, each image-derived preference's evidence_count against the
+ * project's distinct analysed images. An image counted once per project can raise it by one at
+ * most, so a count above the distinct images is an image counted twice. */
+static int read_image_evidence(PGconn *db, const char *prefix, counts *c) {
+    PGresult *res = query(db,
+                          "SELECT m.project_id, m.key, m.evidence_count, (SELECT count(DISTINCT a.content_hash) FROM "
+                          "image_analysis a WHERE a.project_id = m.project_id) FROM project_memory m WHERE m.project_id "
+                          "LIKE $1 AND m.memory_type = 'user_preference' AND m.key IN ('preferred_mood', "
+                          "'preferred_colors')",
+                          prefix);
+    if (!res) return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        long ev = 0, images = 0;
+        parse_int(PQgetvalue(res, i, 2), 0, 1L << 30, &ev);
+        parse_int(PQgetvalue(res, i, 3), 0, 1L << 30, &images);
+        if (ev > images) {
+            if (c->evidence_over++ < 5)
+                fprintf(stderr, "fault_checker: %s %s counts %ld pieces of evidence from %ld distinct image(s)\n",
+                        PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), ev, images);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* Both database reads of one round, over one connection. */
 static int read_database(const char *dsn, const char *prefix, counts *c) {
     PGconn *db = PQconnectdb(dsn);
     int rc = -1;
     if (PQstatus(db) != CONNECTION_OK) fprintf(stderr, "fault_checker: database: %s", PQerrorMessage(db));
-    else rc = read_db(db, prefix, c) == 0 && read_evidence(db, prefix) == 0 ? 0 : -1;
+    else rc = read_db(db, prefix, c) == 0 && read_evidence(db, prefix) == 0 && read_image_evidence(db, prefix, c) == 0
+                  ? 0
+                  : -1;
     PQfinish(db);
     return rc;
 }
@@ -416,14 +449,18 @@ static int missing(const counts *c) {
 int main(int argc, char **argv) {
     const char *prefix = NULL, *file = NULL, *allow = "";
     long wait_ms = 0;
+    int images_once = 0, evidence_once = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) prefix = argv[++i];
         else if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc) file = argv[++i];
         else if (strcmp(argv[i], "--allow-dlq") == 0 && i + 1 < argc) allow = argv[++i];
+        else if (strcmp(argv[i], "--images-once") == 0) images_once = 1;
+        else if (strcmp(argv[i], "--evidence-once") == 0) evidence_once = 1;
         else if (strcmp(argv[i], "--wait-ms") == 0 && i + 1 < argc && parse_int(argv[i + 1], 0, 3600000, &wait_ms) == 0)
             i++;
         else {
-            fprintf(stderr, "usage: fault_checker --prefix P --requests FILE [--wait-ms N] [--allow-dlq a,b]\n");
+            fprintf(stderr, "usage: fault_checker --prefix P --requests FILE [--wait-ms N] [--allow-dlq a,b] "
+                            "[--images-once] [--evidence-once]\n");
             return 2;
         }
     }
@@ -469,6 +506,7 @@ int main(int argc, char **argv) {
     printf("decided without messages rows %ld\n", c.messages_missing);
     printf("memory effects missing        %ld\n", c.effects_missing);
     printf("duplicated DB effects         %ld\n", c.effects_dup + c.facts_dup);
+    printf("image evidence over distinct images %ld%s\n", c.evidence_over, evidence_once ? "" : " (not checked)");
     printf("dead letters                  %ld (unexplained %ld)\n", c.dlq_total, c.dlq_unexplained);
     for (size_t i = 0; i < n_reasons; i++)
         printf("  dead letter %-24s from %-24s %d%s\n", reasons[i].code, reasons[i].topic, reasons[i].count,
@@ -478,11 +516,12 @@ int main(int argc, char **argv) {
     printf("{\"sent\":%ld,\"decided\":%ld,\"lost\":%ld,\"dead_lettered\":%ld,\"redelivered_duplicate_decisions\":%ld,"
            "\"decisions_with_error\":%ld,\"fanouts\":%ld,\"reanalysed\":%ld,\"facts_rows\":%ld,\"facts_lost\":%ld,\"enrichments\":%ld,"
            "\"enrichment_duplicates\":%ld,\"fully_enriched\":%ld,\"with_images\":%ld,\"messages_missing\":%ld,"
-           "\"enrichments_missing\":%ld,\"effects_missing\":%ld,\"duplicated_db_effects\":%ld,\"dead_letters\":%ld,\"unexplained_dead_letters\":%ld}\n",
+           "\"enrichments_missing\":%ld,\"effects_missing\":%ld,\"duplicated_db_effects\":%ld,\"dead_letters\":%ld,\"unexplained_dead_letters\":%ld,\"image_evidence_over\":%ld}\n",
            c.sent, c.decided, c.lost, c.dead_lettered_requests, c.redelivered_dups, with_error, c.fanouts, c.reanalysed, c.facts_rows,
            c.facts_lost, c.enrich_msgs, c.enrich_dups, c.fully_enriched, c.with_images, c.messages_missing,
-           c.enrich_missing, c.effects_missing, c.effects_dup + c.facts_dup, c.dlq_total, c.dlq_unexplained);
-    int fail = missing(&c) || c.effects_dup || c.facts_dup || c.dlq_unexplained || c.undecodable;
+           c.enrich_missing, c.effects_missing, c.effects_dup + c.facts_dup, c.dlq_total, c.dlq_unexplained, c.evidence_over);
+    int fail = missing(&c) || c.effects_dup || c.facts_dup || c.dlq_unexplained || c.undecodable ||
+               (images_once && c.reanalysed) || (evidence_once && c.evidence_over);
     printf("RESULT %s\n", fail ? "FAIL" : "PASS");
     reset();
     free(reqs);

@@ -26,7 +26,7 @@ expect "-o values" json fleetctl dlq list -o ""
 expect "dlq subcommands" retry fleetctl dlq r
 expect "topic names" brainDecisions fleetctl replay --topic brainD
 # Every option offered for a command is one its --help documents.
-for cmd in "send" "replay" "group reset" "trace" "dlq list" "dlq retry" "report" "topics ensure"; do
+for cmd in "send" "replay" "group reset" "trace" "dlq list" "dlq retry" "report" "topics ensure" "editor" "storyboard"; do
     read -r -a words <<<"$cmd"
     help=$("$F" "${words[0]}" --help)
     for opt in $(complete_words fleetctl "${words[@]}" -- | grep '^--' || true); do

@@ -157,3 +157,23 @@ int64_t fleet_it_wall_ms(void) {
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+char *fleet_it_source_new(const char *rel) {
+    char path[1024];
+    const char *root = getenv("BF_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/%s", root && *root ? root : ".", rel);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        abort();
+    }
+    size_t cap = 1 << 16, len = 0, got;
+    char *b = malloc(cap);
+    while ((got = fread(b + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) b = realloc(b, cap *= 2);
+    }
+    b[len] = '\0';
+    fclose(f);
+    return b;
+}

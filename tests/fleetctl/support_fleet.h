@@ -28,6 +28,10 @@ void fleet_it_produce(rd_kafka_t *p, const char *topic, int32_t partition, const
 /* Waits for every queued record's acknowledgement; aborts if any failed. Destroys p. */
 void fleet_it_producer_done(rd_kafka_t *p);
 
+/* The file at rel under the source tree ($BF_SOURCE_DIR, else the current directory), NUL-terminated
+ * (caller frees); fails the test when it cannot be read. */
+char *fleet_it_source_new(const char *rel);
+
 /* Number of lines in s (each ending in \n). */
 size_t fleet_it_lines(const char *s);
 

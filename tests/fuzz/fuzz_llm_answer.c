@@ -18,7 +18,8 @@
 #include "brain_llm.h"
 #include "brain_outcome.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}, {"s2", "Logo", 2, 4000}, {"scene-3", "Outro", 3, 2500}};
+static brain_scene scenes[] = {
+    {"s1", "Intro", 1, 3000, "", 0}, {"s2", "Logo", 2, 4000, "", 0}, {"scene-3", "Outro", 3, 2500, "", 0}};
 static char *project_urls[] = {"https://cdn.example.com/moodboard.png"};
 static brain_image_facts images[] = {{.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736", .facts = "{\"mood\":\"calm\"}",
                                       .created_at = "2024-06-10", .urls = {project_urls, 1}}};

@@ -1,5 +1,5 @@
-/* The message decoders on untrusted bytes. The first input byte picks the decoder (mod 8: the seven
- * topic decoders, then the bare envelope decode/peek); the rest is the message, placed against a
+/* The message decoders on untrusted bytes. The first input byte picks the decoder (mod 9: the seven
+ * topic decoders of issue 1, the bare envelope decode/peek, then editorEvents); the rest is the message, placed against a
  * guard page. Properties beyond "no crash, no leak, no UB":
  *   - a rejection writes a NUL-terminated reason;
  *   - what a decoder accepts, the same type's encoder accepts (a worker that forwards a decoded
@@ -19,6 +19,7 @@
 #include "bf_msg_brain_decision.h"
 #include "bf_msg_brain_request.h"
 #include "bf_msg_dead_letter.h"
+#include "bf_msg_editor_event.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
 #include "bf_msg_image_facts_write.h"
@@ -125,7 +126,7 @@ static void envelope_only(const char *bytes, size_t len) {
 
 int bf_fuzz_msg_decode(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
-    unsigned which = data[0] % 8u;
+    unsigned which = data[0] % 9u;
     void *map = NULL;
     size_t map_len = 0;
     const char *bytes = bf_fuzz_guarded_copy(data + 1, size - 1, &map, &map_len);
@@ -145,6 +146,7 @@ int bf_fuzz_msg_decode(const uint8_t *data, size_t size) {
     case 4: ROUNDTRIP(memory_update, bytes, len); break;
     case 5: ROUNDTRIP(brain_decision, bytes, len); break;
     case 6: ROUNDTRIP(dead_letter, bytes, len); break;
+    case 8: ROUNDTRIP(editor_event, bytes, len); break;
     default: envelope_only(bytes, len); break;
     }
     bf_fuzz_guarded_free(map, map_len);

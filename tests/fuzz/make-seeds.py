@@ -31,7 +31,8 @@ for t in ("msg_decode", "json_parse", "llm_answer", "config_value", "image_decod
 # msg_decode: first byte = decoder (bf_fuzz_msg_decode's order), then the message.
 topics = ["brainRequests", "imageAnalysisRequested", "imageFactsReady", "imageFactsProcessed",
           "memoryUpdates", "brainDecisions", "deadLetters"]
-for i, topic in enumerate(topics):
+# 7 is the bare envelope; editorEvents came later and took 8.
+for i, topic in list(enumerate(topics)) + [(8, "editorEvents")]:
     for kind in ("valid", "invalid"):
         for p in sorted(glob.glob(os.path.join(root, "tests", "contracts", topic, kind, "*.json"))):
             data = open(p, "rb").read()

@@ -254,11 +254,13 @@ static void test_offline_decisions_fanout_memory(void **state) {
     bf_msg_image_analysis_requested_free(&a[1]);
     bf_test_msgs_free(m, n);
 
-    /* memoryUpdates: conversation for each request, the scene relationship and the stated preference. */
+    /* memoryUpdates: conversation for each request, numbered by turn, where the conversation stands
+     * and the stated preference; no scene relationship (memory-writer learns those from the
+     * editor's reports of what it applied). */
     topic_name(&f, "memoryUpdates", t, sizeof t);
     m = bf_test_consume_all(t, 4, 1000, 30000, &n);
     assert_int_equal(n, 4);
-    bool saw_pref = false, saw_rel = false;
+    bool saw_pref = false, saw_conv = false;
     for (size_t i = 0; i < n; i++) {
         bf_msg_memory_update u;
         char err[512];
@@ -266,17 +268,21 @@ static void test_offline_decisions_fanout_memory(void **state) {
             fail_msg("memoryUpdates: %s", err);
         assert_int_equal(u.n_messages, 2);
         assert_string_equal(u.messages[0].message_id, u.request_id);
+        assert_true(u.messages[0].turn >= 1);
+        assert_int_equal(u.messages[1].turn, u.messages[0].turn);
         for (size_t k = 0; k < u.n_items; k++) {
             if (u.items[k].memory_type == BF_MEMORY_USER_PREFERENCE && u.items[k].is_explicit &&
                 strstr(u.items[k].key, "dark colours"))
                 saw_pref = true;
-            if (u.items[k].memory_type == BF_MEMORY_SCENE_RELATIONSHIP && strcmp(u.items[k].key, "scene:scene-2") == 0)
-                saw_rel = true;
+            assert_int_not_equal(u.items[k].memory_type, BF_MEMORY_SCENE_RELATIONSHIP);
+            if (u.items[k].memory_type == BF_MEMORY_CONVERSATION_CONTEXT &&
+                strncmp(u.items[k].key, "conversation:", 13) == 0 && strstr(u.items[k].value, "\"turn_count\""))
+                saw_conv = true;
         }
         bf_msg_memory_update_free(&u);
     }
     assert_true(saw_pref);
-    assert_true(saw_rel);
+    assert_true(saw_conv);
     bf_test_msgs_free(m, n);
 }
 

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bf_msg_dead_letter.h"
 #include "memory_confidence.h"
 
 typedef struct {
@@ -172,8 +173,18 @@ static void test_refused_message_dead_lettered_alone(void **state) {
     size_t n = 0;
     bf_test_msg *m = bf_test_consume_all(f.dlq_topic, 1, 1000, 30000, &n);
     assert_int_equal(n, 1);
-    assert_string_equal(bf_test_msg_header(&m[0], "bf-dlq-reason"), "db_rejected");
-    assert_string_equal(bf_test_msg_header(&m[0], "bf-source-offset"), "2");
+    /* What deadLetters promises (docs/topics.md): the reason and the source in the payload. */
+    bf_msg_dead_letter dl;
+    char err[512];
+    if (bf_msg_dead_letter_decode(m[0].payload, m[0].len, &dl, err, sizeof err) != 0) fail_msg("dead letter: %s", err);
+    assert_string_equal(dl.reason_code, "db_rejected");
+    assert_non_null(strstr(dl.reason_message, poison));
+    assert_int_equal(dl.offset, 2);
+    assert_string_equal(dl.topic, f.updates_topic);
+    const char *schema = bf_test_msg_header(&m[0], "bf-schema");
+    assert_non_null(schema);
+    assert_string_equal(schema, "deadLetters");
+    bf_msg_dead_letter_free(&dl);
     bf_test_msgs_free(m, n);
     assert_int_equal(mt_stop(w, SIGTERM), 0);
     PQfinish(db);

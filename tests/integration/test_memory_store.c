@@ -2,9 +2,11 @@
  * binary array parameters exactly (quotes, backslashes, braces, non-ASCII, NULLs, doubles that
  * have no short decimal, integers beyond a double's precision); a cell that is not what its
  * column needs is refused as the data's fault; a pipelined write takes only the items active
- * when it started, while more are appended behind it; a reconnect prepares the statements again. */
+ * when it started, while more are appended behind it; a refused pipelined write leaves nothing
+ * and its connection ready for the next; a reconnect prepares the statements again. */
 #include "test_memory_util.h"
 
+#include <poll.h>
 #include <time.h>
 
 #include "bf_db.h"
@@ -16,6 +18,8 @@
 typedef struct {
     bf_log log;
     bf_db *db;
+    PGconn *pipe;      /* the pipelined writes' connection: non-blocking, in pipeline mode */
+    unsigned prepared; /* its session's prepared statements */
     PGconn *check;
     memory_batch b;
     char consumer[64], project[64];
@@ -29,6 +33,7 @@ static void fixture_init(store_fixture *f) {
     bf_log_init(&f->log, stderr, "test", BF_LOG_WARN);
     f->db = bf_db_new(bf_test_pg_dsn(), &f->log);
     if (!f->db || bf_db_connect(f->db, 1, 0, err, sizeof err) != 0) fail_msg("postgres: %s", err);
+    f->pipe = NULL;
     f->check = mt_db();
     memory_batch_init(&f->b, MEMORY_AN_COLS, MEMORY_MSG_COLS);
 }
@@ -36,14 +41,40 @@ static void fixture_init(store_fixture *f) {
 static void fixture_free(store_fixture *f) {
     memory_batch_free(&f->b);
     bf_db_free(f->db);
+    PQfinish(f->pipe);
     PQfinish(f->check);
 }
 
-/* Sends b's active items pipelined and waits for the end; returns how it ended. */
+/* A connection as memory_sink_pg keeps one (connected here the blocking way: the test's business). */
+static PGconn *pipe_conn(store_fixture *f) {
+    if (f->pipe && PQstatus(f->pipe) == CONNECTION_OK) return f->pipe;
+    PQfinish(f->pipe);
+    f->pipe = mt_db();
+    f->prepared = 0;
+    if (PQsetnonblocking(f->pipe, 1) != 0 || PQenterPipelineMode(f->pipe) != 1)
+        fail_msg("pipeline mode: %s", PQerrorMessage(f->pipe));
+    return f->pipe;
+}
+
+/* Sends b's active items pipelined and drives the write as the sink's loop would (flush, wait for
+ * the socket, progress) until it ends; returns how it ended. After LOST the connection is closed,
+ * as the sink does. */
 static memory_store_status write_pipelined(store_fixture *f, memory_store_async *a) {
-    memory_store_status st = memory_store_send(f->db, &f->b, f->consumer, a);
-    if (st != MEMORY_STORE_OK) return st;
-    while (!memory_store_progress(a, &f->b, true)) {
+    PGconn *c = pipe_conn(f);
+    memory_store_status st = memory_store_send(a, c, &f->prepared, &f->b, f->consumer);
+    bool ended = st != MEMORY_STORE_OK;
+    int64_t deadline = bf_test_now_ms() + 30000;
+    while (!ended) {
+        int fl = PQflush(c);
+        if (fl < 0) fail_msg("flush: %s", PQerrorMessage(c));
+        struct pollfd p = {.fd = PQsocket(c), .events = (short)(POLLIN | (fl == 1 ? POLLOUT : 0))};
+        if (bf_test_now_ms() > deadline) fail_msg("the pipelined write never ended");
+        if (poll(&p, 1, 1000) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) ended = memory_store_progress(a, &f->b);
+    }
+    assert_false(memory_store_busy(a));
+    if (a->status == MEMORY_STORE_LOST) {
+        PQfinish(f->pipe);
+        f->pipe = NULL;
     }
     return a->status;
 }
@@ -73,7 +104,7 @@ static size_t add_image_item(memory_batch *b, const char *project, const char *e
     for (size_t c = 0; c < MEMORY_AN_COLS; c++) row[c] = cells ? cells[c] : plain[c];
     if (cells) row[MEMORY_AN_TRACE_ID] = trace, row[MEMORY_AN_CONTENT_HASH] = hash;
     assert_int_equal(memory_rows_add(&b->analyses, item, row), 0);
-    memory_upsert_in u = {project, "user_preference", "preferred_mood", "\"calm\"", 0.2, false, "image", -1};
+    memory_upsert_in u = {project, "user_preference", "preferred_mood", "\"calm\"", 0.2, false, "image", -1, NULL};
     assert_int_equal(memory_batch_add_upsert(b, item, &u), 0);
     return item;
 }
@@ -108,7 +139,7 @@ static void test_cells_survive_exactly(void **state) {
     const char *msg[MEMORY_MSG_COLS] = {msg_id, f.project, "conv {1}", "user", "line 1\nline \"2\" \\", created};
     assert_int_equal(memory_rows_add(&f.b.messages, item, msg), 0);
     memory_upsert_in u = {f.project, "user_preference", "k\"{}", "{\"a\": [1, 2]}", 0.1 + 0.2, true, "user",
-                          4102444800000};
+                          4102444800000, NULL};
     assert_int_equal(memory_batch_add_upsert(&f.b, item, &u), 0);
     f.b.items[item].active = true;
     assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);
@@ -203,10 +234,13 @@ static void test_pipelined_write_takes_only_active_items(void **state) {
         f.b.items[item].active = true;
     }
     memory_store_async a = {0};
-    assert_int_equal(memory_store_send(f.db, &f.b, f.consumer, &a), MEMORY_STORE_OK);
+    assert_int_equal(memory_store_send(&a, pipe_conn(&f), &f.prepared, &f.b, f.consumer), MEMORY_STORE_OK);
     bf_uuid_v7(ev[2]);
     size_t late = add_image_item(&f.b, f.project, ev[2], NULL); /* arrives while the write is under way */
-    while (!memory_store_progress(&a, &f.b, true)) {
+    for (int64_t end = bf_test_now_ms() + 30000; !memory_store_progress(&a, &f.b) && bf_test_now_ms() < end;) {
+        PQflush(f.pipe);
+        struct pollfd p = {.fd = PQsocket(f.pipe), .events = POLLIN};
+        poll(&p, 1, 100);
     }
     assert_int_equal(a.status, MEMORY_STORE_OK);
     assert_true(f.b.items[0].fresh && f.b.items[1].fresh);
@@ -227,9 +261,10 @@ static void test_pipelined_write_takes_only_active_items(void **state) {
 
 /* The pipelined write inserts without ON CONFLICT: a batch holding an event id already in the
  * ledger, or an image already stored for that project and trace under another event id (an
- * image-worker redelivery), fails as a whole with a unique violation and leaves nothing; the
- * blocking write then applies it with ON CONFLICT, and the next pipelined writes use that form
- * from the start. Without the fallback the duplicate would be applied twice or the batch lost. */
+ * image-worker redelivery), fails with a unique violation; the write rolls back and sends the
+ * batch again at once with ON CONFLICT, which applies it once, and the next pipelined writes use
+ * that form from the start. Without the fallback the duplicate would be applied twice or the
+ * batch refused (and its messages dead-lettered one by one). */
 static void test_pipelined_conflict_falls_back(void **state) {
     (void)state;
     store_fixture f;
@@ -258,15 +293,12 @@ static void test_pipelined_conflict_falls_back(void **state) {
         size_t fresh = add_image_item(&f.b, f.project, ev, NULL);
         for (size_t i = 0; i < f.b.n_items; i++) f.b.items[i].active = i == item || i == fresh;
         a.safe_left = 0;
-        assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_REJECTED);
+        assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_OK);
         assert_true(a.conflict);
-        assert_non_null(strstr(a.err, "duplicate key"));
         assert_int_equal(a.safe_left, MEMORY_STORE_SAFE_BATCHES);
-        assert_int_equal(count(&f, count_analyses), 1 + kind); /* nothing of the failed write */
-        assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);
         assert_int_equal(f.b.items[item].fresh, kind == 1); /* the redelivery's event id is new */
         assert_true(f.b.items[fresh].fresh);
-        assert_int_equal(count(&f, count_analyses), 2 + kind);
+        assert_int_equal(count(&f, count_analyses), 2 + kind); /* the duplicate image once */
     }
     /* The next pipelined write starts in the safe form: a duplicate in it costs no second try. */
     bf_uuid_v7(ev);
@@ -279,6 +311,65 @@ static void test_pipelined_conflict_falls_back(void **state) {
     assert_true(f.b.items[fresh].fresh);
     assert_int_equal(a.safe_left, MEMORY_STORE_SAFE_BATCHES - 1);
     assert_int_equal(count(&f, count_analyses), 4);
+    memory_store_async_free(&a);
+    fixture_free(&f);
+}
+
+/* A pipelined write the data fails, on the server (a CHECK constraint in the effects phase), before
+ * it (a cell that does not convert, after the effects' first statement is queued), or both (the
+ * server refuses a statement queued before the one that does not convert: a ROLLBACK in the same
+ * sync would be skipped with the rest): REJECTED with the reason, nothing of it kept (the ledger
+ * row of phase one rolled back too), and the same connection writes the next batch: the rollback
+ * ended the transaction. */
+static void test_pipelined_refusal_rolls_back(void **state) {
+    (void)state;
+    store_fixture f;
+    fixture_init(&f);
+    memory_store_async a = {0};
+    for (int how = 0; how < 3; how++) {
+        char ev[BF_UUID_LEN + 1];
+        bf_uuid_v7(ev);
+        size_t item;
+        if (how != 1) {
+            char trace[33], hash[65];
+            bf_random_hex(trace, 16);
+            bf_random_hex(hash, 32);
+            const char *cells[MEMORY_AN_COLS] = {
+                [MEMORY_AN_PROJECT_ID] = f.project, [MEMORY_AN_TRACE_ID] = trace, [MEMORY_AN_REQUEST_ID] = "r",
+                [MEMORY_AN_CONTENT_HASH] = hash, [MEMORY_AN_IMAGE_URLS] = "{}", [MEMORY_AN_PALETTE] = "[]",
+                [MEMORY_AN_BRIGHTNESS] = "2", /* CHECK (brightness BETWEEN 0 AND 1) */
+                [MEMORY_AN_OBJECTS] = "[]", [MEMORY_AN_VISIBLE_TEXT] = "[]", [MEMORY_AN_ANALYSER] = "builtin",
+                [MEMORY_AN_SOURCE_EVENT_ID] = ev,
+            };
+            item = add_image_item(&f.b, f.project, ev, cells);
+        } else {
+            item = add_image_item(&f.b, f.project, ev, NULL);
+        }
+        if (how != 0) {
+            char id[BF_UUID_LEN + 1];
+            bf_uuid_v4(id);
+            const char *msg[MEMORY_MSG_COLS] = {id, f.project, "c", "user", "hi", "17e11"}; /* not a bigint */
+            assert_int_equal(memory_rows_add(&f.b.messages, item, msg), 0);
+        }
+        f.b.items[item].active = true;
+        assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_REJECTED);
+        assert_non_null(strstr(a.err, how == 0 ? "brightness" : "messages"));
+        assert_false(f.b.items[item].fresh);
+        assert_int_equal(count(&f, count_ledger), 0);
+        assert_int_equal(count(&f, count_analyses), 0);
+        PGconn *before = f.pipe;
+        memory_batch_clear(&f.b);
+        bf_uuid_v7(ev);
+        item = add_image_item(&f.b, f.project, ev, NULL);
+        f.b.items[item].active = true;
+        assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_OK);
+        assert_ptr_equal(f.pipe, before); /* no reconnect */
+        assert_int_equal(count(&f, count_ledger), 1);
+        assert_int_equal(count(&f, count_analyses), 1);
+        mt_exec(f.check, "DELETE FROM processed_events WHERE consumer = $1", f.consumer, NULL);
+        mt_exec(f.check, "DELETE FROM image_analysis WHERE project_id = $1", f.project, NULL);
+        memory_batch_clear(&f.b);
+    }
     memory_store_async_free(&a);
     fixture_free(&f);
 }
@@ -296,9 +387,15 @@ static void test_reconnect_prepares_again(void **state) {
         bf_uuid_v7(ev);
         size_t item = add_image_item(&f.b, f.project, ev, NULL);
         f.b.items[item].active = true;
-        assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);
+        if (round == 0) {
+            assert_int_equal(memory_store_write(f.db, &f.b, f.consumer, err, sizeof err), MEMORY_STORE_OK);
+            snprintf(pid, sizeof pid, "%d", PQbackendPID(bf_db_conn(f.db, err, sizeof err)));
+        } else {
+            memory_store_async a = {0};
+            assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_OK);
+            snprintf(pid, sizeof pid, "%d", PQbackendPID(f.pipe));
+        }
         memory_batch_clear(&f.b);
-        snprintf(pid, sizeof pid, "%d", PQbackendPID(bf_db_conn(f.db, err, sizeof err)));
         mt_exec(f.check, "SELECT pg_terminate_backend($1::int)", pid, NULL);
         bf_test_sleep_ms(200);
         bf_uuid_v7(ev);
@@ -312,7 +409,7 @@ static void test_reconnect_prepares_again(void **state) {
         } else {
             memory_store_async a = {0};
             assert_int_equal(write_pipelined(&f, &a), MEMORY_STORE_LOST);
-            st = write_pipelined(&f, &a);
+            st = write_pipelined(&f, &a); /* a new session: prepares the statements in its pipeline */
             memory_store_async_free(&a);
         }
         if (st != MEMORY_STORE_OK) fail_msg("write after reconnect (round %d): %s", round, round ? "pipelined" : err);
@@ -328,6 +425,7 @@ int main(void) {
         cmocka_unit_test(test_unconvertible_cell_rejected),
         cmocka_unit_test(test_pipelined_write_takes_only_active_items),
         cmocka_unit_test(test_pipelined_conflict_falls_back),
+        cmocka_unit_test(test_pipelined_refusal_rolls_back),
         cmocka_unit_test(test_reconnect_prepares_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

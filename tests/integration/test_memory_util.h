@@ -21,15 +21,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bf_msg_image_facts_ready.h"
-#include "bf_msg_memory_update.h"
 #include "bf_test_kafka.h"
+#include "test_memory_msgs.h"
 
 typedef struct mt_fixture {
     char prefix[32];
     char group[64];
     char project[64];
-    char facts_topic[96], updates_topic[96], processed_topic[96], dlq_topic[96];
+    char facts_topic[96], updates_topic[96], processed_topic[96], dlq_topic[96], editor_topic[96];
 } mt_fixture;
 
 static inline void mt_fixture_init(mt_fixture *f, int partitions) {
@@ -38,12 +37,14 @@ static inline void mt_fixture_init(mt_fixture *f, int partitions) {
     snprintf(f->group, sizeof f->group, "%smemory-writer", f->prefix);
     snprintf(f->project, sizeof f->project, "p-%s", f->prefix);
     f->project[strlen(f->project) - 1] = '\0'; /* drop the prefix's trailing '-' */
-    static const char *const bases[] = {"imageFactsReady", "memoryUpdates", "imageFactsProcessed", "deadLetters"};
-    bf_test_create_topics(f->prefix, bases, 4, partitions);
+    static const char *const bases[] = {"imageFactsReady", "memoryUpdates", "imageFactsProcessed", "deadLetters",
+                                        "editorEvents"};
+    bf_test_create_topics(f->prefix, bases, 5, partitions);
     snprintf(f->facts_topic, sizeof f->facts_topic, "%simageFactsReady", f->prefix);
     snprintf(f->updates_topic, sizeof f->updates_topic, "%smemoryUpdates", f->prefix);
     snprintf(f->processed_topic, sizeof f->processed_topic, "%simageFactsProcessed", f->prefix);
     snprintf(f->dlq_topic, sizeof f->dlq_topic, "%sdeadLetters", f->prefix);
+    snprintf(f->editor_topic, sizeof f->editor_topic, "%seditorEvents", f->prefix);
 }
 
 /* Starts `memory-writer [command]` with the stack's settings plus extra "NAME=value" entries
@@ -84,67 +85,6 @@ static inline int mt_stop(pid_t pid, int sig) {
     kill(pid, sig);
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* ---- messages ---- */
-
-/* An imageFactsReady for project with the given mood and one dominant colour; the envelope's
- * event id is written to event_id. Returns malloc'd JSON. */
-static inline char *mt_image_facts(const char *project, const char *mood, const char *hex, int image_no,
-                                   char event_id[BF_UUID_LEN + 1]) {
-    bf_msg_image_facts_ready m;
-    memset(&m, 0, sizeof m);
-    char err[512];
-    if (bf_envelope_init(&m.env, BF_SCHEMA_IMAGE_FACTS_READY, project, NULL, "image-worker", 1700000000000, err,
-                         sizeof err) != 0)
-        fail_msg("envelope: %s", err);
-    bf_image_facts *fa = &m.facts;
-    bf_random_hex(fa->trace_id, 16);
-    bf_uuid_v7(fa->request_id);
-    snprintf(fa->content_hash, sizeof fa->content_hash, "%064x", (unsigned)image_no);
-    char url[128];
-    snprintf(url, sizeof url, "https://example.com/img/%d.png", image_no);
-    char *urls[] = {url};
-    fa->image_urls = (bf_strlist){urls, 1};
-    snprintf(fa->palette[0].hex, sizeof fa->palette[0].hex, "%s", hex);
-    fa->palette[0].share = 0.7;
-    snprintf(fa->palette[1].hex, sizeof fa->palette[1].hex, "#fafafa");
-    fa->palette[1].share = 0.3;
-    fa->n_palette = 2;
-    fa->brightness = 0.5;
-    fa->contrast = 0.4;
-    fa->saturation = 0.6;
-    fa->temperature = BF_TEMP_COOL;
-    fa->mood = (bf_mood)bf_mood_parse(mood);
-    fa->width = 640;
-    fa->height = 480;
-    fa->orientation = BF_ORIENT_LANDSCAPE;
-    fa->analyser = BF_ANALYSER_BUILTIN;
-    fa->processing_ms = 12;
-    char *json = bf_msg_image_facts_ready_encode(&m, err, sizeof err);
-    if (!json) fail_msg("encode imageFactsReady: %s", err);
-    memcpy(event_id, m.env.event_id, BF_UUID_LEN + 1);
-    return json;
-}
-
-/* A memoryUpdates with one user_preference item. */
-static inline char *mt_memory_update(const char *project, const char *key, const char *value, double confidence,
-                                     bool is_explicit, char event_id[BF_UUID_LEN + 1]) {
-    bf_msg_memory_update m;
-    memset(&m, 0, sizeof m);
-    char err[512];
-    if (bf_envelope_init(&m.env, BF_SCHEMA_MEMORY_UPDATES, project, NULL, "brain-worker", 1700000000000, err,
-                         sizeof err) != 0)
-        fail_msg("envelope: %s", err);
-    bf_memory_item it = {.memory_type = BF_MEMORY_USER_PREFERENCE, .key = (char *)key, .value = (char *)value,
-                         .confidence = confidence, .source = (char *)"test", .is_explicit = is_explicit,
-                         .expires_at_ms = -1};
-    m.items = &it;
-    m.n_items = 1;
-    char *json = bf_msg_memory_update_encode(&m, err, sizeof err);
-    if (!json) fail_msg("encode memoryUpdates: %s", err);
-    if (event_id) memcpy(event_id, m.env.event_id, BF_UUID_LEN + 1);
-    return json;
 }
 
 /* ---- a producer for many messages ---- */

@@ -30,6 +30,9 @@ ALLOW = {
     ("memory-writer/memory_store.c", "prepare"):
         "stmts[i].sql is one of the file's four static const SQL texts (the stmts table); data travels "
         "as the prepared statements' binary parameters",
+    ("memory-writer/memory_store.c", "async_send_phase"):
+        "the same stmts[i].sql texts, prepared inside the pipelined write (PQsendPrepare) when the session "
+        "lacks them",
     ("tests/integration/test_brain_llm.c", "group_setup"):
         "CREATE DATABASE takes an identifier, not a parameter; the name is random hex the test made",
     ("tests/integration/test_brain_llm.c", "group_teardown"):

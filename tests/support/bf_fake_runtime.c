@@ -362,14 +362,14 @@ size_t bf_runtime_unfinished(const bf_runtime *rt) {
 
 bool bf_runtime_saturated(const bf_runtime *rt) {
     if (rt->held || rt->stopping) return true;
-    /* Per topic, as the runtime counts: any topic delivered so far still under its budget. */
+    /* Per topic, as the runtime counts: any topic delivered so far at its budget. */
     for (size_t i = 0; i < rt->n_offsets; i++) {
         size_t active = 0;
         for (const fake_msg *m = rt->msgs; m; m = m->next)
             active += !m->handler_done && !m->parked && strcmp(m->topic, rt->offsets[i].topic) == 0;
-        if (active < (size_t)rt->cfg.max_in_flight) return false;
+        if (active >= (size_t)rt->cfg.max_in_flight) return true;
     }
-    return rt->n_offsets > 0;
+    return false;
 }
 
 void bf_runtime_stop(bf_runtime *rt) { rt->stopping = true; }

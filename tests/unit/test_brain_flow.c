@@ -18,7 +18,7 @@
 #include "brain_flow.h"
 #include "brain_outcome.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}, {"s2", "Logo reveal", 2, 4000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 3000, "", 0}, {"s2", "Logo reveal", 2, 4000, "", 0}};
 static brain_context ctx = {.scenes = scenes, .n_scenes = 2};
 static brain_tools *tools;
 static bf_json_schema *openai;

@@ -16,7 +16,7 @@
 #include "bf_test_openai.h"
 #include "brain_llm.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}, {"s2", "Logo", 2, 4000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 3000, "", 0}, {"s2", "Logo", 2, 4000, "", 0}};
 static const char *const request_images[] = {"https://uploads.example.com/a.jpg"};
 
 static brain_tools *tools;

@@ -19,14 +19,14 @@ static char big[2000];
 static brain_message msgs[6];
 static brain_image_facts imgs[3];
 static brain_memory_item prefs[] = {{"preferred_mood", "dark", 0.9}, {"weak_pref", "x", 0.1}};
-static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 3000, "", 0}};
 
 static brain_context make_ctx(void) {
     memset(big, 'z', sizeof big - 1);
     static char names[6][1100], facts[3][1100];
     for (int i = 0; i < 6; i++) {
         snprintf(names[i], sizeof names[i], "msg-%d %.1000s", i, big);
-        msgs[i] = (brain_message){"user", names[i]};
+        msgs[i] = (brain_message){.role = "user", .content = names[i]};
     }
     for (int i = 0; i < 3; i++) {
         snprintf(facts[i], sizeof facts[i], "{\"n\":\"img-%d\",\"pad\":\"%.1000s\"}", i, big);
@@ -120,6 +120,41 @@ static void test_degraded_note(void **state) {
     brain_prompt_clear(&p);
 }
 
+/* The conversation's state is in the prompt: the scene it is about and the open question with its
+ * options, so that "the second one" can be read against them; absent state adds no section. */
+static void test_conversation_state(void **state) {
+    (void)state;
+    brain_context c = {.n_scenes = 0};
+    brain_prompt p;
+    brain_prompt_input in = {.user_prompt = "the second one", .ctx = &c, .token_budget = 0};
+    assert_int_equal(brain_prompt_build(&in, &p), 0);
+    assert_null(strstr(p.user, "## Conversation state"));
+    brain_prompt_clear(&p);
+
+    c.conv.turn_count = 3;
+    snprintf(c.conv.current_scene_id, sizeof c.conv.current_scene_id, "scene-abc");
+    c.conv.new_scene = true;
+    snprintf(c.conv.last_tool, sizeof c.conv.last_tool, "createScene");
+    c.conv.open.present = true;
+    c.conv.open.question = "Which scene do you mean?";
+    c.conv.open.pending_prompt = "make it darker";
+    c.conv.open.n_options = 2;
+    snprintf(c.conv.open.options[0].label, sizeof c.conv.open.options[0].label, "Intro");
+    snprintf(c.conv.open.options[0].scene_id, sizeof c.conv.open.options[0].scene_id, "s1");
+    snprintf(c.conv.open.options[1].label, sizeof c.conv.open.options[1].label, "Beach");
+    snprintf(c.conv.open.options[1].scene_id, sizeof c.conv.open.options[1].scene_id, "s2");
+    assert_int_equal(brain_prompt_build(&in, &p), 0);
+    assert_non_null(strstr(p.user, "## Conversation state\nturns so far: 3\n"));
+    assert_non_null(strstr(p.user, "current scene: id=scene-abc (created by the last decision)\n"));
+    assert_non_null(strstr(p.user, "last decision: createScene\n"));
+    assert_non_null(strstr(p.user, "open question (the request may answer it): Which scene do you mean?\n"));
+    assert_non_null(strstr(p.user, "asked about: make it darker\n"));
+    assert_non_null(strstr(p.user, "option 2: Beach (scene id=s2)\n"));
+    /* The request stays last: the state is context, not the question. */
+    assert_true(strstr(p.user, "## Conversation state") < strstr(p.user, "## Request"));
+    brain_prompt_clear(&p);
+}
+
 static void test_token_count_errs_high(void **state) {
     (void)state;
     assert_int_equal(brain_tokens_count(""), 0);
@@ -155,7 +190,7 @@ static void test_long_scene_names_are_shortened_last(void **state) {
     static char name[600];
     memset(name, 'n', sizeof name - 1);
     memcpy(name, "START", 5);
-    brain_scene sc[] = {{"s1", name, 1, 3000}, {"s2", "Short", 2, 3000}};
+    brain_scene sc[] = {{"s1", name, 1, 3000, "", 0}, {"s2", "Short", 2, 3000, "", 0}};
     brain_memory_item pref[] = {{"p", "v", 0.5}};
     brain_context c = {.scenes = sc, .n_scenes = 2, .preferences = pref, .n_preferences = 1};
     brain_prompt full, p;
@@ -224,6 +259,7 @@ int main(void) {
         cmocka_unit_test(test_truncation_order),
         cmocka_unit_test(test_memory_drops_least_confident_first),
         cmocka_unit_test(test_degraded_note),
+        cmocka_unit_test(test_conversation_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

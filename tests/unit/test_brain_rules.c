@@ -16,8 +16,9 @@
 #include "brain_rules.h"
 #include "brain_tools.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 4000}, {"s2", "Logo reveal", 2, 3000}, {"s3", "Feature list", 3, 6000},
-                               {"s4", "Customer quote", 4, 5000}, {"s5", "Outro", 5, 4000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 4000, "", 0},          {"s2", "Logo reveal", 2, 3000, "", 0},
+                               {"s3", "Feature list", 3, 6000, "", 0},   {"s4", "Customer quote", 4, 5000, "", 0},
+                               {"s5", "Outro", 5, 4000, "", 0}};
 static char *moodboard_urls[] = {"https://cdn.example.com/brand/moodboard.png"};
 static brain_image_facts project_images[] = {
     {.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736", .facts = "{}", .created_at = "x", .urls = {moodboard_urls, 1}}};
@@ -208,7 +209,7 @@ static void test_fallback_confirmation_round_trip(void **state) {
     assert_non_null(strstr(ask.question, "I have not deleted anything"));
     assert_non_null(strstr(ask.question, "Reply \"yes, delete s5\" to confirm."));
     /* The question is the last assistant message; the user confirms. */
-    brain_message conv[] = {{"user", "Delete the outro"}, {"assistant", ask.question}};
+    brain_message conv[] = {{.role = "user", .content = "Delete the outro"}, {.role = "assistant", .content = ask.question}};
     ctx.messages = conv;
     ctx.n_messages = 2;
     in.prompt = "yes, delete s5";
@@ -223,8 +224,8 @@ static void test_fallback_confirmation_round_trip(void **state) {
     assert_int_equal(yes.tool, BRAIN_TOOL_CLARIFY);
     brain_answer_clear(&yes);
     /* Nor is a confirmation that is no longer the last thing asked. */
-    brain_message later[] = {{"user", "Delete the outro"}, {"assistant", ask.question}, {"user", "Add a scene"},
-                             {"assistant", "Add a new scene as asked."}};
+    brain_message later[] = {{.role = "user", .content = "Delete the outro"}, {.role = "assistant", .content = ask.question}, {.role = "user", .content = "Add a scene"},
+                             {.role = "assistant", .content = "Add a new scene as asked."}};
     ctx.messages = later;
     ctx.n_messages = 4;
     in.prompt = "yes, delete s5";
@@ -258,7 +259,7 @@ static brain_eval_set *load_set(void) {
     assert_non_null(src);
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/tests/eval/decisions.json", src);
-    size_t len;
+    size_t len = 0;
     char *text = slurp(path, &len);
     if (!text) fail_msg("cannot read %s", path);
     brain_eval_set *s = brain_eval_load(text, len, err, sizeof err);

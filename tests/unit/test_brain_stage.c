@@ -38,6 +38,7 @@ typedef struct fake_store {
     size_t n_reads;
     size_t contexts_started;
     const char *known_url; /* an URL the project already has, or NULL */
+    const char *doc;       /* the context document answered; NULL: context_doc */
 } fake_store;
 
 static int store_context(void *impl, const char *project_id, const char *conversation_id, long long nconv,
@@ -73,7 +74,7 @@ static void store_answer(fake_store *s, size_t i, const char *err) {
     memmove(&s->reads[i], &s->reads[i + 1], (s->n_reads - i - 1) * sizeof r);
     s->n_reads--;
     if (r.is_context) {
-        r.ctx_done(r.ctx, err ? NULL : strdup(context_doc), err);
+        r.ctx_done(r.ctx, err ? NULL : strdup(s->doc ? s->doc : context_doc), err);
     } else {
         int known[8] = {0};
         if (s->known_url) known[0] = 1;
@@ -250,6 +251,147 @@ static const char *decision_tool(const cJSON *root) {
     const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "payload"), "decision");
     const cJSON *tc = cJSON_GetObjectItem(d, "tool_call");
     return tc ? cJSON_GetObjectItem(tc, "tool")->valuestring : cJSON_GetObjectItem(d, "type")->valuestring;
+}
+
+/* The first and only conversation_context item and the messages' turns of memoryUpdates i. */
+static void memory_of(fx *x, size_t i, long long *turn, cJSON **conv) {
+    cJSON *m = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_MEMORY_UPDATES, i)->payload);
+    cJSON *p = cJSON_GetObjectItem(m, "payload");
+    *turn = -1;
+    cJSON *msg;
+    cJSON_ArrayForEach(msg, cJSON_GetObjectItem(p, "messages")) {
+        long long t = (long long)cJSON_GetObjectItem(msg, "turn")->valuedouble;
+        if (*turn >= 0 && t != *turn) fail_msg("one turn's messages with turns %lld and %lld", *turn, t);
+        *turn = t;
+    }
+    *conv = NULL;
+    cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(p, "items")) {
+        if (strcmp(cJSON_GetObjectItem(it, "memory_type")->valuestring, "scene_relationship") == 0)
+            fail_msg("the brain wrote a scene relationship on deciding");
+        if (strcmp(cJSON_GetObjectItem(it, "memory_type")->valuestring, "conversation_context") == 0)
+            *conv = cJSON_Duplicate(cJSON_GetObjectItem(it, "value"), true);
+    }
+    cJSON_Delete(m);
+}
+
+static cJSON *tool_call_of(fx *x, size_t i) {
+    cJSON *d = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, i)->payload);
+    cJSON *tc = cJSON_Duplicate(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "payload"), "decision"), "tool_call"), true);
+    cJSON_Delete(d);
+    return tc;
+}
+
+/* One request of project p1 in conversation c1, decided (the context read answered). */
+static void turn_of(fx *x, const char *prompt, const char *selected) {
+    bf_msg_brain_request m;
+    memset(&m, 0, sizeof m);
+    char err[256];
+    assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_BRAIN_REQUESTS, "p1", REQ_TP, "editor", 1767225600000LL, err,
+                                      sizeof err), 0);
+    snprintf(m.request_id, sizeof m.request_id, "0190a4b2-7c3d-4e5f-8a6b-%012d", ++req_seq);
+    m.prompt = (char *)prompt;
+    m.selected_scene_id = (char *)selected;
+    m.conversation_id = "c1";
+    m.await_image_facts_ms = -1;
+    char *json = bf_msg_brain_request_encode(&m, err, sizeof err);
+    bf_fake_deliver(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, "p1", json, REQ_TP);
+    free(json);
+    bf_fake_run_once(x->f, 0);
+    store_answer(&x->store, store_find(&x->store, true, "p1"), NULL);
+}
+
+static const char two_scenes[] =
+    "{\"scenes\":[{\"scene_id\":\"s1\",\"name\":\"Intro\",\"position\":0,\"duration_ms\":3000},"
+    "{\"scene_id\":\"s2\",\"name\":\"Logo reveal\",\"position\":1,\"duration_ms\":4000}]}";
+
+/* "make it 8 seconds" right after "add a title scene": the new scene, though the database has
+ * not seen it (memory-writer has not committed, the editor has not reported). */
+static void follow_up_targets_the_scene_just_created(void **state) {
+    (void)state;
+    fx *x = fx_new(true, false, 256);
+    x->store.doc = two_scenes;
+    turn_of(x, "Add a title scene", NULL);
+    cJSON *tc = tool_call_of(x, 0);
+    assert_string_equal(cJSON_GetObjectItem(tc, "tool")->valuestring, "addScene");
+    char created[40];
+    snprintf(created, sizeof created, "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(tc, "input"), "new_scene_id")->valuestring);
+    cJSON_Delete(tc);
+    turn_of(x, "Make it 8 seconds", NULL);
+    tc = tool_call_of(x, 1);
+    assert_string_equal(cJSON_GetObjectItem(tc, "tool")->valuestring, "changeDuration");
+    assert_string_equal(cJSON_GetObjectItem(tc, "target_scene_id")->valuestring, created);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tc, "input"), "duration_ms")->valueint, 8000);
+    cJSON_Delete(tc);
+    /* Turns numbered 1 and 2, and where the conversation stands written each time. */
+    long long turn;
+    cJSON *conv;
+    memory_of(x, 0, &turn, &conv);
+    assert_int_equal(turn, 1);
+    assert_non_null(conv);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(conv, "last_decision"), "scene_id")->valuestring, created);
+    cJSON_Delete(conv);
+    memory_of(x, 1, &turn, &conv);
+    assert_int_equal(turn, 2);
+    assert_int_equal(cJSON_GetObjectItem(conv, "turn_count")->valueint, 2);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(conv, "open_question")));
+    cJSON_Delete(conv);
+    fx_free(x);
+}
+
+/* A question, then its answer: "the second one" is the storyboard's second scene, and the
+ * request asked about is decided on it. */
+static void clarification_answer_is_paired_with_its_question(void **state) {
+    (void)state;
+    fx *x = fx_new(true, false, 256);
+    x->store.doc = two_scenes;
+    turn_of(x, "Make it longer", NULL);
+    cJSON *d = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, 0)->payload);
+    assert_string_equal(decision_tool(d), "clarification");
+    cJSON_Delete(d);
+    long long turn;
+    cJSON *conv;
+    memory_of(x, 0, &turn, &conv);
+    cJSON *q = cJSON_GetObjectItem(conv, "open_question");
+    assert_string_equal(cJSON_GetObjectItem(q, "pending_prompt")->valuestring, "Make it longer");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(q, "options")), 2);
+    cJSON_Delete(conv);
+    turn_of(x, "the second one", NULL);
+    cJSON *tc = tool_call_of(x, 1);
+    assert_string_equal(cJSON_GetObjectItem(tc, "tool")->valuestring, "changeDuration");
+    assert_string_equal(cJSON_GetObjectItem(tc, "target_scene_id")->valuestring, "s2");
+    cJSON_Delete(tc);
+    /* The question is answered: no longer open. */
+    memory_of(x, 1, &turn, &conv);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(conv, "open_question")));
+    cJSON_Delete(conv);
+    fx_free(x);
+}
+
+/* After a restart the brain remembers nothing: what the database says about the conversation
+ * (its turn count, the scene it is about) is enough. */
+static void restarted_brain_follows_the_stored_conversation(void **state) {
+    (void)state;
+    fx *x = fx_new(true, false, 256);
+    x->store.doc =
+        "{\"scenes\":[{\"scene_id\":\"s1\",\"name\":\"Intro\",\"position\":0,\"duration_ms\":3000},"
+        "{\"scene_id\":\"s7\",\"name\":\"Title\",\"position\":1,\"duration_ms\":5000}],"
+        "\"messages\":[{\"role\":\"assistant\",\"content\":\"Added a title scene\",\"turn\":4},"
+        "{\"role\":\"user\",\"content\":\"Add a title scene\",\"turn\":4}],"
+        "\"conversation\":{\"turn_count\":4,\"last_request_id\":\"r4\",\"last_decision\":{\"tool\":\"addScene\"},"
+        "\"current_scene_id\":\"s7\",\"last_applied_request_id\":\"r4\"}}";
+    turn_of(x, "Make it shorter", NULL);
+    cJSON *tc = tool_call_of(x, 0);
+    assert_string_equal(cJSON_GetObjectItem(tc, "tool")->valuestring, "changeDuration");
+    assert_string_equal(cJSON_GetObjectItem(tc, "target_scene_id")->valuestring, "s7");
+    cJSON_Delete(tc);
+    long long turn;
+    cJSON *conv;
+    memory_of(x, 0, &turn, &conv);
+    assert_int_equal(turn, 5);
+    cJSON_Delete(conv);
+    fx_free(x);
 }
 
 /* ---- tests ---- */
@@ -446,6 +588,55 @@ static void late_facts_enrich_once(void **state) {
     fx_free(x);
 }
 
+/* A request delivered again (a crash before its offset was stored) asks for the same analyses
+ * under the same ids, and a new scene gets the same id from both deliveries: nothing downstream
+ * counts the upload twice, and the editor can create the scene once. */
+static void redelivery_gives_the_same_ids(void **state) {
+    (void)state;
+    fx *x = fx_new(false, false, 256);
+    bf_msg_brain_request m;
+    memset(&m, 0, sizeof m);
+    char err[256];
+    assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_BRAIN_REQUESTS, "p1", REQ_TP, "editor", 1767225600000LL, err,
+                                      sizeof err), 0);
+    snprintf(m.request_id, sizeof m.request_id, "0190a4b2-7c3d-4e5f-8a6b-00000000abcd");
+    m.prompt = "Add a scene like this";
+    char *urls[] = {"https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg"};
+    m.image_urls = (bf_strlist){.v = urls, .n = 2};
+    char *json = bf_msg_brain_request_encode(&m, err, sizeof err);
+    bf_fake_deliver(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, "p1", json, REQ_TP);
+    bf_fake_deliver(x->f, BF_SCHEMA_BRAIN_REQUESTS, 0, "p1", json, REQ_TP);
+    free(json);
+    for (int i = 0; i < 4; i++) bf_fake_run_once(x->f, 0);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED), 4);
+    char ids[4][40], events[4][40];
+    for (size_t i = 0; i < 4; i++) {
+        cJSON *r = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_IMAGE_ANALYSIS_REQUESTED, i)->payload);
+        snprintf(ids[i], 40, "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(r, "payload"), "image_trace_id")->valuestring);
+        snprintf(events[i], 40, "%s", cJSON_GetObjectItem(r, "event_id")->valuestring);
+        cJSON_Delete(r);
+    }
+    assert_string_equal(ids[0], ids[2]);
+    assert_string_equal(ids[1], ids[3]);
+    assert_string_not_equal(ids[0], ids[1]);
+    assert_string_equal(events[0], events[2]);
+    assert_string_not_equal(events[0], events[1]);
+    assert_int_equal(bf_fake_count(x->f, BF_SCHEMA_BRAIN_DECISIONS), 2);
+    char scene[2][40];
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *d = cJSON_Parse(bf_fake_nth(x->f, BF_SCHEMA_BRAIN_DECISIONS, i)->payload);
+        cJSON *tc = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "payload"), "decision"), "tool_call");
+        assert_string_equal(cJSON_GetObjectItem(tc, "tool")->valuestring, "createSceneFromImage");
+        cJSON *id = cJSON_GetObjectItem(cJSON_GetObjectItem(tc, "input"), "new_scene_id");
+        assert_non_null(id);
+        snprintf(scene[i], 40, "%s", id->valuestring);
+        cJSON_Delete(d);
+    }
+    assert_string_equal(scene[0], scene[1]);
+    assert_memory_equal(scene[0], "scene-", 6);
+    fx_free(x);
+}
+
 static void known_images_are_not_requested_again(void **state) {
     (void)state;
     fx *x = fx_new(true, false, 256);
@@ -578,6 +769,10 @@ int main(void) {
         cmocka_unit_test(awaited_failure_releases_and_explains),
         cmocka_unit_test(late_failure_explains),
         cmocka_unit_test(late_facts_enrich_once),
+        cmocka_unit_test(redelivery_gives_the_same_ids),
+        cmocka_unit_test(follow_up_targets_the_scene_just_created),
+        cmocka_unit_test(clarification_answer_is_paired_with_its_question),
+        cmocka_unit_test(restarted_brain_follows_the_stored_conversation),
         cmocka_unit_test(known_images_are_not_requested_again),
         cmocka_unit_test(llm_answer_and_llm_failure),
         cmocka_unit_test(one_repair_round),

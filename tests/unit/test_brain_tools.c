@@ -13,7 +13,7 @@
 
 #include "brain_tools.h"
 
-static brain_scene scenes[] = {{"s1", "Intro", 1, 3000}, {"s2", "Logo", 2, 4000}};
+static brain_scene scenes[] = {{"s1", "Intro", 1, 3000, "", 0}, {"s2", "Logo", 2, 4000, "", 0}};
 static char *project_urls[] = {"https://cdn.example.com/moodboard.png"};
 static brain_image_facts images[] = {{.trace_id = "t", .facts = "{}", .created_at = "x", .urls = {project_urls, 1}}};
 static const char *const request_images[] = {"https://uploads.example.com/a.jpg"};

@@ -14,6 +14,7 @@
 #include "bf_msg_brain_decision.h"
 #include "bf_msg_brain_request.h"
 #include "bf_msg_dead_letter.h"
+#include "bf_msg_editor_event.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
 #include "bf_msg_image_facts_ready.h"
@@ -35,6 +36,7 @@ DECODER(image_facts_processed)
 DECODER(memory_update)
 DECODER(brain_decision)
 DECODER(dead_letter)
+DECODER(editor_event)
 
 typedef struct corpus {
     const char *schema;
@@ -126,6 +128,7 @@ static corpus corpora[] = {
     {BF_SCHEMA_MEMORY_UPDATES, decode_memory_update},
     {BF_SCHEMA_BRAIN_DECISIONS, decode_brain_decision},
     {BF_SCHEMA_DEAD_LETTERS, decode_dead_letter},
+    {BF_SCHEMA_EDITOR_EVENTS, decode_editor_event},
 };
 
 int main(void) {

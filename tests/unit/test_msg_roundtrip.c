@@ -13,6 +13,7 @@
 #include "bf_msg_brain_decision.h"
 #include "bf_msg_brain_request.h"
 #include "bf_msg_dead_letter.h"
+#include "bf_msg_editor_event.h"
 #include "bf_msg_image_analysis_requested.h"
 #include "bf_msg_image_facts_processed.h"
 #include "bf_msg_image_facts_ready.h"
@@ -70,12 +71,16 @@ static void test_roundtrip_corpus(void **state) {
     ROUNDTRIP(memory_update, "memoryUpdates", "items_and_messages");
     ROUNDTRIP(memory_update, "memoryUpdates", "messages_only");
     ROUNDTRIP(memory_update, "memoryUpdates", "items_only");
+    ROUNDTRIP(memory_update, "memoryUpdates", "turns_and_conversation_context");
     ROUNDTRIP(brain_decision, "brainDecisions", "tool");
     ROUNDTRIP(brain_decision, "brainDecisions", "workflow");
     ROUNDTRIP(brain_decision, "brainDecisions", "clarification_degraded");
     ROUNDTRIP(brain_decision, "brainDecisions", "image_facts_enriched");
     ROUNDTRIP(dead_letter, "deadLetters", "invalid_json");
     ROUNDTRIP(dead_letter, "deadLetters", "no_key_no_payload");
+    static const char *const editor[] = {"scene_created_from_image", "scene_updated_by_user", "scene_updated_minimal",
+                                         "scene_deleted", "scenes_reordered", "decision_applied", "decision_failed"};
+    for (size_t i = 0; i < sizeof editor / sizeof editor[0]; i++) ROUNDTRIP(editor_event, "editorEvents", editor[i]);
 }
 
 /* A producer builds a struct by hand; decode must give back exactly those values. */
@@ -151,6 +156,90 @@ static void test_decision_by_hand(void **state) {
     assert_null(bf_msg_brain_decision_encode(&m, err, sizeof err));
 }
 
+/* The editor's events built by hand: what an editor fills in comes back, and encode refuses the
+ * combinations a consumer rejects (so the reference editor cannot publish them). */
+static void test_editor_event_by_hand(void **state) {
+    (void)state;
+    char err[256];
+    bf_msg_editor_event m = {0}, d;
+    assert_int_equal(bf_envelope_init(&m.env, BF_SCHEMA_EDITOR_EVENTS, "p1", NULL, "editor", 1718000000000, err,
+                                      sizeof err), 0);
+    m.event = BF_EDITOR_SCENE_CREATED;
+    m.origin = BF_ORIGIN_BRAIN;
+    bf_uuid_v4(m.request_id);
+    m.step = 1;
+    m.has_tool = true;
+    m.tool = BF_TOOL_CREATE_SCENE_FROM_IMAGE;
+    m.conversation_id = (char *)"conv-1";
+    m.scene = (bf_editor_scene){.scene_id = (char *)"scene-0123456789ab", .name = (char *)"Title \"big\"",
+                                .position = 3, .duration_ms = 5000, .description = (char *)"line 1\nline 2",
+                                .version = 2147483647};
+    m.from_image = (bf_editor_image){.present = true, .url = (char *)"https://e.com/a.png"};
+    m.step = 1;
+    char *json = bf_msg_editor_event_encode(&m, err, sizeof err);
+    if (!json) fail_msg("%s", err);
+    assert_int_equal(bf_msg_editor_event_decode(json, strlen(json), &d, err, sizeof err), 0);
+    assert_int_equal(d.event, BF_EDITOR_SCENE_CREATED);
+    assert_int_equal(d.origin, BF_ORIGIN_BRAIN);
+    assert_string_equal(d.request_id, m.request_id);
+    assert_int_equal(d.step, 1);
+    assert_true(d.has_tool);
+    assert_int_equal(d.tool, BF_TOOL_CREATE_SCENE_FROM_IMAGE);
+    assert_string_equal(d.scene.name, "Title \"big\"");
+    assert_string_equal(d.scene.description, "line 1\nline 2");
+    assert_int_equal(d.scene.position, 3);
+    assert_true(d.scene.version == 2147483647);
+    assert_true(d.from_image.present);
+    assert_string_equal(d.from_image.url, "https://e.com/a.png");
+    assert_string_equal(d.from_image.trace_id, "");
+    bf_msg_editor_event_free(&d);
+    free(json);
+
+    m.step = -1; /* origin brain needs its step */
+    assert_null(bf_msg_editor_event_encode(&m, err, sizeof err));
+    assert_string_equal(err, "payload.step: missing (required with origin brain)");
+    m.step = 0;
+    m.event = BF_EDITOR_SCENE_UPDATED; /* from_image only on creation */
+    assert_null(bf_msg_editor_event_encode(&m, err, sizeof err));
+    assert_string_equal(err, "payload.from_image: only on scene_created");
+    m.from_image.present = false;
+    m.origin = BF_ORIGIN_USER; /* a user's edit has no request */
+    assert_null(bf_msg_editor_event_encode(&m, err, sizeof err));
+    assert_string_equal(err, "payload.request_id: only with origin brain");
+
+    /* A decision's outcome: a failed step needs its error; a deletion's fields. */
+    bf_msg_editor_event f = {.env = m.env, .event = BF_EDITOR_DECISION_FAILED, .step = -1};
+    memcpy(f.request_id, m.request_id, sizeof f.request_id);
+    bf_editor_step steps[] = {{.step = 0, .tool = BF_TOOL_ADD_SCENE, .outcome = BF_STEP_APPLIED, .scene_id = (char *)"s1"},
+                              {.step = 1, .tool = BF_TOOL_CHANGE_DURATION, .outcome = BF_STEP_FAILED}};
+    f.steps = steps;
+    f.n_steps = 2;
+    f.error = (char *)"step 1 failed";
+    assert_null(bf_msg_editor_event_encode(&f, err, sizeof err));
+    assert_string_equal(err, "payload.steps[1].error: missing (required when failed)");
+    steps[1].error = (char *)"no such scene";
+    json = bf_msg_editor_event_encode(&f, err, sizeof err);
+    if (!json) fail_msg("%s", err);
+    assert_int_equal(bf_msg_editor_event_decode(json, strlen(json), &d, err, sizeof err), 0);
+    assert_int_equal(d.n_steps, 2);
+    assert_int_equal(d.steps[1].outcome, BF_STEP_FAILED);
+    assert_string_equal(d.steps[1].error, "no such scene");
+    assert_null(d.steps[1].scene_id);
+    assert_int_equal(d.origin, BF_ORIGIN_NONE);
+    bf_msg_editor_event_free(&d);
+    free(json);
+    f.event = BF_EDITOR_DECISION_APPLIED; /* with a failed step, and an error */
+    assert_null(bf_msg_editor_event_encode(&f, err, sizeof err));
+
+    bf_msg_editor_event del = {.env = m.env, .event = BF_EDITOR_SCENE_DELETED, .step = -1,
+                               .scene = {.scene_id = (char *)"s1", .version = 4}};
+    json = bf_msg_editor_event_encode(&del, err, sizeof err);
+    if (!json) fail_msg("%s", err);
+    assert_non_null(strstr(json, "\"scene_id\":\"s1\",\"version\":4"));
+    assert_null(strstr(json, "\"scene\""));
+    free(json);
+}
+
 static void test_dead_letter_binary(void **state) {
     (void)state;
     char err[256];
@@ -192,6 +281,7 @@ int main(void) {
         cmocka_unit_test(test_brain_request_by_hand),
         cmocka_unit_test(test_decision_by_hand),
         cmocka_unit_test(test_dead_letter_binary),
+        cmocka_unit_test(test_editor_event_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
