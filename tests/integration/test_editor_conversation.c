@@ -107,16 +107,13 @@ static void a_scene_then_a_scene_from_an_image(void **state) {
         else bf_test_sleep_ms(500);
         cJSON_Delete(sb);
     }
-    if (!facts) fail_msg("scene %s was never described by its image's facts (logs in %s)", scene_b, F.dir);
+    if (!facts) ef_fail(&F, "scene %s was never described by its image's facts (logs in %s)", scene_b, F.dir);
 }
 
 static void follow_ups_and_a_clarification(void **state) {
     (void)state;
-    if (!ef_brain_writes_conversation(&F, rid[1])) {
-        fprintf(stderr, "SKIPPED: brain-worker writes no conversation_context (issue 17 §5, follow-ups and open "
-                        "questions, not in this build)\n");
-        skip();
-    }
+    if (!ef_brain_writes_conversation(&F, rid[1]))
+        ef_fail(&F, "brain-worker wrote no conversation_context for the first turn (logs in %s)", F.dir);
     bf_msg_brain_decision d;
     char buf[64];
     turn(3, "Make it 8 seconds", NULL, &d);
@@ -160,11 +157,6 @@ static void follow_ups_and_a_clarification(void **state) {
 
 static void postgres_holds_the_editors_storyboard(void **state) {
     (void)state;
-    if (!ef_storyboard_of_record(&F)) {
-        fprintf(stderr, "SKIPPED: no storyboard of record in PostgreSQL (issue 17 §4, migration 0005 and "
-                        "memory-writer on editorEvents, not in this build)\n");
-        skip();
-    }
     ef_assert_pg_equals_editor(&F, PROJECT);
     /* The first scene's relationship came from what the editor applied. */
     PGconn *c = ef_pg(&F);
