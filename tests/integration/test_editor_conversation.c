@@ -11,12 +11,9 @@
  *   4. "Remove the logo from it"                 -> editScene of B
  *   5. "Delete a scene"                          -> a question, options A and B
  *   6. "The second one"                          -> deleteScene of B: the answer is used
- *   then the storyboard in PostgreSQL equals the editor's.
- *
- * Turns 1-2 hold on their own. Turns 3-6 need brain-worker's conversation state (issue 17 §5:
- * follow-ups and open questions) and are skipped, saying so, while brain-worker writes no
- * conversation_context; the last test needs the storyboard of record (migration 0005, memory-
- * writer folding editorEvents) and is skipped, saying so, without it. */
+ *   then the storyboard in PostgreSQL equals the editor's. Turns 3-6 rest on brain-worker's
+ * conversation state (follow-ups and open questions), the last check on the storyboard of record
+ * (migration 0005, memory-writer folding editorEvents). */
 #include "test_editor_fleet.h"
 
 static ef_fleet F;
