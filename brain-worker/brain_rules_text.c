@@ -300,7 +300,12 @@ static bool preceded_by(const char *text, const char *at, const char *const *art
 
 bool brain_rules_wants_add(const char *text) { return has_any(text, add_verbs); }
 
+static const char *const removal_verbs[] = {"get rid of", "take out", "take away", "delete", "remove", "cut",
+                                            "drop", "erase", "eliminate", NULL};
+
 bool brain_rules_wants_new_scene(const char *text) {
+    /* "Delete a scene" names a scene to remove, not one to make. */
+    if (has_any(text, removal_verbs) && !brain_rules_wants_add(text)) return false;
     static const char *const fresh[] = {"new scene", "new slide", "another scene", "extra scene", NULL};
     static const char *const arts[] = {"a", "an", "another", "new", NULL};
     if (has_any(text, fresh)) return true;
@@ -360,8 +365,6 @@ bool brain_rules_mentions_image(const char *text) {
 
 /* ---- removal ---------------------------------------------------------------------------------- */
 
-static const char *const removal_verbs[] = {"get rid of", "take out", "take away", "delete", "remove", "cut",
-                                            "drop", "erase", "eliminate", NULL};
 
 /* Words for things inside a scene: removing one is an edit of the scene. */
 static const char *const element_words[] = {

@@ -11,12 +11,9 @@
  *   4. "Remove the logo from it"                 -> editScene of B
  *   5. "Delete a scene"                          -> a question, options A and B
  *   6. "The second one"                          -> deleteScene of B: the answer is used
- *   then the storyboard in PostgreSQL equals the editor's.
- *
- * Turns 1-2 hold on their own. Turns 3-6 need brain-worker's conversation state (issue 17 §5:
- * follow-ups and open questions) and are skipped, saying so, while brain-worker writes no
- * conversation_context; the last test needs the storyboard of record (migration 0005, memory-
- * writer folding editorEvents) and is skipped, saying so, without it. */
+ *   then the storyboard in PostgreSQL equals the editor's. Turns 3-6 rest on brain-worker's
+ * conversation state (follow-ups and open questions), the last check on the storyboard of record
+ * (migration 0005, memory-writer folding editorEvents). */
 #include "test_editor_fleet.h"
 
 static ef_fleet F;
@@ -107,16 +104,13 @@ static void a_scene_then_a_scene_from_an_image(void **state) {
         else bf_test_sleep_ms(500);
         cJSON_Delete(sb);
     }
-    if (!facts) fail_msg("scene %s was never described by its image's facts (logs in %s)", scene_b, F.dir);
+    if (!facts) ef_fail(&F, "scene %s was never described by its image's facts (logs in %s)", scene_b, F.dir);
 }
 
 static void follow_ups_and_a_clarification(void **state) {
     (void)state;
-    if (!ef_brain_writes_conversation(&F, rid[1])) {
-        fprintf(stderr, "SKIPPED: brain-worker writes no conversation_context (issue 17 §5, follow-ups and open "
-                        "questions, not in this build)\n");
-        skip();
-    }
+    if (!ef_brain_writes_conversation(&F, rid[1]))
+        ef_fail(&F, "brain-worker wrote no conversation_context for the first turn (logs in %s)", F.dir);
     bf_msg_brain_decision d;
     char buf[64];
     turn(3, "Make it 8 seconds", NULL, &d);
@@ -160,11 +154,6 @@ static void follow_ups_and_a_clarification(void **state) {
 
 static void postgres_holds_the_editors_storyboard(void **state) {
     (void)state;
-    if (!ef_storyboard_of_record(&F)) {
-        fprintf(stderr, "SKIPPED: no storyboard of record in PostgreSQL (issue 17 §4, migration 0005 and "
-                        "memory-writer on editorEvents, not in this build)\n");
-        skip();
-    }
     ef_assert_pg_equals_editor(&F, PROJECT);
     /* The first scene's relationship came from what the editor applied. */
     PGconn *c = ef_pg(&F);

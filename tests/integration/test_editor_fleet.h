@@ -61,6 +61,7 @@ typedef struct ef_fleet {
     const char *const *brain_env; /* extra KEY=VALUE for brain-worker, NULL-terminated (may be NULL) */
     ef_child memory, image, brain, editor;
     bf_log log;
+    bool keep_dir; /* a check failed: ef_fleet_stop leaves the logs for the reader */
 } ef_fleet;
 
 /* Every process started, so a failed assertion (a longjmp past the cleanup) leaves none running
@@ -119,6 +120,20 @@ static inline void ef_write_bmp(const char *path, int w, int h, const unsigned c
 static inline void ef_log_path(const ef_fleet *f, const char *name, char *out, size_t outlen) {
     snprintf(out, outlen, "%s/%s.log", f->dir, name);
 }
+
+/* A failed check of the fleet: the last lines of every log on stderr (ctest keeps them), the
+ * directory kept, then cmocka's failure. */
+static inline void ef_dump_logs(ef_fleet *f) {
+    f->keep_dir = true;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "tail -n 40 '%s'/*.log >&2", f->dir);
+    if (system(cmd) != 0) fprintf(stderr, "no logs in %s\n", f->dir);
+}
+#define ef_fail(f, ...)                                                                                         \
+    do {                                                                                                        \
+        ef_dump_logs(f);                                                                                        \
+        fail_msg(__VA_ARGS__);                                                                                  \
+    } while (0)
 
 /* Forks bin with argv (NULL-terminated, argv[0] included) and the fleet's settings plus extra
  * KEY=VALUE strings; stdout and stderr to <dir>/<name>.log (appended: a restart keeps the first
@@ -273,6 +288,10 @@ static inline void ef_fleet_stop(ef_fleet *f) {
         ef_untrack(f->llm.pid);
         bf_fake_server_stop(&f->llm);
     }
+    if (f->keep_dir) {
+        fprintf(stderr, "fleet %s: logs kept in %s\n", f->prefix, f->dir);
+        return;
+    }
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->dir);
@@ -340,7 +359,7 @@ static inline int ef_find_decision(ef_fleet *f, const char *rid, bf_decision_kin
 
 static inline void ef_decision(ef_fleet *f, const char *rid, bf_msg_brain_decision *out) {
     if (ef_find_decision(f, rid, BF_DECISION_KIND_DECISION, 60000, out) != 0)
-        fail_msg("no decision for request %s in 60 s (logs in %s)", rid, f->dir);
+        ef_fail(f, "no decision for request %s in 60 s (logs in %s)", rid, f->dir);
 }
 
 /* The editor's report of rid (decision_applied or decision_failed), waiting up to 60 s. */
@@ -366,7 +385,7 @@ static inline bf_editor_event_kind ef_report(ef_fleet *f, const char *rid) {
         if (kind >= 0) return (bf_editor_event_kind)kind;
         bf_test_sleep_ms(300);
     } while (bf_test_now_ms() < deadline);
-    fail_msg("the editor did not report request %s in 60 s (logs in %s)", rid, f->dir);
+    ef_fail(f, "the editor did not report request %s in 60 s (logs in %s)", rid, f->dir);
     return BF_EDITOR_DECISION_FAILED;
 }
 
@@ -457,22 +476,8 @@ static inline PGresult *ef_query(PGconn *c, const char *sql, const char *const *
     return r;
 }
 
-/* Whether migration 0005 (the storyboard of record: scenes.version, description, deleted) is in
- * this build: the memory side of issue 17 (editorEvents into PostgreSQL). */
-static inline bool ef_storyboard_of_record(ef_fleet *f) {
-    PGconn *c = ef_pg(f);
-    PGresult *r = ef_query(c,
-                           "SELECT count(*) FROM information_schema.columns WHERE table_name = 'scenes' AND "
-                           "column_name IN ('version', 'description', 'deleted')",
-                           NULL);
-    bool yes = strcmp(PQgetvalue(r, 0, 0), "3") == 0;
-    PQclear(r);
-    PQfinish(c);
-    return yes;
-}
-
 /* The live scenes PostgreSQL holds for project, in the editor's JSON shape, in storyboard order.
- * Needs migration 0005. Caller deletes. */
+ * Caller deletes. */
 static inline cJSON *ef_pg_storyboard(ef_fleet *f, const char *project) {
     PGconn *c = ef_pg(f);
     const char *p[] = {project, NULL};

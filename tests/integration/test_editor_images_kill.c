@@ -92,10 +92,6 @@ static void every_image_analysed_and_counted_once(void **state) {
     assert_int_equal(sent, total);
     fclose(plan);
 
-    bool evidence = ef_storyboard_of_record(&F);
-    if (!evidence)
-        fprintf(stderr, "SKIPPED (part): --evidence-once, no storyboard of record in this build (issue 17 §4: an "
-                        "image's evidence once per project and content hash)\n");
     char bin[1024], out_path[400];
     bf_test_binary("tests/fault_checker", bin, sizeof bin);
     snprintf(out_path, sizeof out_path, "%s/checker.out", F.dir);
@@ -108,7 +104,7 @@ static void every_image_analysed_and_counted_once(void **state) {
         if (fd >= 0) dup2(fd, STDOUT_FILENO);
         setenv("BRAINFLEET_PG_DSN", F.dsn, 1);
         execl(bin, bin, "--prefix", F.prefix, "--requests", plan_path, "--wait-ms", "120000", "--images-once",
-              evidence ? "--evidence-once" : NULL, (char *)NULL);
+              "--evidence-once", (char *)NULL);
         _exit(127);
     }
     ef_track(pid);
@@ -121,7 +117,7 @@ static void every_image_analysed_and_counted_once(void **state) {
     text[n] = '\0';
     if (fp) fclose(fp);
     fprintf(stderr, "%d SIGKILLs of brain-worker; fault_checker says:\n%s", kills, text);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail_msg("fault_checker failed (logs in %s)", F.dir);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ef_fail(&F, "fault_checker failed (logs in %s)", F.dir);
     assert_int_equal(json_field(text, "sent"), total);
     assert_int_equal(json_field(text, "decided"), total);
     assert_int_equal(json_field(text, "reanalysed"), 0);

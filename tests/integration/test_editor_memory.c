@@ -72,7 +72,7 @@ static void wait_rows(const char *sql, const char *const *params, int want, cons
         if (got == want) return;
         bf_test_sleep_ms(300);
     } while (bf_test_now_ms() < until);
-    fail_msg("%s: %d row(s), want %d (logs in %s)", what, got, want, F.dir);
+    ef_fail(&F, "%s: %d row(s), want %d (logs in %s)", what, got, want, F.dir);
 }
 
 static void the_turn_before_a_restart_is_remembered(void **state) {
@@ -80,7 +80,6 @@ static void the_turn_before_a_restart_is_remembered(void **state) {
     const char *const llm[] = {"--answer", "tool", NULL}; /* its default: a valid addScene */
     ef_fleet_start(&F, llm, NULL);
     snprintf(project_id, sizeof project_id, "%smem", F.prefix);
-    bool storyboard = ef_storyboard_of_record(&F);
     char r1[BF_UUID_LEN + 1], r2[BF_UUID_LEN + 1], scene[32];
     ef_send(&F, PROJECT, "Add a title scene called Aurora", NULL, NULL, r1);
     bf_msg_brain_decision d;
@@ -89,13 +88,14 @@ static void the_turn_before_a_restart_is_remembered(void **state) {
     bf_msg_brain_decision_free(&d);
     assert_int_equal(ef_report(&F, r1), BF_EDITOR_DECISION_APPLIED);
     ef_new_scene_id(r1, 0, scene);
-    bool conversation = ef_brain_writes_conversation(&F, r1);
+    if (!ef_brain_writes_conversation(&F, r1))
+        ef_fail(&F, "brain-worker wrote no conversation_context for the first turn (logs in %s)", F.dir);
     /* What memory-writer committed is all a restarted brain-worker has: wait for it. */
     const char *p1[] = {PROJECT, r1, NULL};
     wait_rows("SELECT 1 FROM messages WHERE project_id = $1 AND role = 'user' AND message_id = $2::uuid", p1, 1,
               "the first turn's user message");
     const char *ps[] = {PROJECT, scene, NULL};
-    if (storyboard) wait_rows("SELECT 1 FROM scenes WHERE project_id = $1 AND scene_id = $2", ps, 1, "the first scene");
+    wait_rows("SELECT 1 FROM scenes WHERE project_id = $1 AND scene_id = $2", ps, 1, "the first scene");
 
     ef_stop(&F, &F.brain, SIGTERM);
     ef_start_worker(&F, &F.brain, "brain-worker");
@@ -109,33 +109,24 @@ static void the_turn_before_a_restart_is_remembered(void **state) {
     if (!strstr(talk, "Add a title scene called Aurora"))
         fail_msg("after the restart the second turn's prompt lacks the first turn:\n%s", prompt);
     free(talk);
-    if (storyboard) {
-        char *sb = section(prompt, "Storyboard");
-        if (!strstr(sb, scene)) fail_msg("after the restart the storyboard in the prompt lacks %s:\n%s", scene, prompt);
-        free(sb);
-    } else {
-        fprintf(stderr, "SKIPPED (part): the first turn's scene in the second prompt needs the storyboard of record "
-                        "(issue 17 §4)\n");
+    char *sb = section(prompt, "Storyboard");
+    if (!strstr(sb, scene)) fail_msg("after the restart the storyboard in the prompt lacks %s:\n%s", scene, prompt);
+    free(sb);
+    /* The second turn is turn 2 although the brain that decided turn 1 is gone. */
+    char topic[128];
+    ef_topic(&F, "memoryUpdates", topic, sizeof topic);
+    size_t n;
+    bf_test_msg *m = bf_test_consume_all(topic, 2, 1000, 30000, &n);
+    int64_t turn = -1;
+    for (size_t i = 0; i < n; i++) {
+        bf_msg_memory_update u;
+        char err[512];
+        if (bf_msg_memory_update_decode(m[i].payload, m[i].len, &u, err, sizeof err) != 0) continue;
+        for (size_t k = 0; strcmp(u.request_id, r2) == 0 && k < u.n_messages; k++) turn = u.messages[k].turn;
+        bf_msg_memory_update_free(&u);
     }
-    if (conversation) {
-        /* The second turn is turn 2 although the brain that decided turn 1 is gone. */
-        char topic[128];
-        ef_topic(&F, "memoryUpdates", topic, sizeof topic);
-        size_t n;
-        bf_test_msg *m = bf_test_consume_all(topic, 2, 1000, 30000, &n);
-        int64_t turn = -1;
-        for (size_t i = 0; i < n; i++) {
-            bf_msg_memory_update u;
-            char err[512];
-            if (bf_msg_memory_update_decode(m[i].payload, m[i].len, &u, err, sizeof err) != 0) continue;
-            for (size_t k = 0; strcmp(u.request_id, r2) == 0 && k < u.n_messages; k++) turn = u.messages[k].turn;
-            bf_msg_memory_update_free(&u);
-        }
-        bf_test_msgs_free(m, n);
-        assert_int_equal(turn, 2);
-    } else {
-        fprintf(stderr, "SKIPPED (part): turn numbers need brain-worker's conversation state (issue 17 §5)\n");
-    }
+    bf_test_msgs_free(m, n);
+    assert_int_equal(turn, 2);
     free(prompt);
 }
 
@@ -150,11 +141,6 @@ static void a_deleted_scene_leaves_the_prompt(void **state) {
     const char *const llm[] = {"--answer", "tool", "--tool-calls", calls, NULL};
     ef_fleet_start(&F, llm, NULL);
     snprintf(project_id, sizeof project_id, "%smem", F.prefix);
-    if (!ef_storyboard_of_record(&F)) {
-        fprintf(stderr, "SKIPPED: the brain sees an editor's scene only through the storyboard of record "
-                        "(issue 17 §4, migration 0005 and memory-writer on editorEvents, not in this build)\n");
-        skip();
-    }
     bf_msg_brain_decision d;
     /* Turn 1: the fake's deleteScene names a scene that does not exist yet; the fallback adds it. */
     ef_send_id(&F, PROJECT, "Add a title scene", NULL, NULL, r1);

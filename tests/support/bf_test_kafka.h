@@ -41,8 +41,8 @@ void bf_test_produce(const char *topic, int32_t partition, const char *key, cons
  * it. */
 rd_kafka_t *bf_test_producer_new(int linger_ms);
 
-/* Reads every message of topic from the beginning until none arrives for idle_ms (after at
- * least min_count messages, or until max_wait_ms). Returns a malloc'd array (free with
+/* Reads every message of topic from the beginning: every partition to its end, then until none
+ * arrives for idle_ms (after at least min_count messages), or until max_wait_ms. Returns a malloc'd array (free with
  * bf_test_msgs_free) and its length in *n. */
 bf_test_msg *bf_test_consume_all(const char *topic, size_t min_count, int idle_ms, int max_wait_ms, size_t *n);
 void bf_test_msgs_free(bf_test_msg *msgs, size_t n);

@@ -65,6 +65,8 @@ static const rule_case cases[] = {
     {"Take out the second bullet point", 0, "s3", BRAIN_TOOL_EDIT_SCENE, "s3"},
     {"Remove the logo from the outro", 0, "s1", BRAIN_TOOL_EDIT_SCENE, "s5"},
     {"remove it", 0, NULL, BRAIN_TOOL_CLARIFY, NULL},
+    {"Delete a scene", 0, NULL, BRAIN_TOOL_CLARIFY, NULL},
+    {"Remove a slide", 0, NULL, BRAIN_TOOL_CLARIFY, NULL},
     /* 7 */ {"Make the title bigger", 0, "s2", BRAIN_TOOL_EDIT_SCENE, "s2"},
     {"Make the logo bigger", 0, "s1", BRAIN_TOOL_EDIT_SCENE, "s1"},
     {"Put the quote in italics", 0, NULL, BRAIN_TOOL_EDIT_SCENE, "s4"},
