@@ -58,7 +58,8 @@
 
 static char build[512], prefix[32];
 static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", "imageFactsReady",
-                                     "imageFactsProcessed", "memoryUpdates", "brainDecisions", "deadLetters"};
+                                     "imageFactsProcessed", "memoryUpdates", "brainDecisions", "deadLetters",
+                                     "editorEvents"};
 
 static int cmp_ll(const void *a, const void *b) {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -206,7 +207,7 @@ static result summarise(req *r, int n, bool blocking) {
 
 static void topics_fresh(void) {
     bf_test_unique_prefix(prefix, sizeof prefix);
-    bf_test_create_topics(prefix, topics, 7, 6);
+    bf_test_create_topics(prefix, topics, sizeof topics / sizeof topics[0], 6);
 }
 
 static void stop(pid_t *pids, int n) {

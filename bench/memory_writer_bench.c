@@ -385,8 +385,10 @@ int main(int argc, char **argv) {
     if (access(bin, X_OK) != 0) die(bin, "not found (set BF_BUILD_DIR)");
     char prefix[32];
     bf_test_unique_prefix(prefix, sizeof prefix);
-    static const char *const topics[] = {"imageFactsReady", "memoryUpdates", "imageFactsProcessed", "deadLetters"};
-    bf_test_create_topics(prefix, topics, 4, 6);
+    static const char *const topics[] = {"imageFactsReady", "memoryUpdates", "editorEvents", "imageFactsProcessed",
+                                         "deadLetters"};
+    const size_t n_topics = sizeof topics / sizeof topics[0];
+    bf_test_create_topics(prefix, topics, n_topics, 6);
 
     long n_one = n / 10 < 5000 ? (n / 10 > 0 ? n / 10 : 1) : 5000;
     fprintf(stderr, "memory_writer_bench: %ld messages (%d projects), prefix %s\n", n, PROJECTS, prefix);
@@ -399,7 +401,7 @@ int main(int argc, char **argv) {
         char prefix2[48];
         snprintf(prefix2, sizeof prefix2, "%s2-%d-", prefix, r);
         if (wanted(only, "writer")) {
-            bf_test_create_topics(prefix2, topics, 4, 6);
+            bf_test_create_topics(prefix2, topics, n_topics, 6);
             w2[r] = bench_writer(prefix2, n, bin, "2");
         }
         if (wanted(only, "copy")) cp[r] = bench_copy(prefix, n);
