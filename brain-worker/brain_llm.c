@@ -50,9 +50,7 @@ char *brain_llm_request_new(const brain_llm_opts *o, const brain_tools *tools, c
         sys = usr = NULL;
     }
     if (ok && o->mode == BRAIN_LLM_MODE_TOOLS) {
-        cJSON *arr = tools ? brain_tools_openai_new(tools) : NULL;
-        ok = arr != NULL;
-        if (ok) cJSON_AddItemToObject(root, "tools", arr);
+        ok = tools && cJSON_AddRawToObject(root, "tools", brain_tools_openai_json(tools)) != NULL;
         /* "required": the model must call a function; a question is askClarification. */
         ok = ok && cJSON_AddStringToObject(root, "tool_choice", "required");
     } else if (ok) {

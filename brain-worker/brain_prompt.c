@@ -84,12 +84,9 @@ static char *system_new(const brain_prompt_input *in) {
     brain_strbuf b = {0};
     brain_strbuf_append(&b, rules_prompt);
     if (in->mode == BRAIN_LLM_MODE_JSON) {
-        char *list = brain_tools_prompt_new(in->tools);
-        if (!list) return NULL;
         brain_strbuf_append(&b, "\nFunctions:\n");
-        brain_strbuf_append(&b, list);
+        brain_strbuf_append(&b, brain_tools_prompt_list(in->tools));
         brain_strbuf_append(&b, json_format);
-        free(list);
     }
     return brain_strbuf_take(&b);
 }
@@ -97,14 +94,7 @@ static char *system_new(const brain_prompt_input *in) {
 /* Tokens the request spends besides the prompts: the functions, in tools mode. */
 static long long fixed_tokens(const brain_prompt_input *in) {
     long long n = 2 * TOKENS_PER_MESSAGE;
-    if (in->tools && in->mode == BRAIN_LLM_MODE_TOOLS) {
-        cJSON *arr = brain_tools_openai_new(in->tools);
-        char *text = arr ? cJSON_PrintUnformatted(arr) : NULL;
-        cJSON_Delete(arr);
-        if (!text) return -1;
-        n += brain_tokens_count(text);
-        free(text);
-    }
+    if (in->tools && in->mode == BRAIN_LLM_MODE_TOOLS) n += brain_tokens_count(brain_tools_openai_json(in->tools));
     return n;
 }
 

@@ -16,6 +16,11 @@ extern const size_t brain_tool_schema_files_n;
 
 struct brain_tools {
     bf_json_schema *schema[BRAIN_TOOL_COUNT];
+    /* Printed once at start: every LLM request carries them, and duplicating and printing nine
+     * schemas per request (cJSON's number round-trip included) was a large part of a decision's
+     * CPU on the loop thread. */
+    char *openai_json;
+    char *prompt_list;
 };
 
 static const char *const complexity_names[] = {"surgical", "creative", "structural"};
@@ -64,6 +69,14 @@ brain_tools *brain_tools_new(char *err, size_t errlen) {
             goto fail;
         }
     }
+    cJSON *arr = brain_tools_openai_new(t);
+    t->openai_json = arr ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    t->prompt_list = brain_tools_prompt_new(t);
+    if (!t->openai_json || !t->prompt_list) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     return t;
 fail:
     brain_tools_free(t);
@@ -73,6 +86,8 @@ fail:
 void brain_tools_free(brain_tools *t) {
     if (!t) return;
     for (int i = 0; i < BRAIN_TOOL_COUNT; i++) bf_json_schema_free(t->schema[i]);
+    free(t->openai_json);
+    free(t->prompt_list);
     free(t);
 }
 
@@ -111,6 +126,10 @@ cJSON *brain_tools_openai_new(const brain_tools *t) {
     }
     return arr;
 }
+
+const char *brain_tools_openai_json(const brain_tools *t) { return t->openai_json; }
+
+const char *brain_tools_prompt_list(const brain_tools *t) { return t->prompt_list; }
 
 char *brain_tools_prompt_new(const brain_tools *t) {
     brain_strbuf b = {0};

@@ -35,6 +35,10 @@ cJSON *brain_tools_openai_new(const brain_tools *t);
 /* The tool list of the JSON-mode system prompt: each name, description and argument schema.
  * malloc'd; NULL when out of memory. */
 char *brain_tools_prompt_new(const brain_tools *t);
+/* The same two, printed once by brain_tools_new: borrowed, valid while t lives. The array as
+ * unformatted JSON text, and the JSON-mode tool list. */
+const char *brain_tools_openai_json(const brain_tools *t);
+const char *brain_tools_prompt_list(const brain_tools *t);
 /* A schema's numeric bound (e.g. ("changeDuration", "duration_ms", "minimum")); dflt when absent. */
 double brain_tools_bound(const brain_tools *t, brain_tool tool, const char *property, const char *keyword, double dflt);
 

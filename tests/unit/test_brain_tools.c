@@ -57,11 +57,16 @@ static void test_openai_tools_array(void **state) {
         assert_null(cJSON_GetObjectItem(p, "title"));
     }
     assert_int_equal(clar, 1);
+    /* What every request carries is the text printed once at start: the same array. */
+    char *fresh = cJSON_PrintUnformatted(arr);
+    assert_string_equal(brain_tools_openai_json(tools), fresh);
+    free(fresh);
     cJSON_Delete(arr);
     assert_int_equal(brain_tools_bound(tools, BRAIN_TOOL_CHANGE_DURATION, "duration_ms", "minimum", -1), 500);
     assert_int_equal(brain_tools_bound(tools, BRAIN_TOOL_CHANGE_DURATION, "nope", "minimum", -1), -1);
     char *prompt = brain_tools_prompt_new(tools);
     assert_non_null(strstr(prompt, "- deleteScene: Delete a whole scene"));
+    assert_string_equal(brain_tools_prompt_list(tools), prompt);
     free(prompt);
 }
 
