@@ -46,34 +46,12 @@ static void write_bmp(const char *path, unsigned char r, unsigned char g, unsign
 }
 
 static pid_t start(const char *rel, const char *prefix, const char *role, const char *const *extra) {
-    char bin[1024], brokers[300], dsn[1100], pfx[80], group[96];
-    bf_test_binary(rel, bin, sizeof bin);
-    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
-    snprintf(dsn, sizeof dsn, "BRAINFLEET_PG_DSN=%s", bf_test_pg_dsn());
-    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
-    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%s%s", prefix, role);
-    pid_t pid = fork();
+    pid_t pid = bf_test_worker_start(rel, prefix, role, extra);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        bf_test_child_dies_with_parent();
-        char *envp[16] = {brokers, dsn, pfx, group, "BRAINFLEET_HTTP_PORT=0", "BRAINFLEET_LOG_LEVEL=warn",
-                          "ASAN_OPTIONS=detect_leaks=1"};
-        size_t n = 7;
-        for (size_t i = 0; extra && extra[i] && n < 15; i++) envp[n++] = (char *)extra[i];
-        envp[n] = NULL;
-        execle(bin, bin, (char *)NULL, envp);
-        _exit(127);
-    }
     return pid;
 }
 
-static void stop(pid_t pid) {
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
+static void stop(pid_t pid) { assert_int_equal(bf_test_worker_stop(pid), 0); }
 
 static char *request(const char *project, const char *trace_id, const char *rid, const char *url) {
     bf_msg_brain_request r;

@@ -31,32 +31,13 @@ static const char *const topics[] = {"brainRequests", "imageAnalysisRequested", 
                                      "imageFactsProcessed", "memoryUpdates", "brainDecisions", "deadLetters"};
 #define N_TOPICS (sizeof topics / sizeof topics[0])
 
-static pid_t start(const char *rel, const char *prefix, const char *role, const char *extra) {
-    char bin[1024], brokers[300], dsn[1100], pfx[80], group[96];
-    bf_test_binary(rel, bin, sizeof bin);
-    snprintf(brokers, sizeof brokers, "BRAINFLEET_KAFKA_BROKERS=%s", bf_test_brokers());
-    snprintf(dsn, sizeof dsn, "BRAINFLEET_PG_DSN=%s", bf_test_pg_dsn());
-    snprintf(pfx, sizeof pfx, "BRAINFLEET_TOPIC_PREFIX=%s", prefix);
-    snprintf(group, sizeof group, "BRAINFLEET_GROUP_ID=%s%s", prefix, role);
-    pid_t pid = fork();
+static pid_t start(const char *rel, const char *prefix, const char *role, const char *const *extra) {
+    pid_t pid = bf_test_worker_start(rel, prefix, role, extra);
     assert_true(pid >= 0);
-    if (pid == 0) {
-        bf_test_child_dies_with_parent();
-        char *envp[] = {brokers, dsn, pfx, group, "BRAINFLEET_HTTP_PORT=0", "BRAINFLEET_LOG_LEVEL=warn",
-                        "ASAN_OPTIONS=detect_leaks=1", (char *)extra, NULL};
-        execle(bin, bin, (char *)NULL, envp);
-        _exit(127);
-    }
     return pid;
 }
 
-static void stop(pid_t pid) {
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
+static void stop(pid_t pid) { assert_int_equal(bf_test_worker_stop(pid), 0); }
 
 static void produce_request(const char *prefix, const char *project, const char *rid, const char *const *urls,
                             size_t n, int64_t await_ms) {
@@ -132,7 +113,8 @@ static void failed_image_through_the_fleet(void **state) {
     char err[256];
     if (bf_fake_server_start(&fake, fargs, err, sizeof err) != 0) fail_msg("fake: %s", err);
 
-    pid_t image = start("image-worker/image-worker", prefix, "image", "BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32");
+    const char *const image_env[] = {"BRAINFLEET_FETCH_ALLOW_CIDRS=127.0.0.1/32", NULL};
+    pid_t image = start("image-worker/image-worker", prefix, "image", image_env);
     pid_t memory = start("memory-writer/memory-writer", prefix, "memory", NULL);
     pid_t brain = start("brain-worker/brain-worker", prefix, "brain", NULL);
 
