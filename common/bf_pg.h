@@ -70,7 +70,10 @@ size_t bf_pg_pending(const bf_pg *pg);
 /* The last connection error ("" when none). */
 const char *bf_pg_last_error(const bf_pg *pg);
 
-/* n connections with the same options (names get " i/n"). NULL with err. */
+/* n connections with the same options (names get " i/n"). NULL with err. A query goes to a
+ * connection with no batch on the wire, filling one such connection's next batch before the next;
+ * while the pool has a batch on the wire (a burst) that batch waits for more queries for a small
+ * share of the measured round trip (at most 50 ms). All busy: the one with the fewest waiting. */
 bf_pg_pool *bf_pg_pool_new(bf_loop *loop, size_t n, const bf_pg_opts *opts, char *err, size_t errlen);
 void bf_pg_pool_free(bf_pg_pool *p);
 int bf_pg_pool_query(bf_pg_pool *p, const char *sql, int n, const char *const *params, bf_pg_done_fn cb, void *ctx);
@@ -78,6 +81,8 @@ int bf_pg_pool_query_prepared(bf_pg_pool *p, const char *name, const char *sql, 
                               bf_pg_done_fn cb, void *ctx);
 /* At least one connection is up. */
 bool bf_pg_pool_up(const bf_pg_pool *p);
+/* How many connections are up. */
+size_t bf_pg_pool_up_count(const bf_pg_pool *p);
 size_t bf_pg_pool_pending(const bf_pg_pool *p);
 
 #endif

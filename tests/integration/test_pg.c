@@ -99,6 +99,62 @@ static void one_write_per_turn(void **state) {
     bf_test_proxy_stop(px);
 }
 
+/* A burst reaching the pool over several loop turns while a batch is on the wire: the idle
+ * connections fill one after the other (the last one lingering for the rest) instead of each turn
+ * spreading over all of them, which left none for the turns behind and made those wait a whole
+ * round trip. Counted in the proxy's held writes: one batch each for the three idle connections,
+ * where spreading sent three on the first turn and more after the round trip. */
+static void pool_fills_idle_connections_in_turn(void **state) {
+    (void)state;
+    char dsn[1024], err[256];
+    bf_test_proxy *px = bf_test_pg_proxy_start(300, "burst-marker", dsn, sizeof dsn);
+    bf_loop *l = loop_new();
+    bf_pg_opts o = {.dsn = dsn, .statement_timeout_ms = 5000, .retry_min_ms = 50, .retry_max_ms = 200,
+                    .connect_timeout_ms = 2000};
+    bf_pg_pool *pool = bf_pg_pool_new(l, 4, &o, err, sizeof err);
+    if (!pool) fail_msg("%s", err);
+    for (int i = 0; i < 3000 && bf_pg_pool_up_count(pool) < 4; i++) bf_loop_run_once(l, 10);
+    assert_int_equal(bf_pg_pool_up_count(pool), 4);
+    const char *sql = "SELECT $1::int /* burst-marker */";
+    answer warm = {0};
+    const char *p0[] = {"0"};
+    /* One round trip measured: the burst's linger is a share of it. */
+    assert_int_equal(bf_pg_pool_query(pool, sql, 1, p0, on_answer, &warm), 0);
+    wait_all(l, &warm, 1);
+    assert_true(warm.ok);
+    enum { TURNS = 5, PER_TURN = 30, N = 1 + TURNS * PER_TURN };
+    static answer a[N];
+    memset(a, 0, sizeof a);
+    long before = bf_test_proxy_delayed(px);
+    assert_int_equal(bf_pg_pool_query(pool, sql, 1, p0, on_answer, &a[0]), 0);
+    bf_loop_run_once(l, 0); /* the first query leaves alone: nothing says a burst is coming */
+    for (int t = 0; t < TURNS; t++) {
+        for (int i = 0; i < PER_TURN; i++) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", 1 + t * PER_TURN + i);
+            const char *p[] = {v};
+            assert_int_equal(bf_pg_pool_query(pool, sql, 1, p, on_answer, &a[1 + t * PER_TURN + i]), 0);
+        }
+        bf_loop_run_once(l, 0);
+    }
+    wait_all(l, a, N);
+    for (int i = 0; i < N; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i == 0 ? 0 : i);
+        assert_true(a[i].ok);
+        assert_int_equal(a[i].calls, 1);
+        assert_string_equal(a[i].value, v);
+    }
+    /* 1 + 3; one more if a loaded machine took longer than the linger over the five turns.
+     * Spreading sends 1 + 3 + 4. */
+    long held = bf_test_proxy_delayed(px) - before;
+    assert_true(held >= 4 && held <= 5);
+    bf_pg_pool_free(pool);
+    assert_int_equal(bf_loop_ios(l), 0);
+    bf_loop_free(l);
+    bf_test_proxy_stop(px);
+}
+
 static void failing_statement_fails_alone(void **state) {
     (void)state;
     bf_loop *l = loop_new();
@@ -217,6 +273,7 @@ static void unreachable_and_cancelled(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_write_per_turn),
+        cmocka_unit_test(pool_fills_idle_connections_in_turn),
         cmocka_unit_test(failing_statement_fails_alone),
         cmocka_unit_test(statement_timeout_applies),
         cmocka_unit_test(server_gone_and_back),
