@@ -75,6 +75,18 @@ rd_kafka_t *bf_test_producer_new(int linger_ms) {
     return rk;
 }
 
+void bf_test_producer_know(rd_kafka_t *rk, const char *topic) {
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = t ? rd_kafka_metadata(rk, 0, t, &md, 10000) : RD_KAFKA_RESP_ERR__FAIL;
+    if (md) rd_kafka_metadata_destroy(md);
+    if (t) rd_kafka_topic_destroy(t);
+    if (err) {
+        fprintf(stderr, "metadata for %s: %s\n", topic, rd_kafka_err2str(err));
+        abort();
+    }
+}
+
 void bf_test_create_topics(const char *prefix, const char *const *bases, size_t n, int partitions) {
     rd_kafka_t *rk = new_client(RD_KAFKA_PRODUCER, NULL);
     rd_kafka_NewTopic_t **nt = calloc(n, sizeof *nt);

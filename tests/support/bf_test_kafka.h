@@ -41,6 +41,13 @@ void bf_test_produce(const char *topic, int32_t partition, const char *key, cons
  * it. */
 rd_kafka_t *bf_test_producer_new(int linger_ms);
 
+/* Makes rk know topic before its first message: librdkafka 2.0 learns a topic it has never
+ * produced to only on its once-a-second scan of unknown topics (librdkafka#3202), so a fresh
+ * producer's first messages would wait up to a second, and a latency measured from their produce
+ * time would count it (the runtime's warm_up_outputs does the same for the workers). Aborts when
+ * the cluster does not answer in 10 s. */
+void bf_test_producer_know(rd_kafka_t *rk, const char *topic);
+
 /* Reads every message of topic from the beginning: every partition to its end, then until none
  * arrives for idle_ms (after at least min_count messages), or until max_wait_ms. Returns a malloc'd array (free with
  * bf_test_msgs_free) and its length in *n. */
