@@ -231,7 +231,7 @@ static void run(scenario *s, const char *build_dir, const char *run_id) {
     /* Room for every call in flight: the fake's default connection limit is 1024. */
     const char *fargs[] = {"--latency-ms", latency, "--answer", "tool", "--tool-calls", answer, "--max-connections", "4096", NULL};
     bf_fake_server fake;
-    if (bf_fake_server_start(&fake, fargs, err, sizeof err) != 0) die("fake_openai", err);
+    if (bf_fake_server_start_unrecorded(&fake, fargs, err, sizeof err) != 0) die("fake_openai", err);
 
     char prefix[32];
     bf_test_unique_prefix(prefix, sizeof prefix);

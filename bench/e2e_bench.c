@@ -258,7 +258,7 @@ static void write_image(const char *dir) {
 static void start_fake(bf_fake_server *fs, const char *latency, const char *content, const char *images_dir) {
     const char *args[] = {"--latency-ms", latency, "--content", content, "--images-dir", images_dir, NULL};
     char err[256];
-    if (bf_fake_server_start(fs, args, err, sizeof err) != 0) {
+    if (bf_fake_server_start_unrecorded(fs, args, err, sizeof err) != 0) {
         fprintf(stderr, "fake_openai: %s\n", err);
         exit(1);
     }

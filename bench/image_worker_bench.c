@@ -303,7 +303,7 @@ static void start_fake(bf_fake_server *fs, const char *images_dir, const char *l
     const char *args[] = {"--images-dir", images_dir, "--latency-ms", latency_ms, "--content",
                           "{\"objects\":[\"gradient\"]}", "--max-connections", "2048", NULL};
     char err[256];
-    if (bf_fake_server_start(fs, args, err, sizeof err) != 0) {
+    if (bf_fake_server_start_unrecorded(fs, args, err, sizeof err) != 0) {
         fprintf(stderr, "fake: %s\n", err);
         exit(1);
     }

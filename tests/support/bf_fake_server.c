@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static int read_line(int fd, char *line, size_t cap) {
     return 0;
 }
 
-int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err, size_t errlen) {
+static int start(bf_fake_server *fs, const char *const *args, bool record, char *err, size_t errlen) {
     memset(fs, 0, sizeof *fs);
     char bin[PATH_MAX];
     if (find_binary(bin, sizeof bin) != 0) {
@@ -65,26 +66,30 @@ int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err,
         return -1;
     }
     const char *tmp = getenv("TMPDIR");
-    snprintf(fs->record_dir, sizeof fs->record_dir, "%s/bf-fake-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fs->record_dir)) {
-        snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
-        fs->record_dir[0] = '\0';
-        return -1;
+    if (record) {
+        snprintf(fs->record_dir, sizeof fs->record_dir, "%s/bf-fake-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(fs->record_dir)) {
+            snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
+            fs->record_dir[0] = '\0';
+            return -1;
+        }
     }
     const char *argv[64];
     size_t argc = 0;
     argv[argc++] = bin;
     argv[argc++] = "--port";
     argv[argc++] = "0";
-    argv[argc++] = "--record-dir";
-    argv[argc++] = fs->record_dir;
+    if (record) {
+        argv[argc++] = "--record-dir";
+        argv[argc++] = fs->record_dir;
+    }
     for (size_t i = 0; args && args[i] && argc < 63; i++) argv[argc++] = args[i];
     argv[argc] = NULL;
 
     int pipefd[2];
     if (pipe(pipefd) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
-        rmdir(fs->record_dir);
+        if (record) rmdir(fs->record_dir);
         return -1;
     }
     pid_t pid = fork();
@@ -92,7 +97,7 @@ int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err,
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(pipefd[0]);
         close(pipefd[1]);
-        rmdir(fs->record_dir);
+        if (record) rmdir(fs->record_dir);
         return -1;
     }
     if (pid == 0) {
@@ -119,6 +124,14 @@ int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err,
     fs->port = (int)port;
     snprintf(fs->url, sizeof fs->url, "http://127.0.0.1:%d", fs->port);
     return 0;
+}
+
+int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err, size_t errlen) {
+    return start(fs, args, true, err, errlen);
+}
+
+int bf_fake_server_start_unrecorded(bf_fake_server *fs, const char *const *args, char *err, size_t errlen) {
+    return start(fs, args, false, err, errlen);
 }
 
 void bf_fake_server_stop(bf_fake_server *fs) {

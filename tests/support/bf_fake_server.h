@@ -22,6 +22,10 @@ typedef struct bf_fake_server {
  * $BF_FAKE_OPENAI) with --port 0 --record-dir <tmp> and the extra args (NULL-terminated list, may
  * be NULL), e.g. {"--images-dir", dir, NULL}. Returns 0, or -1 with a reason in err. */
 int bf_fake_server_start(bf_fake_server *fs, const char *const *args, char *err, size_t errlen);
+/* The same without --record-dir, for benchmarks: recording writes a file per request, and a
+ * thousand connection threads creating files in one directory took the fake three times the CPU
+ * of the brain-worker it served (perf, brain_worker_bench llm-0ms/async). */
+int bf_fake_server_start_unrecorded(bf_fake_server *fs, const char *const *args, char *err, size_t errlen);
 /* SIGTERM, wait, and remove the record directory. Safe on a zeroed or stopped struct. */
 void bf_fake_server_stop(bf_fake_server *fs);
 
