@@ -656,27 +656,27 @@ void bf_pg_pool_free(bf_pg_pool *p) {
  * Every connection busy: the one with the fewest queries waiting. None up: the next in turn (it
  * fails at once while down, or waits for its connection attempt). */
 static bf_pg *pool_pick(bf_pg_pool *p, int64_t *linger_ms, size_t *fill_to) {
-    bf_pg *fill = NULL, *least = NULL;
+    bf_pg *fill = NULL, *least = NULL, *an_idle = NULL;
     size_t idle = 0;
     bool busy = false;
     int64_t rtt = 0;
     for (size_t i = 0; i < p->n; i++) {
         bf_pg *c = p->conns[i];
         if (!bf_pg_up(c)) continue;
-        if (c->batches_out == 0) idle++;
-        else busy = true;
-        if (c->batches_out == 0 && c->n_queued < POOL_FILL && (!fill || c->n_queued > fill->n_queued)) fill = c;
+        if (c->batches_out == 0) {
+            idle++;
+            an_idle = c;
+            if (c->n_queued < POOL_FILL && (!fill || c->n_queued > fill->n_queued)) fill = c;
+        } else {
+            busy = true;
+        }
         if (!least || bf_pg_pending(c) < bf_pg_pending(least)) least = c;
         if (c->batch_rtt_ms > rtt) rtt = c->batch_rtt_ms;
     }
     *linger_ms = 0;
     *fill_to = POOL_FILL;
-    if (!fill && idle == 1 && busy) {
-        /* The last idle connection, already filled to POOL_FILL: it may take a whole batch. */
-        for (size_t i = 0; i < p->n && !fill; i++)
-            if (bf_pg_up(p->conns[i]) && p->conns[i]->batches_out == 0 && p->conns[i]->n_queued < BATCH_MAX)
-                fill = p->conns[i];
-    }
+    /* The last idle connection, already filled to POOL_FILL: it may take a whole batch. */
+    if (!fill && idle == 1 && busy && an_idle->n_queued < BATCH_MAX) fill = an_idle;
     if (fill && busy) {
         *linger_ms = rtt / LINGER_SHARE < LINGER_MAX_MS ? rtt / LINGER_SHARE : LINGER_MAX_MS;
         if (idle == 1) *fill_to = BATCH_MAX;
@@ -688,25 +688,21 @@ static bf_pg *pool_pick(bf_pg_pool *p, int64_t *linger_ms, size_t *fill_to) {
     return next;
 }
 
-int bf_pg_pool_query(bf_pg_pool *p, const char *sql, int n, const char *const *params, bf_pg_done_fn cb, void *ctx) {
+static int pool_enqueue(bf_pg_pool *p, const char *stmt, const char *sql, int n, const char *const *params,
+                        bf_pg_done_fn cb, void *ctx) {
     int64_t linger = 0;
     size_t fill = 0;
     bf_pg *c = pool_pick(p, &linger, &fill);
-    return enqueue(c, NULL, sql, n, params, cb, ctx, linger, fill);
+    return enqueue(c, stmt, sql, n, params, cb, ctx, linger, fill);
+}
+
+int bf_pg_pool_query(bf_pg_pool *p, const char *sql, int n, const char *const *params, bf_pg_done_fn cb, void *ctx) {
+    return pool_enqueue(p, NULL, sql, n, params, cb, ctx);
 }
 
 int bf_pg_pool_query_prepared(bf_pg_pool *p, const char *name, const char *sql, int n, const char *const *params,
                               bf_pg_done_fn cb, void *ctx) {
-    int64_t linger = 0;
-    size_t fill = 0;
-    bf_pg *c = pool_pick(p, &linger, &fill);
-    return enqueue(c, name, sql, n, params, cb, ctx, linger, fill);
-}
-
-bool bf_pg_pool_up(const bf_pg_pool *p) {
-    for (size_t i = 0; i < p->n; i++)
-        if (bf_pg_up(p->conns[i])) return true;
-    return false;
+    return pool_enqueue(p, name, sql, n, params, cb, ctx);
 }
 
 size_t bf_pg_pool_up_count(const bf_pg_pool *p) {
@@ -714,6 +710,8 @@ size_t bf_pg_pool_up_count(const bf_pg_pool *p) {
     for (size_t i = 0; i < p->n; i++) n += bf_pg_up(p->conns[i]);
     return n;
 }
+
+bool bf_pg_pool_up(const bf_pg_pool *p) { return bf_pg_pool_up_count(p) > 0; }
 
 size_t bf_pg_pool_pending(const bf_pg_pool *p) {
     size_t n = 0;
