@@ -187,24 +187,31 @@ static int64_t pct(const int64_t *sorted, size_t n, double p) {
     return sorted[i < n ? i : n - 1];
 }
 
+/* A brainRequests message for project (malloc'd JSON); request ids carry the prefix that tells the
+ * measured requests from the warm-up's. */
+static char *request_json(const char *project, const char *id_prefix, long n, const char *prompt) {
+    char err[512];
+    bf_msg_brain_request r;
+    memset(&r, 0, sizeof r);
+    if (bf_envelope_init(&r.env, BF_SCHEMA_BRAIN_REQUESTS, project, NULL, "bench", wall_ms(), err, sizeof err) != 0)
+        die("envelope", err);
+    snprintf(r.request_id, sizeof r.request_id, "%s%012ld", id_prefix, n);
+    r.prompt = (char *)prompt;
+    r.await_image_facts_ms = -1;
+    char *json = bf_msg_brain_request_encode(&r, err, sizeof err);
+    if (!json) die("encode", err);
+    return json;
+}
+
 /* One request on every partition, and their decisions awaited: a worker just assigned fresh
  * topics looks up where to start each partition, and librdkafka retries a lookup the new topic
  * cannot answer yet after half a second, so a burst sent at once would measure that start-up
  * (seen: a third of the burst arriving 0.5 s late), not a running worker. */
 static void warm_up(rd_kafka_t *rk, const char *topic, const char *prefix, const char *run_id) {
-    char err[512];
     for (int p = 0; p < PARTITIONS; p++) {
-        bf_msg_brain_request r;
-        memset(&r, 0, sizeof r);
         char project[96];
         snprintf(project, sizeof project, "bench-%s-warm-%d", run_id, p);
-        if (bf_envelope_init(&r.env, BF_SCHEMA_BRAIN_REQUESTS, project, NULL, "bench", wall_ms(), err, sizeof err) != 0)
-            die("envelope", err);
-        snprintf(r.request_id, sizeof r.request_id, WARM_UP_ID_PREFIX "%012d", p);
-        r.prompt = "Add a warm-up scene";
-        r.await_image_facts_ms = -1;
-        char *json = bf_msg_brain_request_encode(&r, err, sizeof err);
-        if (!json) die("encode", err);
+        char *json = request_json(project, WARM_UP_ID_PREFIX, p, "Add a warm-up scene");
         rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(p),
                                                   RD_KAFKA_V_KEY(project, strlen(project)),
                                                   RD_KAFKA_V_VALUE(json, strlen(json)),
@@ -267,18 +274,10 @@ static void run(scenario *s, const char *build_dir, const char *run_id) {
     int64_t *sent = calloc((size_t)s->requests, sizeof *sent);
     if (!sent) die("out of memory", "");
     for (long i = 0; i < s->requests; i++) {
-        bf_msg_brain_request r;
-        memset(&r, 0, sizeof r);
         char project[96], prompt[96];
         snprintf(project, sizeof project, "bench-%s-%ld", run_id, i % s->projects);
-        if (bf_envelope_init(&r.env, BF_SCHEMA_BRAIN_REQUESTS, project, NULL, "bench", wall_ms(), err, sizeof err) != 0)
-            die("envelope", err);
-        snprintf(r.request_id, sizeof r.request_id, REQUEST_ID_PREFIX "%012ld", i);
         snprintf(prompt, sizeof prompt, "Add an outro scene number %ld", i / s->projects);
-        r.prompt = prompt;
-        r.await_image_facts_ms = -1;
-        char *json = bf_msg_brain_request_encode(&r, err, sizeof err);
-        if (!json) die("encode", err);
+        char *json = request_json(project, REQUEST_ID_PREFIX, i, prompt);
         sent[i] = wall_ms();
         rd_kafka_resp_err_t e;
         while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(project, strlen(project)),
@@ -307,8 +306,9 @@ static void run(scenario *s, const char *build_dir, const char *run_id) {
     for (size_t i = 0; i < n; i++) {
         bf_msg_brain_decision d;
         if (bf_msg_brain_decision_decode(msgs[i].payload, msgs[i].len, &d, err, sizeof err) != 0) die("decision", err);
-        if (d.kind == BF_DECISION_KIND_DECISION && strncmp(d.request_id, REQUEST_ID_PREFIX, 24) == 0) {
-            long idx = strtol(d.request_id + 24, NULL, 10);
+        size_t plen = sizeof REQUEST_ID_PREFIX - 1;
+        if (d.kind == BF_DECISION_KIND_DECISION && strncmp(d.request_id, REQUEST_ID_PREFIX, plen) == 0) {
+            long idx = strtol(d.request_id + plen, NULL, 10);
             if (idx >= 0 && idx < s->requests) {
                 lat[k] = msgs[i].timestamp_ms - sent[idx];
                 total[k] = d.timings.total_ms;
@@ -417,8 +417,8 @@ int main(int argc, char **argv) {
         printf("%-16s %5ld %6ld %8ld %8ld %7ld %6ld %9.1f %7lld %7lld %7lld %7lld | %8lld %8lld %8lld %8lld\n",
                sc[i].name, sc[i].context_ms, sc[i].llm_latency_ms, sc[i].max_in_flight, sc[i].requests,
                sc[i].decisions, sc[i].errors, sc[i].per_s, (long long)sc[i].p50_ms, (long long)sc[i].p99_ms,
-               (long long)sc[i].max_ms, (long long)sc[i].arrive_p50_ms, (long long)sc[i].queue_p50_ms, (long long)sc[i].context_p50_ms, (long long)sc[i].llm_p50_ms,
-               (long long)sc[i].worker_total_p50_ms);
+               (long long)sc[i].max_ms, (long long)sc[i].arrive_p50_ms, (long long)sc[i].queue_p50_ms,
+               (long long)sc[i].context_p50_ms, (long long)sc[i].llm_p50_ms, (long long)sc[i].worker_total_p50_ms);
     }
     printf("(arrive: median of produced -> received by the worker; right of |: medians of the worker's own timings in "
            "each decision)\n");
